@@ -1,0 +1,201 @@
+"""Where FETCH responses go: assembled into ``FetchedMessage`` values.
+
+The parser streams body literals as chunks; ``FetchAssembler`` writes them
+into ``BodyWriter`` spools and, when the whole ``* n FETCH (...)`` response
+has been read, joins them with the other attributes. A sink decides what
+happens next: ``CollectingSink`` keeps messages for the command's result
+(small fetches), ``QueueSink`` hands them to a consumer through a bounded
+queue, so a slow consumer slows the reading of the socket instead of
+filling memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from mailferry.connection.body import BodyWriter, MessageBody
+from mailferry.errors import MailferryError, RemoteProtocolError
+from mailferry.imap.events import (
+    FetchLiteralEnd,
+    FetchLiteralStart,
+    FetchResponse,
+    LiteralData,
+    StreamedLiteral,
+)
+
+LiteralEvent = FetchLiteralStart | LiteralData | FetchLiteralEnd
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    """One message's FETCH data; body sections as ``MessageBody``.
+
+    The caller owns the bodies: ``close()`` releases spooled temp files.
+    """
+
+    seq: int
+    attributes: Mapping[str, object]
+    sections: Mapping[str, MessageBody]
+
+    @property
+    def uid(self) -> int | None:
+        value = self.attributes.get("UID")
+        return value if isinstance(value, int) else None
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        value = self.attributes.get("FLAGS")
+        return value if isinstance(value, tuple) else ()
+
+    @property
+    def internaldate(self) -> dt.datetime | None:
+        value = self.attributes.get("INTERNALDATE")
+        return value if isinstance(value, dt.datetime) else None
+
+    @property
+    def size(self) -> int | None:
+        value = self.attributes.get("RFC822.SIZE")
+        return value if isinstance(value, int) else None
+
+    @property
+    def modseq(self) -> int | None:
+        value = self.attributes.get("MODSEQ")
+        if isinstance(value, tuple) and value and isinstance(value[0], int):
+            return value[0]
+        return value if isinstance(value, int) else None
+
+    @property
+    def body(self) -> MessageBody | None:
+        """The whole message (``BODY[]`` / ``RFC822``), if it was fetched."""
+        return self.sections.get("BODY[]") or self.sections.get("RFC822")
+
+    def close(self) -> None:
+        for section in self.sections.values():
+            section.close()
+
+
+class FetchSink(Protocol):
+    """Receives the FETCH events of a connection."""
+
+    def feed(self, event: LiteralEvent) -> None: ...
+
+    def response(self, event: FetchResponse) -> Awaitable[None] | None: ...
+
+    def fail(self, error: MailferryError) -> None: ...
+
+
+class FetchAssembler:
+    """Joins streamed literals with their FETCH response."""
+
+    def __init__(self, spool_threshold: int) -> None:
+        self._threshold = spool_threshold
+        self._writer: BodyWriter | None = None
+        self._item = ""
+        self._done: dict[str, MessageBody] = {}
+
+    def feed(self, event: LiteralEvent) -> None:
+        if isinstance(event, FetchLiteralStart):
+            self._writer = BodyWriter(event.size, self._threshold)
+            self._item = event.item
+        elif isinstance(event, LiteralData):
+            if self._writer is None:
+                raise RemoteProtocolError("literal data outside a FETCH literal")
+            self._writer.write(event.data)
+        else:
+            if self._writer is None:
+                raise RemoteProtocolError("end of a FETCH literal that never started")
+            self._done[self._item] = self._writer.finish()
+            self._writer = None
+
+    def assemble(self, event: FetchResponse) -> FetchedMessage:
+        sections = self._done
+        self._done = {}
+        attributes: dict[str, object] = {}
+        for name, value in event.attributes.items():
+            if isinstance(value, StreamedLiteral):
+                continue
+            if _is_section(name) and isinstance(value, bytes):
+                sections[name] = MessageBody.from_bytes(value)
+                continue
+            attributes[name] = value
+        return FetchedMessage(event.seq, attributes, sections)
+
+    def discard(self) -> None:
+        if self._writer is not None:
+            self._writer.discard()
+            self._writer = None
+        for body in self._done.values():
+            body.close()
+        self._done = {}
+
+
+def _is_section(name: str) -> bool:
+    return name.startswith(("BODY[", "BINARY[")) or name in {
+        "RFC822",
+        "RFC822.HEADER",
+        "RFC822.TEXT",
+    }
+
+
+class CollectingSink:
+    """Default sink: assembled messages go to a callback (the command's log)."""
+
+    def __init__(self, spool_threshold: int, deliver: Callable[[FetchedMessage], None]) -> None:
+        self._assembler = FetchAssembler(spool_threshold)
+        self._deliver = deliver
+
+    def feed(self, event: LiteralEvent) -> None:
+        self._assembler.feed(event)
+
+    def response(self, event: FetchResponse) -> None:
+        self._deliver(self._assembler.assemble(event))
+
+    def fail(self, error: MailferryError) -> None:
+        self._assembler.discard()
+
+
+class QueueSink:
+    """Hands messages that satisfy ``wanted`` to a bounded queue; others to ``other``.
+
+    ``wanted`` tells a message we asked for from an unsolicited update
+    (a FETCH carrying only new FLAGS of some other message).
+    """
+
+    def __init__(
+        self,
+        spool_threshold: int,
+        wanted: Callable[[FetchedMessage], bool],
+        other: Callable[[FetchedMessage], None],
+        max_queued: int = 64,
+    ) -> None:
+        self._assembler = FetchAssembler(spool_threshold)
+        self._wanted = wanted
+        self._other = other
+        self.queue: asyncio.Queue[FetchedMessage | MailferryError | None] = asyncio.Queue(
+            max_queued
+        )
+
+    def feed(self, event: LiteralEvent) -> None:
+        self._assembler.feed(event)
+
+    def response(self, event: FetchResponse) -> Awaitable[None] | None:
+        message = self._assembler.assemble(event)
+        if not self._wanted(message):
+            self._other(message)
+            return None
+        if not self.queue.full():
+            self.queue.put_nowait(message)
+            return None
+        return self.queue.put(message)
+
+    def fail(self, error: MailferryError) -> None:
+        self._assembler.discard()
+        while self.queue.full():
+            stale = self.queue.get_nowait()
+            if isinstance(stale, FetchedMessage):
+                stale.close()
+        self.queue.put_nowait(error)

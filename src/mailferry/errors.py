@@ -1,0 +1,153 @@
+"""The one exception tree of mailferry.
+
+Errors carry data; the interfaces (CLI, API) own the words shown to people.
+Subclasses are arranged by blast radius, and ``transient`` says whether
+retrying the same operation later may succeed::
+
+    MailferryError
+    ├── ProtocolError                 the IMAP conversation broke
+    │   ├── LocalProtocolError        we tried to send something illegal (a bug)
+    │   └── RemoteProtocolError       the server sent something we cannot parse
+    │       └── ResponseTooLarge      a literal or line over our safety caps
+    ├── ConnectionError_              the transport failed
+    │   ├── ConnectFailed             DNS, refused, unreachable (``stage`` says which)
+    │   ├── ConnectTimeout            no answer within the connect timeout
+    │   ├── TlsError                  handshake or certificate verification failed
+    │   ├── StartTlsUnavailable       Security=Tls but STARTTLS not offered
+    │   ├── ConnectionLost            dropped mid-conversation (transient)
+    │   └── ServerBye                 the server said BYE (transient unless fatal)
+    ├── CommandTimeout                a command got no completion in time (transient)
+    ├── CommandFailed                 tagged NO/BAD; carries status, code and text
+    │   └── Throttled                 [THROTTLED]/[LIMIT]/"Request is throttled" (transient)
+    └── AuthenticationError           the login was refused (LOGINDISABLED, bad password)
+"""
+
+from __future__ import annotations
+
+
+class MailferryError(Exception):
+    """Root of every error mailferry raises on purpose."""
+
+    transient: bool = False
+
+
+class ProtocolError(MailferryError):
+    """The IMAP conversation itself broke."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We were about to send something the protocol does not allow."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The server sent bytes that are not valid IMAP (or not in this state)."""
+
+
+class ResponseTooLarge(RemoteProtocolError):
+    """A line or literal from the server exceeded a configured safety cap."""
+
+    def __init__(self, what: str, size: int, limit: int) -> None:
+        super().__init__(f"{what} of {size} bytes exceeds the limit of {limit} bytes")
+        self.what = what
+        self.size = size
+        self.limit = limit
+
+
+class ConnectionError_(MailferryError):  # noqa: N801 - avoid shadowing the builtin
+    """The transport to a server failed."""
+
+
+class ConnectFailed(ConnectionError_):
+    """Could not establish the TCP connection (``stage``: ``dns`` or ``tcp``)."""
+
+    def __init__(self, stage: str, host: str, port: int, reason: str) -> None:
+        super().__init__(f"{stage} failed for {host}:{port}: {reason}")
+        self.stage = stage
+        self.host = host
+        self.port = port
+        self.reason = reason
+
+
+class ConnectTimeout(ConnectionError_):
+    """No answer within the timeout while connecting (``stage`` names the step)."""
+
+    transient = True
+
+    def __init__(self, stage: str, seconds: float) -> None:
+        super().__init__(f"{stage} timed out after {seconds:g} s")
+        self.stage = stage
+        self.seconds = seconds
+
+
+class TlsError(ConnectionError_):
+    """TLS handshake failed; ``reason`` holds the verification error if any."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"TLS handshake failed: {reason}")
+        self.reason = reason
+
+
+class StartTlsUnavailable(ConnectionError_):
+    """Security=Tls was asked for but the server does not offer STARTTLS."""
+
+    def __init__(self) -> None:
+        super().__init__("the server does not offer STARTTLS; refusing to continue in clear")
+
+
+class ConnectionLost(ConnectionError_):
+    """The connection dropped in the middle of the conversation."""
+
+    transient = True
+
+
+class ServerBye(ConnectionError_):
+    """The server closed the session with an untagged BYE."""
+
+    transient = True
+
+    def __init__(self, text: str) -> None:
+        super().__init__(f"server said BYE: {text}")
+        self.text = text
+
+
+class CommandTimeout(MailferryError):
+    """A command did not complete within its timeout."""
+
+    transient = True
+
+    def __init__(self, command: str, seconds: float) -> None:
+        super().__init__(f"{command} did not complete within {seconds:g} s")
+        self.command = command
+        self.seconds = seconds
+
+
+class CommandFailed(MailferryError):
+    """The server answered a command with NO or BAD."""
+
+    def __init__(self, command: str, status: str, code: str | None, text: str) -> None:
+        shown = f"[{code}] " if code else ""
+        super().__init__(f"{command} failed: {status} {shown}{text}")
+        self.command = command
+        self.status = status
+        self.code = code
+        self.text = text
+
+
+class Throttled(CommandFailed):
+    """The server asks us to slow down; ``backoff_seconds`` is its suggestion."""
+
+    transient = True
+
+    def __init__(
+        self, command: str, status: str, code: str | None, text: str, backoff_seconds: float | None
+    ) -> None:
+        super().__init__(command, status, code, text)
+        self.backoff_seconds = backoff_seconds
+
+
+class AuthenticationError(MailferryError):
+    """The server refused the login (``reason`` is its own words, never the secret)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"authentication failed: {reason}")
+        self.reason = reason

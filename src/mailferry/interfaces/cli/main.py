@@ -1,0 +1,22 @@
+"""The ``mailferry`` command: one click group; each subcommand in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from mailferry import __version__
+from mailferry.interfaces.cli.test_server import test_server
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mailferry")
+def cli() -> None:
+    """mailferry: migrate mailboxes from any IMAP server to a new home."""
+
+
+cli.add_command(test_server)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="mailferry")

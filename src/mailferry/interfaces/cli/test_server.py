@@ -1,0 +1,119 @@
+"""``mailferry test-server``: check a source server step by step."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from mailferry.connection.auth import AuthMethod, Credentials
+from mailferry.connection.options import ConnectOptions, Security, default_port
+from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, describe
+from mailferry.service.server_check import ServerCheckReport, check_server
+
+
+@click.command("test-server")
+@click.option("--remote-server", required=True, help="Host name or address of the IMAP server.")
+@click.option("--port", type=click.IntRange(1, 65535), help="Default: 993 for Ssl, else 143.")
+@click.option(
+    "--security",
+    type=click.Choice([s.value for s in Security], case_sensitive=False),
+    default="Ssl",
+    show_default=True,
+)
+@click.option("--user", help="Log in as this user (sent verbatim, e.g. 'terry*admin').")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--authzid", default="", help="Authorization identity (admin acts as this user).")
+@click.option(
+    "--authentication",
+    type=click.Choice([m.value for m in AuthMethod], case_sensitive=False),
+    default="Basic",
+    show_default=True,
+)
+@click.option("--accept-untrusted-certificates", is_flag=True, help="Do not verify the certificate.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--timeout", type=float, default=15.0, show_default=True, help="Connect timeout (s).")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+def test_server(
+    remote_server: str,
+    port: int | None,
+    security: str,
+    user: str | None,
+    password_stdin: bool,
+    authzid: str,
+    authentication: str,
+    accept_untrusted_certificates: bool,
+    ca_file: Path | None,
+    timeout: float,
+    output: str,
+) -> None:
+    """Check DNS, TCP, TLS, greeting, capabilities, STARTTLS and login, with timings."""
+    mode = Security.parse(security)
+    options = ConnectOptions(
+        host=remote_server,
+        port=port or default_port(mode),
+        security=mode,
+        accept_untrusted_certificates=accept_untrusted_certificates,
+        ca_file=ca_file,
+        connect_timeout=timeout,
+        command_timeout=timeout,
+    )
+    credentials = _credentials(user, password_stdin, authzid, authentication)
+    report = asyncio.run(check_server(options, credentials))
+    if output == "json":
+        click.echo(json.dumps(report_as_dict(report), indent=2))
+    else:
+        _print_text(report)
+    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+def _credentials(
+    user: str | None, password_stdin: bool, authzid: str, authentication: str
+) -> Credentials | None:
+    if user is None:
+        if password_stdin:
+            raise click.UsageError("--password-stdin needs --user")
+        return None
+    if not password_stdin:
+        raise click.UsageError("--user needs --password-stdin (passwords are never arguments)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    return Credentials(user, password, authzid, AuthMethod.parse(authentication))
+
+
+def report_as_dict(report: ServerCheckReport) -> dict[str, object]:
+    """The report as JSON-ready data (no secrets: none are in it)."""
+    return {
+        "RemoteServer": report.host,
+        "Port": report.port,
+        "Security": report.security,
+        "Result": "Success" if report.ok else "Failed",
+        "FailedStep": report.failed_step,
+        "Error": describe(report.error) if report.error else None,
+        "Steps": [
+            {"Step": s.name, "Seconds": round(s.seconds, 4), "Ok": s.ok, "Detail": s.detail}
+            for s in report.steps
+        ],
+        "Capabilities": list(report.capabilities),
+    }
+
+
+def _print_text(report: ServerCheckReport) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    table = Table(title=f"{report.host}:{report.port} ({report.security})", title_justify="left")
+    table.add_column("step")
+    table.add_column("time", justify="right")
+    table.add_column("result")
+    for step in report.steps:
+        mark = "[green]ok[/]" if step.ok else "[red]FAILED[/]"
+        table.add_row(step.name, f"{step.seconds * 1000:.1f} ms", f"{mark} {escape(step.detail)}")
+    console.print(table)
+    if report.error is not None:
+        console.print(f"[red]Failed at {report.failed_step}:[/] {escape(describe(report.error))}")
+    else:
+        console.print("[green]Server is reachable.[/]")
