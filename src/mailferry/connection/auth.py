@@ -83,7 +83,9 @@ class _LoginUnsupported(Exception):
 
 
 async def _login(connection: ImapConnection, username: str, password: str) -> None:
-    result = await connection.command("LOGIN", _secret_arg(username), _secret_arg(password), check=False)
+    result = await connection.command(
+        "LOGIN", _secret_arg(username), _secret_arg(password), check=False
+    )
     tagged = result.tagged
     if tagged.status == "OK":
         return

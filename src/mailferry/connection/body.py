@@ -7,6 +7,7 @@ when sent on, so a 40 MB message never needs 40 MB of heap.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import mmap
@@ -67,10 +68,8 @@ class MessageBody:
     def close(self) -> None:
         """Release the temp file, if any. Views obtained earlier become invalid."""
         if self._map is not None:
-            try:
+            with contextlib.suppress(BufferError):  # a view is still held: GC finishes it
                 self._map.close()
-            except BufferError:  # a caller still holds a view; the GC will finish it
-                pass
             self._map = None
         if self._file is not None:
             self._file.close()
@@ -97,7 +96,7 @@ class BodyWriter:
         self._chunks: list[bytes] = []
         self._size = 0
         if expected_size > threshold:
-            self._file = tempfile.TemporaryFile(prefix="mailferry-body-")
+            self._file = tempfile.TemporaryFile(prefix="mailferry-body-")  # noqa: SIM115
 
     def write(self, data: bytes) -> None:
         self._size += len(data)

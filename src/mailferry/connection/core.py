@@ -12,11 +12,13 @@ UID FETCH / APPEND pipeline while all other commands run alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mailferry.connection.fetch_sink import CollectingSink, FetchedMessage, FetchSink
 from mailferry.connection.gate import CommandGate
@@ -225,10 +227,8 @@ class ImapConnection:
         """Close without LOGOUT (see ``ImapClient.logout`` for the polite way)."""
         if self._reader_task is not None:
             self._reader_task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, MailferryError):
                 await self._reader_task
-            except (asyncio.CancelledError, MailferryError):
-                pass
         if self._error is None:
             self._fail(ConnectionLost("connection closed by us"))
         await self.transport.close()
@@ -278,7 +278,7 @@ class ImapConnection:
         return future.result()
 
     async def _wait_until(
-        self, what: str, done: Callable[[], bool], futures: set[asyncio.Future[object]] | set
+        self, what: str, done: Callable[[], bool], futures: set[asyncio.Future[Any]]
     ) -> None:
         timeout = self.options.command_timeout
         while not done():
@@ -289,8 +289,9 @@ class ImapConnection:
                 raise CommandTimeout(what, timeout)
             await asyncio.wait(futures, timeout=timeout - idle, return_when="FIRST_COMPLETED")
         for future in futures:
-            if future.done() and not future.cancelled() and future.exception() is not None:
-                raise future.exception()  # type: ignore[misc]
+            error = future.exception() if future.done() and not future.cancelled() else None
+            if error is not None:
+                raise error
 
     async def _read_loop(self) -> None:
         try:

@@ -49,10 +49,13 @@ class AppendResult:
     uids: tuple[int, ...]
 
 
-def selected_from(name: str, tagged: TaggedResponse, untagged: tuple[object, ...]) -> SelectedMailbox:
+def selected_from(
+    name: str, tagged: TaggedResponse, untagged: tuple[object, ...]
+) -> SelectedMailbox:
     """Build ``SelectedMailbox`` from a SELECT's responses."""
     codes: dict[str, ResponseCode] = {}
-    exists, flags = 0, ()
+    exists = 0
+    flags: tuple[str, ...] = ()
     vanished: list[int] = []
     changed: list[FetchedMessage] = []
     for event in untagged:

@@ -144,7 +144,9 @@ async def _resolve(options: ConnectOptions, on_step: StepCallback | None) -> lis
     except socket.gaierror as exc:
         reason = "name not found" if exc.errno in _NOT_FOUND else str(exc.strerror)
         raise ConnectFailed("dns", options.host, options.port, reason) from exc
-    addresses = [(family, str(sockaddr[0])) for family, _, _, _, sockaddr in infos]
+    addresses: list[tuple[int, str]] = [
+        (int(family), str(sockaddr[0])) for family, _, _, _, sockaddr in infos
+    ]
     if on_step:
         on_step("dns", time.monotonic() - started, ", ".join(a for _, a in addresses))
     return addresses

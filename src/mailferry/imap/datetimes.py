@@ -10,16 +10,25 @@ from mailferry.errors import RemoteProtocolError
 _MONTHS = {
     name: number
     for number, name in enumerate(
-        (b"JAN", b"FEB", b"MAR", b"APR", b"MAY", b"JUN")
-        + (b"JUL", b"AUG", b"SEP", b"OCT", b"NOV", b"DEC"),
+        b"JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(),
         start=1,
     )
 }
 # The day may be space-padded (" 7-Jul-1996") or, leniently, unpadded ("7-Jul-1996").
 _DATE_TIME = re.compile(
-    rb" ?([0-9]{1,2})-([A-Za-z]{3})-([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{2})([0-9]{2})"
+    rb" ?([0-9]{1,2})-([A-Za-z]{3})-([0-9]{4})"
+    rb" ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{2})([0-9]{2})"
 )
 _ZONES: dict[bytes, dt.timezone] = {}
+# Fast path for the canonical form: rewrite it as ISO 8601 for the C parser.
+_CANONICAL = re.compile(
+    rb"([ 0-9][0-9])-([A-Za-z]{3})-([0-9]{4}) ([0-9]{2}:[0-9]{2}:[0-9]{2}) ([+-][0-9]{2})([0-9]{2})"
+)
+_ISO_MONTHS = {
+    spelling: f"-{number:02d}-"
+    for name, number in _MONTHS.items()
+    for spelling in (name.decode(), name.decode().title(), name.decode().lower())
+}
 
 
 def _zone(sign: bytes, hours: bytes, minutes: bytes) -> dt.timezone:
@@ -38,6 +47,22 @@ def parse_internaldate(raw: bytes) -> dt.datetime:
 
     A leap second (``:60``) is clamped to ``:59``: datetime cannot hold it.
     """
+    fast = _CANONICAL.fullmatch(raw)
+    if fast is not None:
+        day, month_name, year, time, zone_hours, zone_minutes = fast.group(1, 2, 3, 4, 5, 6)
+        month_part = _ISO_MONTHS.get(month_name.decode())
+        if month_part is not None:
+            try:
+                return dt.datetime.fromisoformat(
+                    f"{year.decode()}{month_part}{day.decode().replace(' ', '0')}"
+                    f"T{time.decode()}{zone_hours.decode()}:{zone_minutes.decode()}"
+                )
+            except ValueError:
+                pass  # leap second, impossible date...: let the general path decide
+    return _parse_general(raw)
+
+
+def _parse_general(raw: bytes) -> dt.datetime:
     match = _DATE_TIME.fullmatch(raw)
     month = _MONTHS.get(match.group(2).upper()) if match else None
     if match is None or month is None:

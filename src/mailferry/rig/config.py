@@ -28,9 +28,10 @@ class DovecotOptions:
     ``login_disabled``: the server advertises LOGINDISABLED and refuses LOGIN and
     AUTHENTICATE PLAIN (only SASL LOGIN stays). Dovecot treats loopback connections as
     secure, so ``disable_plaintext_auth`` alone would not produce LOGINDISABLED here.
-    ``shared_namespace``: every user's folders are also reachable by any logged-in user
-    as ``users<sep><username><sep>...`` (a Dovecot ``shared`` namespace without ACLs);
-    use ``separator="/"`` with it, since usernames may contain dots.
+    ``shared_namespace``: every user's folders are also visible to every logged-in user
+    as ``users<sep><username><sep>...`` (a Dovecot ``shared`` namespace; the acl plugin
+    grants ``anyone`` lookup+read and a shared-mailbox dict lists every user, so
+    ``LIST "" "users/*"`` works). Use ``separator="/"``: usernames may contain dots.
     """
 
     storage: Storage = "maildir"
@@ -81,6 +82,8 @@ class DovecotLayout:
     login_user: str
     mail_uid: int
     mail_gid: int
+    acl_path: Path
+    shared_dict_path: Path
 
 
 def render_config(layout: DovecotLayout, options: DovecotOptions) -> str:
@@ -122,7 +125,9 @@ mail_max_userip_connections = {options.max_userip_connections}
 
 def _auth(layout: DovecotLayout, options: DovecotOptions) -> str:
     mechanisms = "login" if options.login_disabled else "plain login"
-    passwd = f"{layout.passwd_dir}/%Mu"
+    # Keyed by MD5 of the username: a raw name could start with "#" (a comment line)
+    # or contain ":" (the field separator).
+    passwd = f"username_format=%Mu {layout.passwd_dir}/%Mu"
     return f"""auth_mechanisms = {mechanisms}
 auth_username_chars =
 auth_username_format = %u
@@ -133,7 +138,7 @@ passdb {{
   driver = passwd-file
   master = yes
   pass = yes
-  args = {layout.masters_path}
+  args = username_format=%Mu {layout.masters_path}
 }}
 passdb {{
   driver = passwd-file
@@ -147,27 +152,36 @@ userdb {{
 
 
 def _mail(layout: DovecotLayout, options: DovecotOptions) -> str:
-    plugins = "zlib quota" if options.quota else "zlib"
-    imap_plugins = "$mail_plugins imap_zlib" + (" imap_quota" if options.quota else "")
-    quota = ""
+    plugins, imap_plugins, settings = ["zlib"], ["imap_zlib"], []
     if options.quota:
-        quota = f"""plugin {{
-  quota = count:User quota
-  quota_rule = *:storage={options.quota_mb}M
-  quota_vsizes = yes
-}}
-"""
+        plugins.append("quota")
+        imap_plugins.append("imap_quota")
+        settings += [
+            "quota = count:User quota",
+            f"quota_rule = *:storage={options.quota_mb}M",
+            "quota_vsizes = yes",
+        ]
+    if options.shared_namespace:
+        plugins.append("acl")
+        imap_plugins.append("imap_acl")
+        settings += [
+            f"acl = vfile:{layout.acl_path}",
+            f"acl_shared_dict = file:{layout.shared_dict_path}",
+        ]
+    plugin_block = "".join(f"  {line}\n" for line in settings)
     return f"""mail_location = {options.mail_location}
 mail_uid = {layout.mail_uid}
 mail_gid = {layout.mail_gid}
 first_valid_uid = 1
 first_valid_gid = 1
 mail_fsync = {"optimized" if options.fsync else "never"}
-mail_plugins = {plugins}
+mail_plugins = {" ".join(plugins)}
 protocol imap {{
-  mail_plugins = {imap_plugins}
+  mail_plugins = $mail_plugins {" ".join(imap_plugins)}
 }}
-{quota}"""
+plugin {{
+{plugin_block}}}
+"""
 
 
 def _namespaces(options: DovecotOptions) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from mailferry.rig.errors import RigError
 
 _SAFE_CHARS = frozenset(string.ascii_letters + string.digits + "-_.@+")
-_FORBIDDEN = frozenset(":\r\n\0")
+_FORBIDDEN = frozenset("\r\n\0")
 _MAX_DIRNAME = 200
 
 
@@ -47,7 +47,7 @@ def check_username(name: str) -> None:
         raise RigError("username must not be empty")
     bad = sorted(_FORBIDDEN.intersection(name))
     if bad:
-        raise RigError(f"username {name!r} contains characters a passwd-file cannot hold: {bad}")
+        raise RigError(f"username {name!r} contains characters IMAP cannot carry: {bad}")
 
 
 @dataclass(frozen=True)
@@ -59,21 +59,33 @@ class RigUser:
     home: Path
     quota_mb: int | None = None
 
-    def passwd_line(self) -> str:
-        return passwd_line(self.name, self.password, self.home, self.quota_mb)
 
+def passwd_line(
+    name: str,
+    password: str,
+    home: Path | None = None,
+    quota_mb: int | None = None,
+    ids: tuple[int, int] | None = None,
+) -> str:
+    """``key:{PLAIN.BASE64}pw:uid:gid:gecos:home:shell:extra``.
 
-def passwd_line(name: str, password: str, home: Path | None = None, quota_mb: int | None = None) -> str:
-    """``user:{PLAIN.BASE64}pw:uid:gid:gecos:home:shell:extra`` (uid/gid from mail_uid)."""
+    ``ids`` (uid, gid) must be the mail uid: other users' imap processes (shared
+    namespace) may only look up users whose reply carries their own uid.
+
+    The key is :func:`passwd_key` of the name, matching ``username_format=%Mu``.
+    """
     check_username(name)
+    if ":" in str(home or ""):
+        raise RigError(f"home {home} must not contain ':' (passwd-file field separator)")
     encoded = base64.b64encode(password.encode("utf-8")).decode("ascii")
     extra = f"userdb_quota_rule=*:storage={quota_mb}M" if quota_mb else ""
-    fields = [name, "{PLAIN.BASE64}" + encoded, "", "", "", str(home or ""), "", extra]
+    uid, gid = (str(ids[0]), str(ids[1])) if ids else ("", "")
+    fields = [passwd_key(name), "{PLAIN.BASE64}" + encoded, uid, gid, "", str(home or ""), "", extra]
     return ":".join(fields)
 
 
-def passwd_file_name(name: str) -> str:
-    """The per-user passwd-file name: Dovecot finds it as ``%Mu`` (MD5 of the username)."""
+def passwd_key(name: str) -> str:
+    """How Dovecot names a user's passwd-file and its key in it: ``%Mu``, the MD5 hex."""
     return hashlib.md5(name.encode("utf-8")).hexdigest()
 
 

@@ -40,6 +40,7 @@ class CsvProblemCode(StrEnum):
     INVALID_VALUE = "invalid_value"  # control characters, wildcards in UserRoot
     NO_USERS = "no_users"
     TOO_MANY_ROWS = "too_many_rows"
+    TOO_MANY_PROBLEMS = "too_many_problems"  # checking stopped; the list is not complete
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,9 @@ from mailferry.service.server_check import ServerCheckReport, check_server
     default="Basic",
     show_default=True,
 )
-@click.option("--accept-untrusted-certificates", is_flag=True, help="Do not verify the certificate.")
+@click.option(
+    "--accept-untrusted-certificates", is_flag=True, help="Do not verify the certificate."
+)
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--timeout", type=float, default=15.0, show_default=True, help="Connect timeout (s).")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")

@@ -1,0 +1,1 @@
+"""One user's migration: folder mapping, planning, and executing the plan."""

@@ -1,0 +1,132 @@
+"""The values the folder mapper takes and returns (see :mod:`mailferry.engine.folders`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from mailferry.engine.special_folders import (
+    DEFAULT_TARGET_SPECIAL_FOLDERS,
+    SpecialUse,
+    has_attribute,
+)
+
+
+@dataclass(frozen=True)
+class SourceFolder:
+    """One LIST entry of the source: decoded full name, its delimiter (None = flat), flags."""
+
+    name: str
+    delimiter: str | None
+    attributes: tuple[str, ...] = ()
+
+    def has_attribute(self, attribute: str) -> bool:
+        """Whether the folder carries ``attribute`` (case-insensitive, e.g. ``\\Noselect``)."""
+        return has_attribute(self.attributes, attribute)
+
+    @property
+    def selectable(self) -> bool:
+        """False for ``\\Noselect`` and ``\\NonExistent`` folders."""
+        return not (self.has_attribute("\\Noselect") or self.has_attribute("\\NonExistent"))
+
+
+@dataclass(frozen=True)
+class TargetLayout:
+    """What the target accepts.
+
+    ``special_folders`` names the target's own Sent/Trash/... folders, written with
+    ``delimiter``; INBOX is always ``INBOX``. Lengths are counted in bytes of the
+    longer of the UTF-8 and modified UTF-7 encodings (what disks and the wire see).
+    ``max_depth`` bounds the hierarchy: deeper folders are flattened into their
+    ancestor at that depth. The defaults suit Dovecot (4096-byte names, 255-byte
+    levels); a Maildir++ store passes its own ``max_name_bytes``.
+    """
+
+    delimiter: str
+    special_folders: Mapping[SpecialUse, str] = field(
+        default=DEFAULT_TARGET_SPECIAL_FOLDERS, hash=False
+    )
+    case_insensitive: bool = False
+    forbidden_characters: str = ""
+    max_component_bytes: int = 255
+    max_name_bytes: int = 4096
+    max_depth: int = 64
+
+    def __post_init__(self) -> None:
+        if len(self.delimiter) != 1:
+            raise ValueError(f"the target delimiter must be one character: {self.delimiter!r}")
+        if self.max_component_bytes < 32 or self.max_name_bytes < self.max_component_bytes // 2:
+            raise ValueError("name limits too small to rename folders predictably")
+        if self.max_depth < 1:
+            raise ValueError("max_depth must be at least 1")
+        object.__setattr__(self, "special_folders", MappingProxyType(dict(self.special_folders)))
+
+
+@dataclass(frozen=True)
+class FolderOptions:
+    """Per-user and per-batch choices.
+
+    ``user_root``: the CSV's UserRoot. ``personal_prefix``: the NAMESPACE personal
+    prefix (e.g. ``"INBOX."``); None lets the mapper detect a Courier-style
+    ``INBOX.`` prefix, ``""`` says there is none. ``include``/``exclude``: the
+    batch's IncludeFolders/ExcludeFolders. ``exchange_source``: whether the source
+    is Exchange (its non-mail folders are skipped); None detects it from the
+    folder names. ``migrate_all_mail``: copy a ``\\All`` folder (Gmail's All Mail).
+    """
+
+    user_root: str | None = None
+    personal_prefix: str | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    exchange_source: bool | None = None
+    migrate_all_mail: bool = False
+
+
+@dataclass(frozen=True)
+class FolderMapping:
+    """A source folder that is migrated, and where to (``target_path`` joined = name)."""
+
+    source_name: str
+    target_name: str
+    target_path: tuple[str, ...]
+    special_use: SpecialUse | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def note(self) -> str | None:
+        """The notes as one line, or None when the folder kept its name."""
+        return "; ".join(self.notes) if self.notes else None
+
+
+class SkipReason(StrEnum):
+    """Why a folder is not migrated (each is reported as FolderSkipped)."""
+
+    NOT_SELECTABLE = "NotSelectable"
+    NON_MAIL = "NonMail"
+    EXCLUDED = "Excluded"
+    NOT_INCLUDED = "NotIncluded"
+    ALL_MAIL = "AllMail"
+
+
+@dataclass(frozen=True)
+class SkippedFolder:
+    """A source folder that is not migrated; ``detail`` names the rule or folder behind it."""
+
+    source_name: str
+    reason: SkipReason
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class FolderPlan:
+    """The mapper's answer; mappings are ordered so target parents come before children."""
+
+    mappings: tuple[FolderMapping, ...]
+    skipped: tuple[SkippedFolder, ...]
+    unmatched_filters: tuple[str, ...] = ()
+
+    def mapping_for(self, source_name: str) -> FolderMapping | None:
+        """The mapping of one source folder, or None when it is not migrated."""
+        return next((m for m in self.mappings if m.source_name == source_name), None)

@@ -1,0 +1,193 @@
+"""What the engine sees of a mailbox store: the Source and Target protocols.
+
+Glossary (used everywhere in mailferry):
+
+- **source** / **target**: the side mail is read from / written to (never src/dst).
+- **folder**: an IMAP mailbox (``INBOX``, ``Sent``...); names are always decoded
+  ``str`` in the store's own hierarchy syntax, i.e. with the store's delimiter.
+- **message**: one RFC 5322 message with its flags and INTERNALDATE.
+- **UID**: a message's number in a folder; only meaningful with the folder's
+  **UIDVALIDITY**. **UIDNEXT** is the UID the next new message will get.
+- **MODSEQ**: CONDSTORE's per-message change counter; a folder's
+  **HIGHESTMODSEQ** tells whether anything changed since a checkpoint.
+- **message pair**: a source message and its copy on the target
+  (``source_uid`` → ``target_uid``), recorded in the state database.
+- **checkpoint**: what we recorded about a folder after the last sync.
+- **fingerprint**: Message-ID, size and INTERNALDATE hashed together;
+  how a message is recognised on the other side without trusting UIDs.
+
+Capability fallbacks (no CONDSTORE, no UIDPLUS, no MULTIAPPEND...) live in
+the store implementations, never in the engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from mailferry.connection.body import MessageBody
+
+SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Draft", "\\Deleted")
+
+
+@dataclass(frozen=True)
+class FolderListing:
+    """A folder as LISTed: decoded name, hierarchy delimiter, attributes."""
+
+    name: str
+    delimiter: str | None
+    attributes: tuple[str, ...] = ()
+
+    @property
+    def selectable(self) -> bool:
+        lowered = {a.lower() for a in self.attributes}
+        return not lowered & {"\\noselect", "\\nonexistent"}
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    """A folder's counters. ``highestmodseq`` is None without CONDSTORE."""
+
+    uidvalidity: int
+    uidnext: int
+    messages: int
+    highestmodseq: int | None = None
+
+
+@dataclass(frozen=True)
+class MessageMeta:
+    """Everything about a message but its bytes."""
+
+    uid: int
+    size: int
+    flags: tuple[str, ...]
+    internaldate: dt.datetime
+    modseq: int | None = None
+
+
+@dataclass(frozen=True)
+class SourceMessage:
+    """A message read from the source. The receiver closes ``body``."""
+
+    meta: MessageMeta
+    body: MessageBody
+
+
+@dataclass(frozen=True)
+class AppendItem:
+    """A message to write to a target folder."""
+
+    body: MessageBody
+    flags: tuple[str, ...]
+    internaldate: dt.datetime
+
+
+@dataclass(frozen=True)
+class Appended:
+    """The item was stored; ``target_uid`` is None when the store can't tell (no UIDPLUS)."""
+
+    target_uid: int | None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The target refused this one message; ``kind`` is ``CorruptItem`` or ``LargeItem``."""
+
+    kind: str
+    reason: str
+
+
+AppendOutcome = Appended | Rejected
+
+
+@dataclass(frozen=True)
+class TargetFolderStatus:
+    """A target folder's counters and which flags it keeps."""
+
+    uidvalidity: int
+    uidnext: int
+    messages: int
+    permanent_flags: tuple[str, ...]
+
+    def keeps(self, flag: str) -> bool:
+        """Whether the folder stores ``flag`` (``\\*`` allows any keyword)."""
+        lowered = {f.lower() for f in self.permanent_flags}
+        if flag.lower() in lowered:
+            return True
+        return not flag.startswith("\\") and "\\*" in lowered
+
+
+def fingerprint(message_id: str | None, size: int, internaldate: dt.datetime) -> str:
+    """A message's identity across stores: Message-ID, size and INTERNALDATE (to the second)."""
+    stamp = int(internaldate.timestamp())
+    text = f"{(message_id or '').strip()}\0{size}\0{stamp}"
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+class SourceMailbox(Protocol):
+    """One user's mailbox on the source, logged in and read-only."""
+
+    async def list_folders(self) -> list[FolderListing]: ...
+
+    async def personal_prefix(self) -> str | None:
+        """The personal namespace prefix (``INBOX.`` on Courier), if any."""
+        ...
+
+    async def status(self, folder: str) -> FolderStatus:
+        """Counters without selecting (one round trip)."""
+        ...
+
+    async def list_messages(
+        self, folder: str, *, changed_since: int | None = None
+    ) -> tuple[FolderStatus, list[MessageMeta]]:
+        """Select ``folder`` read-only and list its messages (only those changed
+        since the modseq, when given and supported)."""
+        ...
+
+    async def message_ids(self, folder: str, uids: Sequence[int]) -> Mapping[int, str | None]:
+        """The Message-ID header of each UID (None when missing)."""
+        ...
+
+    def fetch(self, folder: str, uids: Sequence[int]) -> AsyncIterator[SourceMessage]:
+        """The messages' bytes, in any order; missing UIDs are simply absent."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class TargetMailbox(Protocol):
+    """One user's mailbox on the target, logged in, read-write."""
+
+    delimiter: str
+    case_insensitive: bool
+
+    async def list_folders(self) -> list[FolderListing]: ...
+
+    async def ensure_folder(self, folder: str) -> None:
+        """Create the folder (and its parents) unless it exists."""
+        ...
+
+    async def folder_status(self, folder: str) -> TargetFolderStatus: ...
+
+    async def append(self, folder: str, items: Sequence[AppendItem]) -> list[AppendOutcome]:
+        """Store the items in order; one outcome per item."""
+        ...
+
+    async def list_messages(
+        self, folder: str, *, min_uid: int = 1
+    ) -> tuple[TargetFolderStatus, list[MessageMeta]]: ...
+
+    async def message_ids(self, folder: str, uids: Sequence[int]) -> Mapping[int, str | None]: ...
+
+    async def set_flags(self, folder: str, changes: Mapping[int, tuple[str, ...]]) -> None:
+        """Replace the flags of each target UID with the given ones."""
+        ...
+
+    async def delete(self, folder: str, uids: Sequence[int]) -> None:
+        """Remove messages (only used when deletions are propagated)."""
+        ...
+
+    async def close(self) -> None: ...
