@@ -19,7 +19,14 @@ retrying the same operation later may succeed::
     ├── CommandTimeout                a command got no completion in time (transient)
     ├── CommandFailed                 tagged NO/BAD; carries status, code and text
     │   └── Throttled                 [THROTTLED]/[LIMIT]/"Request is throttled" (transient)
-    └── AuthenticationError           the login was refused (LOGINDISABLED, bad password)
+    ├── AuthenticationError           the login was refused (LOGINDISABLED, bad password)
+    ├── MailboxNotFound               no such target mailbox, or an unusable name (fails the user)
+    ├── QuotaExceeded                 the target mailbox is full (fails the user, not one message)
+    ├── FolderError                   one folder can't be read or written (skips the folder)
+    └── StateError                    the state database refused an operation
+        ├── StateConflict             a uniqueness rule would be broken (a caller bug)
+        ├── StateNotFound             a row the operation needs does not exist
+        └── StateUnavailable          locked past the busy timeout, or unreachable (transient)
 """
 
 from __future__ import annotations
@@ -150,4 +157,53 @@ class AuthenticationError(MailferryError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"authentication failed: {reason}")
+        self.reason = reason
+
+
+class StateError(MailferryError):
+    """The state database refused an operation (``operation`` names the StateStore method)."""
+
+    def __init__(self, operation: str, detail: str) -> None:
+        super().__init__(f"state {operation}: {detail}")
+        self.operation = operation
+        self.detail = detail
+
+
+class StateConflict(StateError):
+    """A write would break a uniqueness rule (e.g. a second pair for one source UID)."""
+
+
+class StateNotFound(StateError):
+    """A row the operation needs is missing (unknown folder id, pair or mailbox)."""
+
+
+class StateUnavailable(StateError):
+    """The database stayed locked past the busy timeout, or could not be reached."""
+
+    transient = True
+
+
+class MailboxNotFound(MailferryError):
+    """The mailbox of ``mailbox`` does not exist on the target, or no mailbox can have that name."""
+
+    def __init__(self, mailbox: str, reason: str) -> None:
+        super().__init__(f"mailbox {mailbox!r} not found: {reason}")
+        self.mailbox = mailbox
+        self.reason = reason
+
+
+class QuotaExceeded(MailferryError):
+    """The target refused to store more (``[OVERQUOTA]``, disk full): fails the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"quota exceeded: {reason}")
+        self.reason = reason
+
+
+class FolderError(MailferryError):
+    """One folder can't be used (vanished, name not representable, I/O error): skip it."""
+
+    def __init__(self, folder: str, reason: str) -> None:
+        super().__init__(f"folder {folder!r}: {reason}")
+        self.folder = folder
         self.reason = reason

@@ -319,20 +319,21 @@ class ImapConnection:
         return ConnectionLost("the server closed the connection")
 
     def _dispatch(self, event: Event) -> Awaitable[None] | None:
-        if isinstance(event, TaggedResponse):
-            return self._on_tagged(event)
-        if isinstance(event, FetchLiteralStart | LiteralData | FetchLiteralEnd):
-            self._sink.feed(event)
+        """Route one event; hot path first (bodies), everything else by type."""
+        kind = type(event)
+        if kind is LiteralData or kind is FetchLiteralStart or kind is FetchLiteralEnd:
+            self._sink.feed(event)  # type: ignore[arg-type]
             return None
-        if isinstance(event, FetchResponse):
-            return self._sink.response(event)
-        if isinstance(event, ContinuationRequest):
-            self._on_continuation(event)
-            return None
-        if isinstance(event, Greeting):
-            self._on_greeting(event)
-            return None
-        self._on_untagged(event)
+        if kind is FetchResponse:
+            return self._sink.response(event)  # type: ignore[arg-type]
+        if kind is TaggedResponse:
+            return self._on_tagged(event)  # type: ignore[arg-type]
+        if kind is ContinuationRequest:
+            self._on_continuation(event)  # type: ignore[arg-type]
+        elif kind is Greeting:
+            self._on_greeting(event)  # type: ignore[arg-type]
+        else:
+            self._on_untagged(event)
         return None
 
     def _on_greeting(self, greeting: Greeting) -> None:

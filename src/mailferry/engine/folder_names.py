@@ -19,12 +19,14 @@ so a name fits both on disk and on the wire.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 #: Replacement for a character that may not appear in a component.
 FALLBACK = "_"
 _LOOKALIKES = {".": "\u2024", "/": "\u2215", "\\": "\u29f5"}
 _BAD_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+_ENCODED_RUN = re.compile(r"[^\x20-\x7e]+")
 
 
 def lookalike(character: str) -> str:
@@ -34,16 +36,11 @@ def lookalike(character: str) -> str:
 
 def mutf7_length(text: str) -> int:
     """Length in bytes of ``text`` in modified UTF-7, computed without encoding it."""
-    total = 0
-    run = 0  # UTF-16 code units waiting in the current base64 run
-    for char in text:
-        code = ord(char)
-        if 0x20 <= code <= 0x7E:
-            total += _run_length(run) + (2 if char == "&" else 1)
-            run = 0
-        else:
-            run += 2 if code > 0xFFFF else 1
-    return total + _run_length(run)
+    total = len(text) + text.count("&")  # every character once, "&" as "&-"
+    for run in _ENCODED_RUN.findall(text):
+        units = len(run.encode("utf-16-le", "surrogatepass")) // 2
+        total += _run_length(units) - len(run)  # "&" base64 "-" instead of the run
+    return total
 
 
 def _run_length(units: int) -> int:
@@ -57,16 +54,18 @@ def encoded_length(text: str) -> int:
 
 def truncate(text: str, limit: int) -> str:
     """The longest prefix of ``text`` within ``limit`` bytes, without trailing blanks."""
-    if encoded_length(text) <= limit:
-        return text
-    low, high = 0, len(text)
-    while low < high:  # largest n with encoded_length(text[:n]) <= limit
-        middle = (low + high + 1) // 2
-        if encoded_length(text[:middle]) <= limit:
-            low = middle
+    utf8 = closed = run = 0  # UTF-8 bytes; mUTF-7 bytes before the open run; its UTF-16 units
+    for index, char in enumerate(text):
+        code = ord(char)
+        utf8 += 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+        if 0x20 <= code <= 0x7E:
+            closed += _run_length(run) + (2 if char == "&" else 1)
+            run = 0
         else:
-            high = middle - 1
-    return text[:low].rstrip() or FALLBACK
+            run += 2 if code > 0xFFFF else 1
+        if max(utf8, closed + _run_length(run)) > limit:
+            return text[:index].rstrip() or FALLBACK
+    return text
 
 
 def with_suffix(text: str, number: int, limit: int) -> str:
@@ -75,9 +74,7 @@ def with_suffix(text: str, number: int, limit: int) -> str:
     return truncate(text, limit - len(suffix)) + suffix
 
 
-def clean_component(
-    name: str, delimiter: str, forbidden: str = ""
-) -> tuple[str, tuple[str, ...]]:
+def clean_component(name: str, delimiter: str, forbidden: str = "") -> tuple[str, tuple[str, ...]]:
     """``name`` made valid as one component on the target, and notes for each change."""
     notes: list[str] = []
     text = name

@@ -5,6 +5,9 @@ for a name gets it. Keys are compared exactly, or NFC-case-folded when the
 target is case-insensitive; a top-level ``INBOX`` is always compared without
 case (RFC 3501). The target's INBOX and its special folders are reserved for
 the source folders mapped onto them, so no ordinary folder is merged into them.
+Levels that are not migrated themselves (unlisted, ``\\Noselect``, filtered
+out) hold no messages and take no name: their children may land inside an
+existing folder of that name (``Archive/2020`` under the target's Archive).
 
 Limits (see :class:`~mailferry.engine.folder_types.TargetLayout`):
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Hashable
+from dataclasses import dataclass
 
 from mailferry.engine.folder_names import (
     clean_component,
@@ -36,6 +40,19 @@ from mailferry.engine.special_folders import SpecialUse
 _MIN_ROOM = 32
 
 
+@dataclass(frozen=True)
+class Placed:
+    """Where a folder lands; ``full`` is its last name before cutting and numbering."""
+
+    path: Path
+    full: str
+    notes: tuple[str, ...] = ()
+
+
+#: The top of the target, where top-level folders are placed.
+TOP = Placed((), "")
+
+
 class TargetNamer:
     """Hands out unique, valid target paths for one user's migration."""
 
@@ -44,7 +61,9 @@ class TargetNamer:
         self._taken: dict[Path, str] = {}
         self._reserved: dict[Path, Hashable] = {}
         self._next_number: dict[Path, int] = {}
+        self._full: dict[Path, str] = {}  # placed path -> its name before cutting and numbering
         self._lengths: dict[Path, int] = {(): 0}
+        self._separator = encoded_length(target.delimiter)
         self._reserve(("INBOX",), SpecialUse.INBOX, "the target's INBOX")
         for kind in SpecialUse:
             name = target.special_folders.get(kind)
@@ -55,6 +74,10 @@ class TargetNamer:
         """A target name as a path."""
         return tuple(name.split(self._target.delimiter))
 
+    def join(self, path: Path) -> str:
+        """A target path as a name."""
+        return self._target.delimiter.join(path)
+
     def special_path(self, kind: SpecialUse) -> Path | None:
         """Where the target keeps ``kind``, or None when it has no such folder."""
         if kind is SpecialUse.INBOX:
@@ -62,42 +85,58 @@ class TargetNamer:
         name = self._target.special_folders.get(kind)
         return self.split(name) if name else None
 
-    def claim(self, path: Path, owner: Hashable, who: str) -> tuple[Path, list[str]]:
+    def claim(self, path: Path, owner: Hashable, who: str) -> Placed:
         """Take a fixed path (INBOX, a special folder) for ``owner``, if free or reserved to it."""
         key = self._key(path)
         if key in self._taken and self._reserved.get(key) != owner:
             parent, name = path[:-1], path[-1]
             limit = min(self._target.max_component_bytes, self._room(parent))
-            return self._unique(parent, name, who, limit)
+            numbered, clash = self._unique(parent, name, who, limit)
+            return Placed(numbered, numbered[-1], tuple(clash))
         self._reserved.pop(key, None)
         self._take(path, who)
-        return path, []
+        return Placed(path, path[-1], ())
 
-    def place(self, parent: Path, source_name: str, who: str) -> tuple[Path, list[str]]:
-        """A path for folder ``source_name`` under ``parent``, cleaned, fitted and unique."""
+    def place(
+        self, parent: Placed, source_name: str, who: str, *, container: bool = False
+    ) -> Placed:
+        """A path for folder ``source_name`` under ``parent``, cleaned, fitted and unique.
+
+        A ``container`` (an unlisted or skipped level) holds no messages, so it takes
+        no name for itself: it may share one with any folder, its children go there.
+        """
         name, cleaned = clean_component(
             source_name, self._target.delimiter, self._target.forbidden_characters
         )
         notes = list(cleaned)
-        parent, name, moved = self._fit_depth(parent, name)
+        above, name, moved = self._fit(parent, name)
         if moved:
-            notes.append(f"too deep for the target: flattened into {name!r}")
-        room = self._room(parent)
-        limit = min(self._target.max_component_bytes, room)
+            notes.append(f"over {self._target.max_depth} levels or too long: moved up a level")
+        full = name
+        limit = min(self._target.max_component_bytes, self._room(above))
         if encoded_length(name) > limit:
             name = truncate(name, limit)
             notes.append(f"name over {limit} bytes: shortened")
-        path, clash = self._unique(parent, name, who, limit)
-        return path, notes + clash
+        if container:
+            path, clash = (*above, name), []
+        else:
+            path, clash = self._unique(above, name, who, limit)
+        self._full.setdefault(path, full)
+        return Placed(path, full, (*notes, *clash))
 
-    def _fit_depth(self, parent: Path, name: str) -> tuple[Path, str, bool]:
-        moved = False
-        while parent and (
-            len(parent) >= self._target.max_depth or self._room(parent) < _MIN_ROOM
-        ):
-            parent, name = parent[:-1], parent[-1] + lookalike(self._target.delimiter) + name
-            moved = True
-        return parent, name, moved
+    def _can_hold(self, path: Path) -> bool:
+        return len(path) < self._target.max_depth and self._room(path) >= _MIN_ROOM
+
+    def _fit(self, parent: Placed, name: str) -> tuple[Path, str, bool]:
+        """Move up while too deep or too long, joining the level's full name to ``name``."""
+        path, head, moved = parent.path, parent.full, False
+        separator = lookalike(self._target.delimiter)
+        while path and not self._can_hold(path):
+            # what lies past the component limit is cut anyway: keep the name short to work on
+            name = (head + separator + name)[: self._target.max_component_bytes + 1]
+            path, moved = path[:-1], True
+            head = self._full.get(path, path[-1] if path else "")
+        return path, name, moved
 
     def _unique(self, parent: Path, name: str, who: str, limit: int) -> tuple[Path, list[str]]:
         path = (*parent, name)
@@ -114,25 +153,26 @@ class TargetNamer:
                 break
         self._next_number[key] = number
         self._take(candidate, who)
-        return candidate, [f"{name!r} is taken by {holder}: renamed to {candidate[-1]!r}"]
+        return candidate, [f"the name is taken by {holder}: numbered ({number - 1})"]
 
     def _room(self, parent: Path) -> int:
         if not parent:
             return self._target.max_name_bytes
-        separator = encoded_length(self._target.delimiter)
-        return self._target.max_name_bytes - self._length(parent) - separator
+        return self._target.max_name_bytes - self._length(parent) - self._separator
 
     def _length(self, path: Path) -> int:
         known = self._lengths.get(path)
         if known is None:
-            separators = (len(path) - 1) * encoded_length(self._target.delimiter)
+            separators = (len(path) - 1) * self._separator
             known = separators + sum(encoded_length(part) for part in path)
             self._lengths[path] = known
         return known
 
     def _take(self, path: Path, who: str) -> None:
         self._taken[self._key(path)] = who
-        self._length(path)
+        if path not in self._lengths:  # from the parent's, already known when placing in order
+            above = self._length(path[:-1]) + self._separator if len(path) > 1 else 0
+            self._lengths[path] = above + encoded_length(path[-1])
 
     def _reserve(self, path: Path, owner: Hashable, who: str) -> None:
         key = self._key(path)

@@ -46,15 +46,23 @@ def inbox_first(path: Path) -> Path:
     return path
 
 
-def scope(folders: Sequence[SourceFolder], user_root: str | None) -> list[tuple[SourceFolder, Path]]:
+def scope(
+    folders: Sequence[SourceFolder], user_root: str | None
+) -> list[tuple[SourceFolder, Path]]:
     """The user's folders, each with its path relative to the user's root."""
     if user_root is None or not split_loose(user_root, "/"):
         return [(f, inbox_first(split_name(f.name, f.delimiter))) for f in folders]
-    split = [(f, split_name(f.name, f.delimiter), split_loose(user_root, f.delimiter)) for f in folders]
+    split = [
+        (f, split_name(f.name, f.delimiter), split_loose(user_root, f.delimiter)) for f in folders
+    ]
     exact = [(f, path[len(root) :]) for f, path, root in split if path[: len(root)] == root]
     if exact:
         return exact
-    return [(f, path[len(root) :]) for f, path, root in split if _folded(path[: len(root)]) == _folded(root)]
+    return [
+        (f, path[len(root) :])
+        for f, path, root in split
+        if _folded(path[: len(root)]) == _folded(root)
+    ]
 
 
 def _folded(path: Path) -> Path:

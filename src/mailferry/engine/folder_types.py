@@ -46,7 +46,7 @@ class TargetLayout:
 
     delimiter: str
     special_folders: Mapping[SpecialUse, str] = field(
-        default=DEFAULT_TARGET_SPECIAL_FOLDERS, hash=False
+        default_factory=lambda: DEFAULT_TARGET_SPECIAL_FOLDERS, hash=False
     )
     case_insensitive: bool = False
     forbidden_characters: str = ""
@@ -57,7 +57,7 @@ class TargetLayout:
     def __post_init__(self) -> None:
         if len(self.delimiter) != 1:
             raise ValueError(f"the target delimiter must be one character: {self.delimiter!r}")
-        if self.max_component_bytes < 32 or self.max_name_bytes < self.max_component_bytes // 2:
+        if min(self.max_component_bytes, self.max_name_bytes) < 32:
             raise ValueError("name limits too small to rename folders predictably")
         if self.max_depth < 1:
             raise ValueError("max_depth must be at least 1")
@@ -108,6 +108,7 @@ class SkipReason(StrEnum):
     EXCLUDED = "Excluded"
     NOT_INCLUDED = "NotIncluded"
     ALL_MAIL = "AllMail"
+    DUPLICATE = "Duplicate"
 
 
 @dataclass(frozen=True)

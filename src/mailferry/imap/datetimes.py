@@ -22,7 +22,8 @@ _DATE_TIME = re.compile(
 _ZONES: dict[bytes, dt.timezone] = {}
 # Fast path for the canonical form: rewrite it as ISO 8601 for the C parser.
 _CANONICAL = re.compile(
-    rb"([ 0-9][0-9])-([A-Za-z]{3})-([0-9]{4}) ([0-9]{2}:[0-9]{2}:[0-9]{2}) ([+-][0-9]{2})([0-9]{2})"
+    rb"([ 0-9][0-9])-([A-Za-z]{3})-([0-9]{4})"
+    rb" ([0-9]{2}:[0-9]{2}:[0-9]{2}) ([+-][0-9]{2})([0-5][0-9])"
 )
 _ISO_MONTHS = {
     spelling: f"-{number:02d}-"

@@ -16,9 +16,12 @@ from mailferry.imap.tokenizer import (
     InlineLiteral,
     Token,
     TokenReader,
+    atom_value,
     decode,
+    describe,
     is_atom,
     is_quoted,
+    to_int,
     unquote,
 )
 
@@ -48,7 +51,7 @@ def item_name(token: Token) -> tuple[str, int]:
     if known is not None:
         return known
     if not is_atom(token):
-        raise RemoteProtocolError(f"expected a FETCH item name, got {token!r}")
+        raise RemoteProtocolError(f"expected a FETCH item name, got {describe(token)}")
     assert isinstance(token, bytes)
     upper = token.upper()
     name = decode(_PEEK.sub(rb"\1[", upper))
@@ -80,7 +83,7 @@ def _flag(token: Token) -> str:
     if known is not None:
         return known
     if not is_atom(token):
-        raise RemoteProtocolError(f"bad flag {token!r}")
+        raise RemoteProtocolError(f"bad flag {describe(token)}")
     assert isinstance(token, bytes)
     flag = decode(token)
     if len(_FLAG_NAMES) < _CACHE_LIMIT:
@@ -91,7 +94,7 @@ def _flag(token: Token) -> str:
 def _flags(tokens: list[Token], index: int) -> tuple[tuple[str, ...], int]:
     """``( flag* )`` starting at ``index``: (flags, index after the ``)``)."""
     if tokens[index] != b"(":
-        raise RemoteProtocolError(f"expected '(' before flags, got {tokens[index]!r}")
+        raise RemoteProtocolError(f"expected '(' before flags, got {describe(tokens[index])}")
     try:
         end = tokens.index(b")", index)
     except ValueError:
@@ -101,8 +104,8 @@ def _flags(tokens: list[Token], index: int) -> tuple[tuple[str, ...], int]:
 
 def _number(token: Token) -> int:
     if not isinstance(token, bytes) or not token.isdigit():
-        raise RemoteProtocolError(f"expected a number, got {token!r}")
-    return int(token)
+        raise RemoteProtocolError(f"expected a number, got {describe(token)}")
+    return to_int(token)
 
 
 def _modseq(tokens: list[Token], index: int) -> int:
@@ -113,7 +116,7 @@ def _modseq(tokens: list[Token], index: int) -> int:
 
 def _date(token: Token) -> object:
     if not isinstance(token, bytes) or not is_quoted(token):
-        raise RemoteProtocolError(f"INTERNALDATE is not a quoted string: {token!r}")
+        raise RemoteProtocolError(f"INTERNALDATE is not a quoted string: {describe(token)}")
     return parse_internaldate(token[1:-1])
 
 
@@ -127,7 +130,7 @@ def _body(token: Token) -> object:
         return unquote(token)
     if token.upper() == b"NIL":
         return None
-    raise RemoteProtocolError(f"bad body section value {token!r}")
+    raise RemoteProtocolError(f"bad body section value {describe(token)}")
 
 
 def parse_fetch(reader: TokenReader, seq: int) -> FetchResponse:
@@ -169,5 +172,56 @@ def _attributes(reader: TokenReader) -> dict[str, object]:
             attributes[name] = reader.read_value()
             index = reader.index
     if index + 1 != len(tokens):
-        raise RemoteProtocolError(f"unexpected data after FETCH list: {tokens[index + 1]!r}")
+        raise RemoteProtocolError(
+            f"unexpected data after FETCH list: {describe(tokens[index + 1])}"
+        )
     return attributes
+
+
+# -- fast path ---------------------------------------------------------------
+# Most FETCH lines hold only simple items (``UID 7``, ``FLAGS (\Seen)``,
+# ``INTERNALDATE "..."``, ``MODSEQ (5)``), optionally ending with a body item
+# whose literal follows. One fullmatch checks that shape, one findall extracts
+# the items; anything else goes through the token path, with the same result.
+_WORD = rb'\\?[^\x00-\x20\x7f(){"\\\[\]]+'
+_ITEM = (
+    rb"([A-Za-z0-9.\-]+) (?:([0-9]+)|(\((?:"
+    + _WORD
+    + rb"(?: "
+    + _WORD
+    + rb')*)?\))|("[^"\\\r\n]*"))'
+)
+_FAST_LINE = re.compile(
+    rb" ?\((?:" + _ITEM + rb" )*(?:" + _ITEM + rb"\)|((?:BODY|BINARY|RFC822)[^ ()]*))\Z"
+)
+_FAST_ITEM = re.compile(_ITEM)
+
+
+def fast_fetch(text: bytes) -> tuple[dict[str, object], bytes | None] | None:
+    """Attributes of a simple first FETCH segment and its trailing body item name.
+
+    None when the segment is not simple: the caller falls back to tokens.
+    """
+    match = _FAST_LINE.match(text)
+    if match is None:
+        return None
+    attributes: dict[str, object] = {}
+    for raw_name, number, words, quoted in _FAST_ITEM.findall(text):
+        name, kind = _NAMES.get(raw_name) or item_name(raw_name)
+        if kind == _NUMBER and number:
+            attributes[name] = to_int(number)
+        elif kind == _FLAGS and words:
+            attributes[name] = tuple([_FLAG_NAMES.get(w) or _flag(w) for w in words[1:-1].split()])
+        elif kind == _DATE and quoted:
+            attributes[name] = parse_internaldate(quoted[1:-1])
+        elif kind == _MODSEQ and words[1:-1].isdigit():
+            attributes[name] = to_int(words[1:-1])
+        elif kind == _GENERIC and not words:
+            attributes[name] = atom_value(number) if number else decode(quoted[1:-1])
+        elif kind == _GENERIC:
+            attributes[name] = tuple([atom_value(w) for w in words[1:-1].split()])
+        elif kind == _BODY and quoted:
+            attributes[name] = quoted[1:-1]
+        else:
+            return None
+    return attributes, match.group(9)

@@ -29,18 +29,27 @@ from mailferry.imap.events import (
     Event,
     FetchLiteralEnd,
     FetchLiteralStart,
+    FetchResponse,
     Greeting,
     LiteralData,
     StreamedLiteral,
     TaggedResponse,
     UntaggedStatus,
 )
-from mailferry.imap.fetch import body_item, parse_fetch
+from mailferry.imap.fetch import body_item, fast_fetch, parse_fetch
 from mailferry.imap.response_codes import parse_resp_text
-from mailferry.imap.tokenizer import InlineLiteral, Token, TokenReader, decode, excerpt, tokenize
+from mailferry.imap.tokenizer import (
+    InlineLiteral,
+    Token,
+    TokenReader,
+    decode,
+    excerpt,
+    to_int,
+    tokenize,
+)
 from mailferry.imap.untagged import Part, parse_untagged
 
-_UNTAGGED = re.compile(rb"\* (?:([0-9]+) )?([^\x00-\x20\x7f(){\"\\\[\]%*]+)(?= |\Z)")
+_UNTAGGED = re.compile(rb"\* (?:([0-9]+) )?([A-Za-z][^\x00-\x20\x7f(){\"\\\[\]%*]*)(?= |\Z)")
 _TAGGED = re.compile(rb'([^\x00-\x20\x7f(){%*"\\+]+) ([A-Za-z]+)(?: |\Z)')
 _START = re.compile(rb'\*(?: |\Z)|\+|[^\x00-\x20\x7f(){%*"\\+]+(?: |\Z)')
 _MARKER = re.compile(rb"\{([0-9]*)\+?\}")
@@ -48,6 +57,7 @@ _STATUSES = frozenset({"OK", "NO", "BAD", "BYE", "PREAUTH"})
 _GREETINGS = frozenset({"OK", "PREAUTH", "BYE"})
 _TAGGED_STATUSES = frozenset({"OK", "NO", "BAD"})
 _COMPACT_AT = 64 * 1024
+_NO_LITERAL = StreamedLiteral(0)
 _CLOSE = [b")"]  # the tokens of the usual last segment of a FETCH (never mutated)
 
 # What the parser is reading right now.
@@ -77,17 +87,29 @@ class ResponseParser:
         self._failed: RemoteProtocolError | None = None
         self._state = _LINE
         self._need = 0  # bytes still expected for the current literal
-        self._reset_response()
+        # The response in progress (set by _untagged and _start_stream before use).
+        self._kind = _NONE
+        self._context = b""  # its first line, for error messages
+        self._name = ""
+        self._number: int | None = None
+        self._item = ""  # the streamed item
+        self._streamed = _NO_LITERAL
+        self._tokens: list[Token] = []  # FETCH
+        self._parts: list[Part] = []  # other data responses
+        self._depth = 0  # FETCH paren depth
+        self._fast: dict[str, object] | None = None  # attributes read by fetch.fast_fetch
+        self._fast_text = b""
+        self._text_len = 0
+        self._inline_total = 0
 
     def _reset_response(self) -> None:
         self._kind = _NONE
-        self._context = b""  # first line of the response, for error messages
-        self._name = ""
-        self._number: int | None = None
-        self._tokens: list[Token] = []
-        self._parts: list[Part] = []
+        if self._tokens:
+            self._tokens = []
+        if self._parts:
+            self._parts = []
         self._depth = 0
-        self._item = ""
+        self._fast = None
         self._text_len = 0
         self._inline_total = 0
 
@@ -107,14 +129,28 @@ class ResponseParser:
         if self._failed is not None:
             raise RemoteProtocolError(f"parser unusable after an earlier error: {self._failed}")
         try:
-            return self._next()
+            while True:
+                state = self._state
+                if state == _STREAM:
+                    return self._stream()
+                if state == _INLINE:
+                    if not self._read_inline():
+                        return None
+                    continue
+                line = self._read_line()
+                if line is None:
+                    return None
+                event = self._start(line) if self._kind == _NONE else self._segment(line)
+                if event is not None:
+                    return event
         except RemoteProtocolError as exc:
             self._failed = exc
             raise
 
     def events(self) -> Iterator[Event]:
         """Drain all currently available events."""
-        while (event := self.next_event()) is not None:
+        next_event = self.next_event
+        while (event := next_event()) is not None:
             yield event
 
     def expect_greeting(self) -> None:
@@ -132,22 +168,6 @@ class ResponseParser:
         return self._kind == _NONE and self._state == _LINE and len(self._buf) == self._pos
 
     # -- framing ------------------------------------------------------------
-
-    def _next(self) -> Event | None:
-        while True:
-            state = self._state
-            if state == _STREAM:
-                return self._stream()
-            if state == _INLINE:
-                if not self._read_inline():
-                    return None
-                continue
-            line = self._read_line()
-            if line is None:
-                return None
-            event = self._start(line) if self._kind == _NONE else self._segment(line)
-            if event is not None:
-                return event
 
     def _read_line(self) -> bytes | None:
         buf = self._buf
@@ -170,8 +190,8 @@ class ResponseParser:
 
     def _check_start(self, head: bytes) -> None:
         """Fail at once on a partial line that cannot begin any response."""
-        if _START.match(head) is None:
-            raise RemoteProtocolError(f"garbage at start of response: {excerpt(head)}")
+        if _START.match(head[:-1] if head.endswith(b"\r") else head) is None:
+            raise RemoteProtocolError(f"malformed start of response: {excerpt(head)}")
 
     def _stream(self) -> Event | None:
         need = self._need
@@ -275,9 +295,9 @@ class ResponseParser:
         if number is None and name in _STATUSES:
             code, text = parse_resp_text(line[match.end() + 1 :])
             return UntaggedStatus(name, code, text)
-        self._context = line[:120]
+        self._context = line
         self._name = name
-        self._number = int(number) if number is not None else None
+        self._number = to_int(number) if number is not None else None
         self._kind = _FETCH if name == "FETCH" and number is not None else _DATA
         return self._segment(line, match.end())
 
@@ -298,6 +318,30 @@ class ResponseParser:
         return event
 
     def _fetch_segment(self, text: bytes, size: int | None) -> Event | None:
+        event: Event
+        fast = self._fast
+        if fast is not None:  # the simple first segment was parsed; a literal was streamed
+            if text == b")" and size is None:
+                fast[self._item] = self._streamed
+                event = FetchResponse(self._number or 0, fast)
+                self._reset_response()
+                return event
+            self._fast = None
+            self._tokens = [*tokenize(self._fast_text), self._streamed]
+            self._depth = 1
+        elif not self._tokens:
+            quick = fast_fetch(text)
+            if quick is not None and (quick[1] is None) == (size is None):
+                attributes, body = quick
+                if body is None:
+                    event = FetchResponse(self._number or 0, attributes)
+                    self._reset_response()
+                    return event
+                assert size is not None
+                item = body_item(body)
+                if item is not None:
+                    self._fast, self._fast_text = attributes, text
+                    return self._start_stream(item, size)
         tokens = _CLOSE if text == b")" else tokenize(text)
         self._tokens.extend(tokens)
         self._depth += tokens.count(b"(") - tokens.count(b")")
@@ -308,10 +352,15 @@ class ResponseParser:
             return event
         item = body_item(tokens[-1]) if tokens and self._depth == 1 else None
         if item is not None:
-            self._item = item
-            self._tokens.append(StreamedLiteral(size))
-            self._need = size
-            self._state = _STREAM
-            return FetchLiteralStart(self._number or 0, self._item, size)
+            event = self._start_stream(item, size)
+            self._tokens.append(self._streamed)
+            return event
         self._expect_literal(size)
         return None
+
+    def _start_stream(self, item: str, size: int) -> Event:
+        self._item = item
+        self._streamed = StreamedLiteral(size)
+        self._need = size
+        self._state = _STREAM
+        return FetchLiteralStart(self._number or 0, item, size)

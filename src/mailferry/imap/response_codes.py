@@ -12,7 +12,7 @@ from collections.abc import Callable
 from mailferry.errors import RemoteProtocolError
 from mailferry.imap.events import ResponseCode
 from mailferry.imap.sequence_set import parse_sequence_set
-from mailferry.imap.tokenizer import TokenReader, decode, excerpt, tokenize
+from mailferry.imap.tokenizer import TokenReader, decode, excerpt, to_int, tokenize
 
 _CODE = re.compile(rb'\[((?:[^\]"\r\n]|"(?:[^"\\\r\n]|\\[^\r\n])*")*)\] ?')
 _CODE_NAME = re.compile(rb"([^\x00-\x20\x7f\]]+)(?: +(.*))?\Z", re.S)
@@ -54,7 +54,7 @@ def parse_code(inner: bytes) -> ResponseCode:
 def _int(raw: bytes) -> int:
     if not raw.isdigit():
         raise ValueError("not a number")
-    return int(raw)
+    return to_int(raw)
 
 
 def _words(raw: bytes, count: int) -> list[bytes]:

@@ -12,6 +12,8 @@ literals between them. ``tokenize`` turns one segment into a flat list of
 - a single stray byte that cannot start any of those (``"`` of an unterminated
   string, ``{``, a lone ``\\``, a control byte): reading it is an error.
 
+Spaces only separate tokens (runs of them and trailing ones are tolerated).
+
 Atoms are read leniently: ``]``, ``%``, ``*``, ``}`` and 8-bit bytes are kept.
 """
 
@@ -23,7 +25,7 @@ from mailferry.errors import RemoteProtocolError
 from mailferry.imap.events import StreamedLiteral
 
 _ATOM = rb'(?:[^\x00-\x20\x7f(){"\\\[]+|\[[^\]\[\r\n]*\]|\[)+'
-_TOKEN = re.compile(rb' *([()]|"(?:[^"\\\r\n]|\\[^\r\n])*"|\\?' + _ATOM + rb"|[\s\S])")
+_TOKEN = re.compile(rb' *([()]|"(?:[^"\\\r\n]|\\[^\r\n])*"|\\?' + _ATOM + rb"|[^ ])")
 _ESCAPE = re.compile(rb"\\([\s\S])")
 _STRAY = frozenset(bytes([c]) for c in (*range(0x21), 0x7F, ord("{"), ord("\\"), ord('"')))
 _NIL = frozenset((b"NIL", b"nil", b"Nil"))
@@ -38,7 +40,7 @@ class InlineLiteral:
         self.data = data
 
     def __repr__(self) -> str:
-        return f"InlineLiteral({self.data!r})"
+        return f"InlineLiteral({excerpt(self.data)})"
 
 
 Token = bytes | InlineLiteral | StreamedLiteral
@@ -54,6 +56,15 @@ def excerpt(data: bytes, limit: int = 80) -> str:
     """A short, escaped excerpt of offending bytes for error messages."""
     shown = repr(bytes(data[:limit]))
     return shown + ("..." if len(data) > limit else "")
+
+
+def describe(token: object) -> str:
+    """A short description of a token for error messages (never a whole literal)."""
+    if isinstance(token, bytes):
+        return excerpt(token)
+    if isinstance(token, InlineLiteral):
+        return f"a literal of {len(token.data)} bytes"
+    return repr(token)[:100]
 
 
 def unquote(token: bytes) -> bytes:
@@ -81,10 +92,22 @@ def is_atom(token: Token) -> bool:
     return not (len(token) == 1 and token in _STRAY)
 
 
+#: More digits than any IMAP number (number64 has 19) may have; int() of a huge digit
+#: string is slow and, past 4300 digits, refused by Python.
+MAX_DIGITS = 39
+
+
+def to_int(digits: bytes) -> int:
+    """A decimal number from the server (``digits`` already checked to be digits)."""
+    if len(digits) > MAX_DIGITS:
+        raise RemoteProtocolError(f"number of {len(digits)} digits: {excerpt(digits, 20)}")
+    return int(digits)
+
+
 def atom_value(token: bytes) -> object:
     """int for digits, None for NIL, else str."""
     if token.isdigit():
-        return int(token) if len(token) < 40 else decode(token)
+        return int(token) if len(token) <= MAX_DIGITS else decode(token)
     if token in _NIL or (len(token) == 3 and token.upper() == b"NIL"):
         return None
     return decode(token)
@@ -101,7 +124,7 @@ class TokenReader:
         self.context = context
 
     def error(self, what: str, token: object = None) -> RemoteProtocolError:
-        near = f" at {excerpt(token) if isinstance(token, bytes) else token!r}"
+        near = f" at {describe(token)}"
         return RemoteProtocolError(f"{what}{near if token is not None else ''} in {self.where()}")
 
     def where(self) -> str:
@@ -140,7 +163,7 @@ class TokenReader:
         token = self.next()
         if not isinstance(token, bytes) or not token.isdigit():
             raise self.error("expected a number", token)
-        return int(token)
+        return to_int(token)
 
     def read_string_bytes(self) -> bytes | None:
         """An astring/nstring as raw bytes (quoted unescaped, literal, atom); None for NIL."""

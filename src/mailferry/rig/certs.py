@@ -36,9 +36,7 @@ class RigCA:
         ca.cert_pem.write_to_path(str(path))
         return cls(ca=ca, ca_pem_path=path)
 
-    def issue(
-        self, directory: Path, *hosts: str, name: str = "server"
-    ) -> ServerCert:
+    def issue(self, directory: Path, *hosts: str, name: str = "server") -> ServerCert:
         """Issue a server certificate for ``hosts`` (default 127.0.0.1, ::1, localhost)."""
         directory.mkdir(parents=True, exist_ok=True)
         leaf = self.ca.issue_cert(*(hosts or ("127.0.0.1", "::1", "localhost")))

@@ -23,7 +23,7 @@ from types import TracebackType
 from mailferry.rig import process
 from mailferry.rig.certs import RigCA
 from mailferry.rig.config import DovecotLayout, DovecotOptions, Storage, render_config
-from mailferry.rig.errors import DovecotStartError, DoveadmError, RigError
+from mailferry.rig.errors import DoveadmError, DovecotStartError, RigError
 from mailferry.rig.ownership import MailOwner, mail_owner
 from mailferry.rig.users import (
     RigUser,
@@ -332,7 +332,7 @@ class DovecotServer:
                 stdout=stdout,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=process.die_with_parent(),  # noqa: PLW1509 - pdeathsig only
+                preexec_fn=process.die_with_parent(),
             )
         finally:
             stdout.close()
@@ -370,4 +370,3 @@ def make_ca(directory: Path, name: str = "ca") -> RigCA:
 
 
 __all__ = ["DovecotServer", "make_ca"]
-

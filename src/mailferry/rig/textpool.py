@@ -17,7 +17,12 @@ import random
 _CRLF = b"\r\n"
 _POOL_SEED = 0x6D61696C  # fixed: pools are the same for every corpus seed
 
-WORDS_EN = (
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+WORDS_EN = _words(
     "the of and to in is you that it he was for on are as with his they at be this have "
     "from or one had by word but not what all were we when your can said there use an each "
     "which she do how their if will up other about out many then them these so some her "
@@ -25,22 +30,22 @@ WORDS_EN = (
     "people my than first water been call who its now find long down day did get come made "
     "may part meeting report invoice attached please regards thanks project budget review "
     "schedule quarter customer delivery contract draft update agenda minutes follow"
-).split()
+)
 
-WORDS_DA = (
+WORDS_DA = _words(
     "og i at det en den til er som på de med han af for ikke der var mig sig men et har om "
     "vi min havde ham hun nu over da fra du ud sin dem os op man hans hvor eller hvad skal "
     "selv her alle vil blev kunne ind når være dog noget ville jo deres efter ned skulle "
     "møde økonomi løn regnskab tilbud faktura kunde projekt æbler blåbær grøn rød skøn "
     "prøve første sidste måned år uge dag kære hilsen venlig tak for sidst påske jul ærlig"
-).split()
+)
 
-WORDS_DE = (
+WORDS_DE = _words(
     "und der die das nicht ist mit Grüße Entwürfe Bestellung Rechnung Größe für über "
     "Straße schön Mädchen Bücher Äpfel Öl Übung Besprechung Angebot Kunde München Köln"
-).split()
+)
 
-WORDS_WIDE = "北京 客户 会议 報告 日本語 데이터 Ελλάδα Привет 😀 ✓ €".split()
+WORDS_WIDE = _words("北京 客户 会议 報告 日本語 데이터 Ελλάδα Привет 😀 ✓ €")
 
 
 class LinePool:

@@ -80,7 +80,16 @@ def passwd_line(
     encoded = base64.b64encode(password.encode("utf-8")).decode("ascii")
     extra = f"userdb_quota_rule=*:storage={quota_mb}M" if quota_mb else ""
     uid, gid = (str(ids[0]), str(ids[1])) if ids else ("", "")
-    fields = [passwd_key(name), "{PLAIN.BASE64}" + encoded, uid, gid, "", str(home or ""), "", extra]
+    fields = [
+        passwd_key(name),
+        "{PLAIN.BASE64}" + encoded,
+        uid,
+        gid,
+        "",
+        str(home or ""),
+        "",
+        extra,
+    ]
     return ":".join(fields)
 
 
@@ -110,3 +119,11 @@ def wait_for_next_second() -> None:
     """Dovecot re-stats a passwd-file at most once per second: let that second pass."""
     now = time.time()
     time.sleep(int(now) + 1 - now + 0.01)
+
+
+@dataclass(frozen=True)
+class RigAccount:
+    """Credentials handed to a test: log in with ``name`` / ``password``."""
+
+    name: str
+    password: str

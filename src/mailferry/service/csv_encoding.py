@@ -60,7 +60,17 @@ class DecodedCsv:
 
 
 def decode_csv_bytes(data: bytes) -> DecodedCsv | CsvProblem:
-    """Decode ``data`` as a spreadsheet wrote it, or say why it can't be read as text."""
+    """Decode ``data`` as a spreadsheet wrote it, or say why it can't be read as text.
+
+    Byte-order marks left at the start (a file saved twice) are dropped with the first.
+    """
+    decoded = _decode(data)
+    if isinstance(decoded, DecodedCsv) and decoded.text.startswith("\ufeff"):
+        return DecodedCsv(decoded.text.lstrip("\ufeff"), decoded.encoding)
+    return decoded
+
+
+def _decode(data: bytes) -> DecodedCsv | CsvProblem:
     for signature, what in _WORKBOOKS:
         if data.startswith(signature):
             reason = f"The file is {what}. {_RESAVE}"

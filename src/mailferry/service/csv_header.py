@@ -25,6 +25,11 @@ _CANONICAL = {name.lower(): name for name in KNOWN_COLUMNS}
 _LONGEST_NAME_SHOWN = 40
 
 
+def header_name(raw: str) -> str:
+    """A header cell as written, minus surrounding spaces and stray byte-order marks."""
+    return raw.replace("\ufeff", "").strip()
+
+
 def _squash(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
@@ -46,13 +51,15 @@ def choose_delimiter(text: str) -> str:
     """The separator that best splits the first non-blank line into known column names."""
     line = ""
     for candidate in io.StringIO(text, newline=""):
+        if not line and candidate.strip():
+            line = candidate  # separators only, as Excel writes empty rows: better than nothing
         if candidate.strip(" \t\r\n,;"):
             line = candidate
             break
 
     def score(delimiter: str) -> tuple[int, int]:
         fields = next(csv.reader([line], delimiter=delimiter), [])
-        known = sum(1 for name in fields if name.strip().lower() in _CANONICAL)
+        known = sum(1 for name in fields if header_name(name).lower() in _CANONICAL)
         return known, len(fields)
 
     return max(DELIMITERS, key=score)
@@ -62,7 +69,7 @@ def read_header(
     row: int, fields: Sequence[str], allow_unknown: bool
 ) -> tuple[Layout | None, list[CsvProblem]]:
     """The layout the header describes and its problems; no layout if it isn't a header."""
-    names = [name.strip() for name in fields]
+    names = [header_name(name) for name in fields]
     if not any(name.lower() in _CANONICAL for name in names):
         return None, [_no_header(row, names)]
     problems: list[CsvProblem] = []

@@ -58,6 +58,7 @@ from mailferry.service.csv_values import (
 __all__ = [
     "KNOWN_COLUMNS",
     "MAX_BYTES",
+    "MAX_PROBLEMS",
     "MAX_ROWS",
     "CsvProblem",
     "CsvProblemCode",
@@ -162,29 +163,65 @@ def _read(
     if sep_line:
         text, skipped_lines = text[sep_line.end() :], 1
     delimiter = sep_line.group(1) if sep_line else choose_delimiter(text)
-    problems: list[CsvProblem] = []
-    records = _content(read_records(text, delimiter, skipped_lines), problems)
-    header = next(records, None)
+    problems = _Problems()
+    items = _non_blank(read_records(text, delimiter, skipped_lines))
+    header = _header(items, problems)
     if header is None:
-        return (), delimiter, problems or [_EMPTY]
+        return (), delimiter, problems.listed() or [_EMPTY]
     layout, header_problems = read_header(header.row, header.fields, allow_unknown)
-    problems += header_problems
+    for problem in header_problems:
+        problems.add(problem)
     if layout is None:
-        return (), delimiter, problems
+        return (), delimiter, problems.listed()
     checker = _Checker(layout, delimiter, others, allow_unknown, problems)
-    for record in records:
-        checker.check(record)
-    problems += checker.file_problems(max_rows)
-    return tuple(checker.rows), delimiter, problems
-
-
-def _content(items: Iterator[Record | CsvProblem], problems: list[CsvProblem]) -> Iterator[Record]:
-    """The non-blank records; unreadable ones go to ``problems``."""
     for item in items:
-        if isinstance(item, CsvProblem):
-            problems.append(item)
-        elif not item.blank:
-            yield item
+        checker.check(item)
+    return tuple(checker.rows), delimiter, problems.listed() + checker.count_problems(max_rows)
+
+
+class _Problems:
+    """The problems found so far, at most MAX_PROBLEMS; then where checking stopped."""
+
+    def __init__(self) -> None:
+        self.found: list[CsvProblem] = []
+        self.stopped_at: int | None = None
+
+    @property
+    def full(self) -> bool:
+        return len(self.found) >= MAX_PROBLEMS
+
+    def add(self, problem: CsvProblem) -> None:
+        if not self.full:
+            self.found.append(problem)
+        else:
+            self.stop(problem.row)
+
+    def stop(self, row: int | None) -> None:
+        if self.stopped_at is None:
+            self.stopped_at = row or 0
+
+    def listed(self) -> list[CsvProblem]:
+        if self.stopped_at is None:
+            return list(self.found)
+        reason = (
+            f"Checking stopped at row {self.stopped_at} after {MAX_PROBLEMS:,} problems; "
+            f"fix these and upload the file again."
+        )
+        stopped = CsvProblem(None, None, CsvProblemCode.TOO_MANY_PROBLEMS, reason)
+        return [*self.found, stopped]
+
+
+def _non_blank(items: Iterator[Record | CsvProblem]) -> Iterator[Record | CsvProblem]:
+    return (item for item in items if isinstance(item, CsvProblem) or not item.blank)
+
+
+def _header(items: Iterator[Record | CsvProblem], problems: _Problems) -> Record | None:
+    """The first record with content; unreadable records before it go to ``problems``."""
+    for item in items:
+        if isinstance(item, Record):
+            return item
+        problems.add(item)
+    return None
 
 
 class _Checker:
@@ -196,7 +233,7 @@ class _Checker:
         delimiter: str,
         others: Mapping[str, str],
         allow_unknown: bool,
-        problems: list[CsvProblem],
+        problems: _Problems,
     ) -> None:
         self.layout = layout
         self.delimiter = delimiter
@@ -204,58 +241,53 @@ class _Checker:
         self.problems = problems
         self.rows: list[MigrationUserRow] = []
         self.users = 0
-        self.stopped_at: int | None = None
         self._first_row: dict[str, int] = {}
         self._unnamed = [] if allow_unknown else list(layout.unnamed)
 
-    def check(self, record: Record) -> None:
+    def check(self, record: Record | CsvProblem) -> None:
+        """Check one data row; an unreadable one (already a problem) still counts as a row."""
         self.users += 1
-        if self.stopped_at is not None:
-            return
-        if len(self.problems) >= MAX_PROBLEMS:
-            self.stopped_at = record.row
+        if isinstance(record, CsvProblem):
+            self.problems.add(record)
+        elif self.problems.full:
+            self.problems.stop(record.row)
         elif len(record.fields) != self.layout.width:
-            self.problems.append(_wrong_count(record, self.layout.width, self.delimiter))
+            self.problems.add(_wrong_count(record, self.layout.width, self.delimiter))
         else:
             self._check_unnamed(record)
-            user, email = _user(record, self.layout, self.problems)
+            user, email, found = _user(record, self.layout)
+            for problem in found:
+                self.problems.add(problem)
             if email is not None and self._unique(record, email) and user is not None:
                 self.rows.append(user)
 
     def _check_unnamed(self, record: Record) -> None:
         for index in [i for i in self._unnamed if record.fields[i].strip()]:
-            self.problems.append(unnamed_column_problem(index, record.row))
+            self.problems.add(unnamed_column_problem(index, record.row))
             self._unnamed.remove(index)
 
     def _unique(self, record: Record, email: str) -> bool:
         key = address_key(email)
         first = self._first_row.setdefault(key, record.row)
         if first != record.row:
-            self.problems.append(_duplicate(record, email, first))
+            self.problems.add(_duplicate(record, email, first))
             return False
         if key in self.others:
-            self.problems.append(_elsewhere(record, email, self.others[key]))
+            self.problems.add(_elsewhere(record, email, self.others[key]))
             return False
         return True
 
-    def file_problems(self, max_rows: int) -> list[CsvProblem]:
-        problems = []
-        if self.stopped_at is not None:
-            reason = (
-                f"Checking stopped at row {self.stopped_at} after {MAX_PROBLEMS:,} problems; "
-                f"fix these and upload the file again."
-            )
-            problems.append(CsvProblem(None, None, CsvProblemCode.TOO_MANY_PROBLEMS, reason))
+    def count_problems(self, max_rows: int) -> list[CsvProblem]:
         if self.users == 0:
             reason = "The CSV file has a header row but no users: add one row per user below it."
-            problems.append(CsvProblem(None, None, CsvProblemCode.NO_USERS, reason))
+            return [CsvProblem(None, None, CsvProblemCode.NO_USERS, reason)]
         if self.users > max_rows:
             reason = (
                 f"The CSV file contains more than {max_rows:,} rows. Please divide the file "
                 f"into two or more files and submit them separately."
             )
-            problems.append(CsvProblem(None, None, CsvProblemCode.TOO_MANY_ROWS, reason))
-        return problems
+            return [CsvProblem(None, None, CsvProblemCode.TOO_MANY_ROWS, reason)]
+        return []
 
 
 def _wrong_count(record: Record, width: int, delimiter: str) -> CsvProblem:
@@ -270,10 +302,11 @@ def _wrong_count(record: Record, width: int, delimiter: str) -> CsvProblem:
 
 
 def _user(
-    record: Record, layout: Layout, problems: list[CsvProblem]
-) -> tuple[MigrationUserRow | None, str | None]:
-    """The row's user (None if a value is bad or a column missing) and its valid address."""
-    found = len(problems)
+    record: Record, layout: Layout
+) -> tuple[MigrationUserRow | None, str | None, list[CsvProblem]]:
+    """The row's user (None if a value is bad or a column missing), its valid address and
+    the problems of its values."""
+    problems: list[CsvProblem] = []
     value = {name: record.fields[index] for name, index in layout.known.items()}
     email = normalize_address(value.get("EmailAddress", ""))
     user_name = value.get("UserName", "").strip()
@@ -291,10 +324,11 @@ def _user(
     if user_root is not None and (why := user_root_problem(user_root)) is not None:
         flag("UserRoot", CsvProblemCode.INVALID_VALUE, why)
     valid_email = email if email_why is None else None
-    if len(problems) > found or any(name not in value for name in REQUIRED_COLUMNS):
-        return None, valid_email
+    if problems or any(name not in value for name in REQUIRED_COLUMNS):
+        return None, valid_email, problems
     extra = MappingProxyType({n: record.fields[i] for n, i in layout.extra.items()})
-    return MigrationUserRow(record.row, email, user_name, password, user_root, extra), valid_email
+    user = MigrationUserRow(record.row, email, user_name, password, user_root, extra)
+    return user, valid_email, problems
 
 
 def _check_login_value(

@@ -1,0 +1,5 @@
+"""``python -m mailferry`` runs the CLI."""
+
+from mailferry.interfaces.cli.main import main
+
+main()

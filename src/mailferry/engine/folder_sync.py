@@ -1,0 +1,290 @@
+"""One folder's sync, in two steps so the mailbox can be planned as a whole.
+
+:func:`prepare` (rules 1–4) reconciles what a crash left pending, decides from
+the checkpoint whether anything changed (one STATUS when nothing did), lists
+the source (only the changes since the checkpoint's HIGHESTMODSEQ when that is
+enough), re-validates UIDs after a UIDVALIDITY change on either side, adopts
+mail already on the target at a first sync, and plans. :func:`execute` (rules
+5–7) then forgets expunged pairs, updates flags, records skipped items, copies,
+and saves the checkpoint.
+
+A checkpoint is *complete* only when every planned copy was fetched; otherwise
+it keeps just the UIDVALIDITYs and the next run lists the folder in full. Pairs
+are always relative to the checkpoint's UIDVALIDITYs: they are saved before the
+first pair of a folder is recorded and after every re-validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from mailferry.engine.copier import CopyJob, copy_messages
+from mailferry.engine.folder_types import FolderMapping
+from mailferry.engine.ledger import Ledger
+from mailferry.engine.planner import (
+    FolderPlan,
+    Skip,
+    SyncOptions,
+    plan_folder,
+)
+from mailferry.engine.progress import FolderStarted, ItemSkipped, ProgressCallback
+from mailferry.engine.reconcile import adopt, reconcile_pending, remap_source, revalidate_target
+from mailferry.engine.results import FolderResult
+from mailferry.errors import FolderError
+from mailferry.state.records import FolderRecord, PairRecord, SkippedItem
+from mailferry.state.store import StateStore
+from mailferry.stores.base import (
+    FolderStatus,
+    MessageMeta,
+    SourceMailbox,
+    TargetFolderStatus,
+    TargetMailbox,
+)
+
+_FLAG_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Context:
+    """One mailbox's sync: the stores, the state and the options."""
+
+    source: SourceMailbox
+    target: TargetMailbox
+    state: StateStore
+    mailbox_id: int
+    options: SyncOptions
+    emit: ProgressCallback
+
+
+@dataclass
+class Prepared:
+    """A folder after step one; ``plan`` is None when nothing changed."""
+
+    mapping: FolderMapping
+    ledger: Ledger
+    status: FolderStatus
+    target_status: TargetFolderStatus | None = None
+    present: set[int] = field(default_factory=set)
+    metas: dict[int, MessageMeta] = field(default_factory=dict)
+    adopted: int = 0
+    plan: FolderPlan | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        return self.plan is None
+
+
+async def prepare(ctx: Context, mapping: FolderMapping) -> Prepared:
+    """Everything before the copy, up to a preliminary plan (no ItemLimit yet)."""
+    name, target_name = mapping.source_name, mapping.target_name
+    ledger = Ledger(ctx.state, _record(ctx, mapping), [], dry_run=ctx.options.dry_run)
+    ledger.pairs = {p.source_uid: p for p in _pairs(ctx, ledger.record)}
+    status = await ctx.source.status(name)
+    if not ledger.pending and _unchanged(ledger.record, status):
+        return Prepared(mapping, ledger, status)
+    tstatus = await _target_status(ctx, target_name)
+    record = ledger.record
+    target_moved = record.target_uidvalidity not in (None, tstatus.uidvalidity)
+    lost = await reconcile_pending(ctx.target, target_name, ledger, from_start=target_moved)
+    if target_moved and ledger.done:
+        await revalidate_target(ctx.target, target_name, ledger)
+    work = Prepared(mapping, ledger, status, tstatus)
+    await _list_source(ctx, work, incremental=not (lost or target_moved))
+    if record.source_uidvalidity not in (None, work.status.uidvalidity) and ledger.pairs:
+        await remap_source(
+            ctx.source,
+            ctx.target,
+            (name, target_name),
+            ledger,
+            list(work.metas.values()),
+            delete_unmatched=ctx.options.propagate_deletions,
+        )
+    if (record.source_uidvalidity, record.target_uidvalidity) != (
+        work.status.uidvalidity,
+        tstatus.uidvalidity,
+    ):
+        ledger.checkpoint(work.status, tstatus.uidvalidity, complete=False)
+    if record.source_uidnext is None and tstatus.messages > len(ledger.target_uids()):
+        folders = (name, target_name)
+        metas = list(work.metas.values())
+        work.adopted = await adopt(ctx.source, ctx.target, folders, ledger, metas)
+    work.plan = replan(ctx.options, work, ())
+    return work
+
+
+def replan(options: SyncOptions, work: Prepared, over_limit: set[int] | tuple[()]) -> FolderPlan:
+    assert work.target_status is not None
+    return plan_folder(
+        work.present,
+        work.metas,
+        list(work.ledger.pairs.values()),
+        keeps=work.target_status.keeps,
+        over_limit=over_limit,
+        options=options,
+    )
+
+
+def _record(ctx: Context, mapping: FolderMapping) -> FolderRecord:
+    if not ctx.options.dry_run:
+        return ctx.state.upsert_folder(ctx.mailbox_id, mapping.source_name, mapping.target_name)
+    found = ctx.state.folder(ctx.mailbox_id, mapping.source_name)
+    if found is not None:
+        return found
+    empty = (None,) * 6
+    return FolderRecord(-1, ctx.mailbox_id, mapping.source_name, mapping.target_name, *empty)
+
+
+def _pairs(ctx: Context, record: FolderRecord) -> list[PairRecord]:
+    return [] if record.id < 0 else ctx.state.pairs(record.id)
+
+
+def _unchanged(record: FolderRecord, status: FolderStatus) -> bool:
+    """The cheap no-op check: counters equal the checkpoint, with CONDSTORE."""
+    return (
+        record.source_uidnext is not None
+        and status.highestmodseq is not None
+        and _same_counters(record, status)
+        and record.source_highestmodseq == status.highestmodseq
+    )
+
+
+def _same_counters(record: FolderRecord, status: FolderStatus) -> bool:
+    return (record.source_uidvalidity, record.source_uidnext, record.source_messages) == (
+        status.uidvalidity,
+        status.uidnext,
+        status.messages,
+    )
+
+
+async def _target_status(ctx: Context, folder: str) -> TargetFolderStatus:
+    if not ctx.options.dry_run:
+        await ctx.target.ensure_folder(folder)
+        return await ctx.target.folder_status(folder)
+    try:
+        return await ctx.target.folder_status(folder)
+    except FolderError:  # a dry run does not create it: plan as for an empty folder
+        return TargetFolderStatus(uidvalidity=0, uidnext=1, messages=0, permanent_flags=("\\*",))
+
+
+async def _list_source(ctx: Context, work: Prepared, *, incremental: bool) -> None:
+    """List the source folder: only what changed since the checkpoint's MODSEQ when
+    UIDVALIDITY, UIDNEXT and MESSAGES are unchanged (so no message came or went)."""
+    record, name = work.ledger.record, work.mapping.source_name
+    modseq = record.source_highestmodseq
+    if incremental and _incremental_ok(record, work.status):
+        status, changed = await ctx.source.list_messages(name, changed_since=modseq)
+        if _same_counters(record, status):
+            work.status = status
+            work.metas = {m.uid: m for m in changed}
+            work.present = set(work.ledger.pairs) | set(work.metas)
+            return
+    status, listed = await ctx.source.list_messages(name)
+    if not listed and work.ledger.pairs:
+        await _confirm_empty(ctx, name, status)
+    work.status = status
+    work.metas = {m.uid: m for m in listed}
+    work.present = set(work.metas)
+
+
+def _incremental_ok(record: FolderRecord, status: FolderStatus) -> bool:
+    return (
+        record.source_uidnext is not None
+        and record.source_highestmodseq is not None
+        and status.highestmodseq is not None
+        and _same_counters(record, status)
+    )
+
+
+async def _confirm_empty(ctx: Context, name: str, listed: FolderStatus) -> None:
+    """A folder that suddenly lists nothing is asked again before anything is forgotten."""
+    again = await ctx.source.status(name)
+    if again.messages or again.uidvalidity != listed.uidvalidity:
+        reason = f"listed no messages but STATUS says {again.messages}; not trusting the listing"
+        raise FolderError(name, reason)
+
+
+async def execute(ctx: Context, work: Prepared) -> tuple[FolderResult, list[SkippedItem]]:
+    """Forget, update flags, record skips, copy; then the checkpoint (rules 5–7).
+    Returns the folder's result and the items skipped this run."""
+    plan, tstatus, ledger = work.plan, work.target_status, work.ledger
+    assert plan is not None and tstatus is not None
+    name, target_name = work.mapping.source_name, work.mapping.target_name
+    ctx.emit(FolderStarted(name, target_name, len(plan.copies), plan.copy_bytes))
+    await _forget(ctx, work, plan)
+    await _set_flags(ctx, work, plan)
+    skipped = [_skipped_item(name, skip) for skip in plan.skips]
+    if skipped and not ctx.options.dry_run:
+        ctx.state.record_skipped(ctx.mailbox_id, skipped)
+    for item in skipped:
+        ctx.emit(ItemSkipped(item))
+    before = len(ledger.done)
+    complete, copied, copied_bytes = True, len(plan.copies), plan.copy_bytes
+    if not ctx.options.dry_run:
+        job = CopyJob(ctx.source, ctx.target, ctx.state, ledger, ctx.mailbox_id, name, target_name,
+                      ctx.options, ctx.emit)  # fmt: skip
+        tally = await copy_messages(job, plan.copies, tstatus.uidnext)
+        complete = tally.received == {copy.meta.uid for copy in plan.copies}
+        copied, copied_bytes = tally.copied, tally.bytes
+        skipped += tally.skipped
+    ledger.checkpoint(work.status, tstatus.uidvalidity, complete=complete)
+    result = FolderResult(
+        source_folder=name,
+        target_folder=target_name,
+        items=work.status.messages,
+        copied=copied,
+        bytes_copied=copied_bytes,
+        already_present=before,
+        adopted=work.adopted,
+        skipped=len(skipped),
+        deleted=len(plan.deleted),
+        flags_updated=len(plan.flag_updates),
+        forgotten=len(plan.forgets),
+        unkept_flags=plan.unkept_flags,
+        note=work.mapping.note,
+    )
+    return result, skipped
+
+
+async def _forget(ctx: Context, work: Prepared, plan: FolderPlan) -> None:
+    doomed = [f.target_uid for f in plan.forgets if f.delete_on_target and f.target_uid]
+    if doomed and not ctx.options.dry_run:
+        await ctx.target.delete(work.mapping.target_name, doomed)
+    work.ledger.drop([f.source_uid for f in plan.forgets])
+
+
+async def _set_flags(ctx: Context, work: Prepared, plan: FolderPlan) -> None:
+    updates = list(plan.flag_updates)
+    for start in range(0, len(updates), _FLAG_CHUNK):
+        chunk = updates[start : start + _FLAG_CHUNK]
+        if not ctx.options.dry_run:
+            changes = {u.target_uid: u.flags for u in chunk}
+            await ctx.target.set_flags(work.mapping.target_name, changes)
+        work.ledger.set_flags({u.source_uid: u.flags for u in chunk})
+
+
+def _skipped_item(folder: str, skip: Skip) -> SkippedItem:
+    """A skipped item decided from the listing alone (the message was not downloaded,
+    so subject and sender are unknown)."""
+    meta = skip.meta
+    return SkippedItem(
+        folder, meta.uid, skip.kind, "", "", meta.internaldate, meta.size, skip.reason
+    )
+
+
+def unchanged_result(work: Prepared) -> FolderResult:
+    """The result of a folder the no-op check found unchanged."""
+    return FolderResult(
+        source_folder=work.mapping.source_name,
+        target_folder=work.mapping.target_name,
+        items=work.status.messages,
+        already_present=len(work.ledger.done),
+        unchanged=True,
+        note=work.mapping.note,
+    )
+
+
+def failed_result(mapping: FolderMapping, error: FolderError) -> FolderResult:
+    return replace(
+        FolderResult(mapping.source_name, mapping.target_name, note=mapping.note),
+        error=error.reason,
+    )

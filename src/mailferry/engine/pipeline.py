@@ -1,0 +1,98 @@
+"""Running a producer and a consumer concurrently over a queue bounded in bytes.
+
+The source fetch and the target append overlap: while one batch is appended the
+next messages are already being fetched, until ``queue_bytes`` of bodies wait.
+On an error or a cancellation both tasks are stopped and awaited, and every body
+still waiting in the queue is closed (temp files released): no task outlives
+:func:`run_pipeline`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class ByteQueue(Generic[T]):
+    """A FIFO holding at most ``limit`` bytes; one item larger than that passes alone.
+
+    ``close()`` marks the end: ``get()`` then returns None once the queue is empty.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._items: deque[tuple[T, int]] = deque()
+        self._used = 0
+        self._closed = False
+        self._changed = asyncio.Condition()
+
+    @property
+    def used(self) -> int:
+        return self._used
+
+    async def put(self, item: T, size: int) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: not self._used or self._used + size <= self._limit)
+            self._items.append((item, size))
+            self._used += size
+            self._changed.notify_all()
+
+    async def close(self) -> None:
+        async with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    async def get(self) -> T | None:
+        """The next item, waiting for one; None once closed and empty."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: bool(self._items) or self._closed)
+            return self._pop()
+
+    async def get_ready(self) -> T | None:
+        """The next item if one is already waiting, else None (never waits for one)."""
+        async with self._changed:
+            return self._pop()
+
+    def _pop(self) -> T | None:
+        """Take the head item; the caller holds the condition's lock."""
+        if not self._items:
+            return None
+        item, size = self._items.popleft()
+        self._used -= size
+        self._changed.notify_all()
+        return item
+
+    def drain(self) -> list[T]:
+        """Remove and return everything waiting (for cleanup)."""
+        items = [item for item, _ in self._items]
+        self._items.clear()
+        self._used = 0
+        return items
+
+
+async def run_pipeline(
+    producer: Awaitable[None],
+    consumer: Awaitable[None],
+    cleanup: Callable[[], None],
+) -> None:
+    """Run both to completion; on the first failure cancel the other, await both,
+    call ``cleanup`` and re-raise that failure (cancellation included)."""
+    tasks = [asyncio.ensure_future(producer), asyncio.ensure_future(consumer)]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
+        if failed:
+            raise failed[0].exception()  # type: ignore[misc]
+        for task in tasks:
+            await task
+    finally:
+        for task in tasks:
+            task.cancel()
+        try:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            cleanup()

@@ -1,0 +1,181 @@
+"""Finding messages again by fingerprint instead of trusting UIDs (engine.md rules 1, 3, 4).
+
+- :func:`reconcile_pending`: pairs whose APPEND may or may not have happened
+  (a crash between intent and outcome) are looked up on the target from the
+  recorded UIDNEXT upwards; found ones are done, the rest dropped (copied again).
+- :func:`revalidate_target`: the target folder's UIDVALIDITY changed, so every
+  recorded target UID is re-found by fingerprint.
+- :func:`remap_source`: the source folder's UIDVALIDITY changed; pairs are
+  re-matched to the new source UIDs by fingerprint, never re-copied blindly.
+  Pairs whose message is no longer found are forgotten, without touching the
+  target: a changed UIDVALIDITY is no ground for deleting anything.
+- :func:`adopt`: the first sync of a folder whose target already holds mail
+  (another tool, a lost state database) pairs identical messages instead of
+  copying them a second time.
+
+Matching is by multiset: two identical messages match two copies, never one twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+from mailferry.engine.headers import normalize_message_id
+from mailferry.engine.ledger import Ledger
+from mailferry.engine.planner import canonical_flag, match_by_fingerprint
+from mailferry.errors import FolderError
+from mailferry.state.records import PairIntent
+from mailferry.stores.base import (
+    MessageMeta,
+    SourceMailbox,
+    TargetMailbox,
+    fingerprint,
+)
+
+_RECENT = "\\Recent"
+#: Below this many unmatched pairs a UIDVALIDITY change is never called a rewrite.
+_GUESS_THRESHOLD = 10
+
+
+def fingerprints(metas: Sequence[MessageMeta], ids: Mapping[int, str | None]) -> dict[int, str]:
+    """UID -> fingerprint, from listed messages and their Message-IDs."""
+    return {
+        m.uid: fingerprint(normalize_message_id(ids.get(m.uid)), m.size, m.internaldate)
+        for m in metas
+    }
+
+
+async def source_fingerprints(
+    source: SourceMailbox, folder: str, metas: Sequence[MessageMeta]
+) -> dict[int, str]:
+    if not metas:
+        return {}
+    ids = await source.message_ids(folder, [m.uid for m in metas])
+    return fingerprints(metas, ids)
+
+
+async def target_messages(
+    target: TargetMailbox, folder: str, *, min_uid: int, exclude: Collection[int]
+) -> tuple[dict[int, str], dict[int, MessageMeta]]:
+    """Fingerprints and metas of the target messages from ``min_uid`` up, minus ``exclude``."""
+    _status, listed = await target.list_messages(folder, min_uid=max(1, min_uid))
+    metas = [m for m in listed if m.uid not in exclude and m.uid >= min_uid]
+    if not metas:
+        return {}, {}
+    ids = await target.message_ids(folder, [m.uid for m in metas])
+    return fingerprints(metas, ids), {m.uid: m for m in metas}
+
+
+async def find_on_target(
+    target: TargetMailbox,
+    folder: str,
+    wanted: Mapping[int, str],
+    *,
+    min_uid: int,
+    exclude: Collection[int],
+) -> dict[int, int]:
+    """Source UID -> target UID for the wanted fingerprints found on the target."""
+    if not wanted:
+        return {}
+    available, _ = await target_messages(target, folder, min_uid=min_uid, exclude=exclude)
+    return match_by_fingerprint(wanted, available)
+
+
+async def reconcile_pending(
+    target: TargetMailbox, folder: str, ledger: Ledger, *, from_start: bool
+) -> int:
+    """Settle or drop every pending pair; returns how many were dropped."""
+    pending = ledger.pending
+    if not pending:
+        return 0
+    starts = [p.target_uidnext_before for p in pending]
+    min_uid = 1 if from_start or None in starts else min(s for s in starts if s is not None)
+    wanted = {p.source_uid: p.fingerprint for p in pending}
+    found = await find_on_target(
+        target, folder, wanted, min_uid=min_uid, exclude=ledger.target_uids()
+    )
+    ledger.settle(found)
+    lost = [uid for uid in wanted if uid not in found]
+    ledger.drop(lost)
+    return len(lost)
+
+
+async def revalidate_target(target: TargetMailbox, folder: str, ledger: Ledger) -> None:
+    """Re-find every done pair's target copy after a target UIDVALIDITY change."""
+    wanted = {p.source_uid: p.fingerprint for p in ledger.done}
+    found = await find_on_target(target, folder, wanted, min_uid=1, exclude=())
+    ledger.settle(found)
+    ledger.drop([uid for uid in wanted if uid not in found])
+
+
+async def remap_source(
+    source: SourceMailbox,
+    target: TargetMailbox,
+    folders: tuple[str, str],
+    ledger: Ledger,
+    metas: Sequence[MessageMeta],
+    *,
+    delete_unmatched: bool,
+) -> None:
+    """Move pairs to the new source UIDs after a source UIDVALIDITY change.
+
+    Pairs whose message is not found are forgotten like expunged ones (their target
+    copy deleted only when deletions are propagated). When most of many pairs find
+    nothing, the folder is stopped: that looks like a server that rewrote its
+    messages, and guessing would mean mass deletion and mass copying.
+    """
+    source_folder, target_folder = folders
+    available = await source_fingerprints(source, source_folder, metas)
+    wanted = {p.source_uid: p.fingerprint for p in ledger.pairs.values()}
+    mapping = match_by_fingerprint(wanted, available)
+    lost = [uid for uid in wanted if uid not in mapping]
+    if len(lost) > _GUESS_THRESHOLD and 2 * len(lost) > len(wanted):
+        reason = (
+            f"UIDVALIDITY changed and {len(lost)} of {len(wanted)} migrated messages are no "
+            "longer found by Message-ID, size and date; refusing to guess"
+        )
+        raise FolderError(source_folder, reason)
+    doomed = [ledger.pairs[uid].target_uid for uid in lost]
+    targets = [uid for uid in doomed if uid is not None]
+    if delete_unmatched and targets and not ledger.dry_run:
+        await target.delete(target_folder, targets)
+    ledger.drop(lost)
+    ledger.remap(mapping)
+
+
+async def adopt(
+    source: SourceMailbox,
+    target: TargetMailbox,
+    folders: tuple[str, str],
+    ledger: Ledger,
+    metas: Sequence[MessageMeta],
+) -> int:
+    """Pair unpaired source messages with identical unpaired target messages."""
+    source_folder, target_folder = folders
+    unpaired = [m for m in metas if m.uid not in ledger.pairs]
+    if not unpaired:
+        return 0
+    available, target_metas = await target_messages(
+        target, target_folder, min_uid=1, exclude=ledger.target_uids()
+    )
+    if not available:
+        return 0
+    wanted = await source_fingerprints(source, source_folder, unpaired)
+    matched = match_by_fingerprint(wanted, available)
+    intents = [_adopted(uid, wanted[uid], target_metas[t]) for uid, t in sorted(matched.items())]
+    ledger.intend(intents)
+    ledger.settle(matched)
+    return len(matched)
+
+
+def _adopted(source_uid: int, fp: str, found: MessageMeta) -> PairIntent:
+    """A pair for a copy already on the target, with the flags it has there."""
+    flags = {canonical_flag(f) for f in found.flags} - {_RECENT}
+    return PairIntent(
+        source_uid=source_uid,
+        fingerprint=fp,
+        size=found.size,
+        internaldate=found.internaldate,
+        flags=tuple(sorted(flags)),
+        target_uidnext_before=found.uid,
+    )

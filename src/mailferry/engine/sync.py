@@ -1,0 +1,174 @@
+"""One user's migration from a source store to a target store (engine.md rules 1–7).
+
+:func:`sync_mailbox` maps the folders, then works in two passes:
+
+1. every mapped folder is prepared (:func:`.folder_sync.prepare`): pending pairs
+   reconciled, the no-op check (one STATUS per unchanged folder), listing,
+   UIDVALIDITY re-validation, adoption, a plan;
+2. the mailbox-wide ItemLimit is applied across folders (the newest items are
+   kept), the totals are announced (:class:`MailboxStarted`), and each changed
+   folder is executed (forget, flags, skips, copies, checkpoint).
+
+A :class:`FolderError` skips its folder (reported in the result); any other
+error fails the user and propagates. The state is consistent after any error or
+cancellation: the next run resumes from it. StateStore calls are synchronous;
+each is one short transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from mailferry.engine.folder_sync import (
+    Context,
+    Prepared,
+    execute,
+    failed_result,
+    prepare,
+    replan,
+    unchanged_result,
+)
+from mailferry.engine.folder_types import FolderOptions, FolderPlan, SourceFolder, TargetLayout
+from mailferry.engine.folders import plan_folders
+from mailferry.engine.planner import SyncOptions, items_over_limit
+from mailferry.engine.progress import (
+    FolderFinished,
+    MailboxFinished,
+    MailboxStarted,
+    ProgressEvent,
+)
+from mailferry.engine.results import FolderResult, MailboxResult
+from mailferry.engine.special_folders import (
+    SpecialUse,
+    special_use_from_attributes,
+    special_use_from_name,
+)
+from mailferry.errors import FolderError
+from mailferry.state.records import SkippedItem
+from mailferry.state.store import StateStore
+from mailferry.stores.base import FolderListing, SourceMailbox, TargetMailbox
+
+
+async def sync_mailbox(
+    source: SourceMailbox,
+    target: TargetMailbox,
+    state: StateStore,
+    mailbox_key: str,
+    *,
+    folder_options: FolderOptions,
+    options: SyncOptions,
+    progress: Callable[[ProgressEvent], None] | None = None,
+    target_layout: TargetLayout | None = None,
+) -> MailboxResult:
+    """Copy what is new, update what changed, resume what a crash interrupted.
+
+    ``target_layout`` gives the target's naming limits (default: its delimiter and
+    case sensitivity with Dovecot's limits); its special folders are completed
+    from the target's own folder list.
+    """
+    started = time.monotonic()
+    emit = progress or _ignore
+    ctx = Context(source, target, state, state.mailbox_id(mailbox_key), options, emit)
+    folder_plan = await map_folders(source, target, folder_options, target_layout)
+    results: dict[str, FolderResult] = {}
+    prepared: list[Prepared] = []
+    for mapping in folder_plan.mappings:
+        try:
+            prepared.append(await prepare(ctx, mapping))
+        except FolderError as error:
+            results[mapping.source_name] = failed_result(mapping, error)
+    _apply_item_limit(options, prepared)
+    changed = [work for work in prepared if not work.unchanged]
+    total = sum(len(w.plan.copies) for w in changed if w.plan is not None)
+    total_bytes = sum(w.plan.copy_bytes for w in changed if w.plan is not None)
+    emit(MailboxStarted(total, total_bytes, len(changed)))
+    skipped_items: list[SkippedItem] = []
+    works = {work.mapping.source_name: work for work in prepared}
+    for mapping in folder_plan.mappings:
+        work = works.get(mapping.source_name)
+        if work is not None:
+            results[mapping.source_name] = await _run_folder(ctx, work, skipped_items)
+        emit(FolderFinished(results[mapping.source_name]))
+    ordered = tuple(results[m.source_name] for m in folder_plan.mappings)
+    outcome = MailboxResult(
+        folders=ordered,
+        skipped_items=tuple(skipped_items),
+        skipped_folders=folder_plan.skipped,
+        duration=time.monotonic() - started,
+        dry_run=options.dry_run,
+    )
+    emit(MailboxFinished(outcome))
+    return outcome
+
+
+async def _run_folder(ctx: Context, work: Prepared, skipped: list[SkippedItem]) -> FolderResult:
+    if work.unchanged:
+        return unchanged_result(work)
+    try:
+        result, found = await execute(ctx, work)
+    except FolderError as error:
+        return failed_result(work.mapping, error)
+    skipped.extend(found)
+    return result
+
+
+def _apply_item_limit(options: SyncOptions, prepared: Sequence[Prepared]) -> None:
+    """Re-plan the folders whose copies go beyond the mailbox's item limit."""
+    plans = {w.mapping.source_name: (w, w.plan) for w in prepared if w.plan is not None}
+    candidates = {name: [c.meta for c in plan.copies] for name, (_, plan) in plans.items()}
+    forgotten = sum(len(plan.forgets) for _, plan in plans.values())
+    paired = sum(len(w.ledger.done) for w in prepared) - forgotten
+    over = items_over_limit(candidates, paired, options.max_items)
+    for name, (work, _) in plans.items():
+        if over[name]:
+            work.plan = replan(options, work, over[name])
+
+
+async def map_folders(
+    source: SourceMailbox,
+    target: TargetMailbox,
+    options: FolderOptions,
+    layout: TargetLayout | None = None,
+) -> FolderPlan:
+    """List both sides and map the source folders onto the target (engine.folders)."""
+    listed = await source.list_folders()
+    if options.personal_prefix is None and options.user_root is None:
+        prefix = await source.personal_prefix()
+        if prefix is not None:
+            options = replace(options, personal_prefix=prefix)
+    base = layout or TargetLayout(target.delimiter, case_insensitive=target.case_insensitive)
+    specials = target_special_folders(await target.list_folders(), target.delimiter)
+    merged = {**base.special_folders, **specials}
+    layout = replace(base, special_folders=merged)
+    folders = [SourceFolder(f.name, f.delimiter, f.attributes) for f in listed]
+    return plan_folders(folders, layout, options)
+
+
+def target_special_folders(
+    listed: Sequence[FolderListing], delimiter: str
+) -> dict[SpecialUse, str]:
+    """The target's own Sent/Trash/... folders: by SPECIAL-USE attribute, else by a
+    well-known name at the top level (the best-ranked name wins)."""
+    found: dict[SpecialUse, str] = {}
+    ranked: dict[SpecialUse, tuple[int, str]] = {}
+    for folder in sorted(listed, key=lambda f: f.name):
+        kind = special_use_from_attributes(folder.attributes)
+        if kind is not None and kind is not SpecialUse.INBOX:
+            found.setdefault(kind, folder.name)
+            continue
+        if delimiter in folder.name or not folder.selectable:
+            continue
+        by_name = special_use_from_name(folder.name)
+        if by_name is not None and by_name[0] is not SpecialUse.INBOX:
+            kind, rank = by_name
+            if kind not in ranked or rank < ranked[kind][0]:
+                ranked[kind] = (rank, folder.name)
+    for kind, (_, name) in ranked.items():
+        found.setdefault(kind, name)
+    return found
+
+
+def _ignore(_event: ProgressEvent) -> None:
+    return None

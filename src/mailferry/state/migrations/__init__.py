@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the state database (run by ``state.migrate``)."""

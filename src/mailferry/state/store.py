@@ -1,0 +1,384 @@
+"""StateStore: the repository over the state database (sync; each write one transaction).
+
+Every write goes through ``_write``: one transaction, then ``write_hook`` (if set), then
+COMMIT. Crash tests set the hook to raise: the transaction is rolled back, so that write
+is lost exactly as if the process had died just before committing, and every earlier
+write stays committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError
+
+from mailferry.errors import StateNotFound
+from mailferry.state import upsert
+from mailferry.state.database import (
+    BUSY_TIMEOUT_SECONDS,
+    WRITE_OPTION,
+    create_state_engine,
+    is_memory,
+    translate,
+)
+from mailferry.state.migrate import upgrade_to_head
+from mailferry.state.records import (
+    DONE,
+    PENDING,
+    FolderRecord,
+    PairIntent,
+    PairRecord,
+    SkippedItem,
+    flags_to_text,
+)
+from mailferry.state.schema import folders, mailboxes, message_pairs, skipped_items, utc_reader
+
+T = TypeVar("T")
+WriteHook = Callable[[str], None]
+
+_PAIR_COLUMNS = (
+    message_pairs.c.source_uid,
+    message_pairs.c.target_uid,
+    message_pairs.c.state,
+    message_pairs.c.fingerprint,
+    message_pairs.c.size,
+    message_pairs.c.internaldate,
+    message_pairs.c.flags,
+    message_pairs.c.target_uidnext_before,
+)
+_SKIPPED_COLUMNS = (
+    skipped_items.c.folder,
+    skipped_items.c.source_uid,
+    skipped_items.c.kind,
+    skipped_items.c.subject,
+    skipped_items.c.sender,
+    skipped_items.c.date,
+    skipped_items.c.size,
+    skipped_items.c.reason,
+)
+
+
+class StateStore:
+    """Mailboxes, folder checkpoints, message pairs and skipped items.
+
+    ``write_hook(operation)`` is called inside each write transaction after its
+    statements ran and before COMMIT, with the public method's name. If it raises,
+    the transaction rolls back and the exception propagates unchanged. Writes with
+    nothing to do (empty input) open no transaction and do not call it.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if is_memory(engine) else contextlib.nullcontext()
+        )
+        self.write_hook: WriteHook | None = None
+
+    @classmethod
+    def open(cls, url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> StateStore:
+        """Connect and upgrade the schema to the newest revision.
+
+        ``busy_timeout`` (SQLite): seconds to wait for another process's write lock
+        before raising StateUnavailable.
+        """
+        engine = create_state_engine(url, busy_timeout=busy_timeout)
+        try:
+            upgrade_to_head(engine)
+        except DBAPIError as exc:
+            engine.dispose()
+            raise translate("open", exc) from exc
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- transactions -------------------------------------------------------------
+
+    def _write(self, operation: str, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in one write transaction; the hook runs just before COMMIT."""
+        try:
+            with self._lock, self._engine.connect() as connection:
+                connection.execution_options(**{WRITE_OPTION: True})
+                with connection.begin():
+                    result = fn(connection)
+                    if self.write_hook is not None:
+                        self.write_hook(operation)
+                return result
+        except DBAPIError as exc:
+            raise translate(operation, exc) from exc
+
+    @contextlib.contextmanager
+    def _read(self, operation: str) -> Iterator[Connection]:
+        try:
+            with self._lock, self._engine.connect() as connection:
+                yield connection
+        except DBAPIError as exc:
+            raise translate(operation, exc) from exc
+
+    # -- mailboxes ----------------------------------------------------------------
+
+    def mailbox_id(self, key: str) -> int:
+        """The id of the mailbox ``key``, created on first use."""
+        query = select(mailboxes.c.id).where(mailboxes.c.key == key)
+        with self._read("mailbox_id") as connection:
+            found = connection.execute(query).scalar_one_or_none()
+        if found is not None:
+            return int(found)
+
+        def create(connection: Connection) -> int:
+            row = {"key": key, "created_at": _now()}
+            connection.execute(upsert.insert_ignoring(connection, mailboxes, ["key"]), row)
+            return int(connection.execute(query).scalar_one())
+
+        return self._write("mailbox_id", create)
+
+    def delete_mailbox(self, mailbox_id: int) -> None:
+        """Purge the mailbox with its folders, pairs and skipped items."""
+
+        def purge(connection: Connection) -> None:
+            folder_ids = select(folders.c.id).where(folders.c.mailbox_id == mailbox_id)
+            connection.execute(
+                delete(message_pairs).where(message_pairs.c.folder_id.in_(folder_ids))
+            )
+            connection.execute(delete(folders).where(folders.c.mailbox_id == mailbox_id))
+            connection.execute(
+                delete(skipped_items).where(skipped_items.c.mailbox_id == mailbox_id)
+            )
+            connection.execute(delete(mailboxes).where(mailboxes.c.id == mailbox_id))
+
+        self._write("delete_mailbox", purge)
+
+    # -- folders ------------------------------------------------------------------
+
+    def folder(self, mailbox_id: int, source_folder: str) -> FolderRecord | None:
+        query = select(folders).where(
+            folders.c.mailbox_id == mailbox_id, folders.c.source_folder == source_folder
+        )
+        with self._read("folder") as connection:
+            row = connection.execute(query).one_or_none()
+        return None if row is None else FolderRecord(*row)
+
+    def folders(self, mailbox_id: int) -> list[FolderRecord]:
+        """The mailbox's folders ordered by source folder name."""
+        query = (
+            select(folders)
+            .where(folders.c.mailbox_id == mailbox_id)
+            .order_by(folders.c.source_folder)
+        )
+        with self._read("folders") as connection:
+            return [FolderRecord(*row) for row in connection.execute(query)]
+
+    def upsert_folder(
+        self, mailbox_id: int, source_folder: str, target_folder: str
+    ) -> FolderRecord:
+        """Create the folder, or change its target folder; the checkpoint is kept."""
+
+        def run(connection: Connection) -> FolderRecord:
+            statement = upsert.insert_or_update(
+                connection,
+                folders,
+                ["mailbox_id", "source_folder"],
+                ["target_folder"],
+            )
+            row = {
+                "mailbox_id": mailbox_id,
+                "source_folder": source_folder,
+                "target_folder": target_folder,
+            }
+            connection.execute(statement, row)
+            query = select(folders).where(
+                folders.c.mailbox_id == mailbox_id, folders.c.source_folder == source_folder
+            )
+            return FolderRecord(*connection.execute(query).one())
+
+        return self._write("upsert_folder", run)
+
+    def save_checkpoint(
+        self,
+        folder_id: int,
+        *,
+        source_uidvalidity: int | None,
+        source_uidnext: int | None,
+        source_highestmodseq: int | None,
+        source_messages: int | None,
+        target_uidvalidity: int | None,
+    ) -> None:
+        """Record the folder's counters after a sync; ``last_synced_at`` becomes now."""
+        statement = (
+            update(folders)
+            .where(folders.c.id == folder_id)
+            .values(
+                source_uidvalidity=source_uidvalidity,
+                source_uidnext=source_uidnext,
+                source_highestmodseq=source_highestmodseq,
+                source_messages=source_messages,
+                target_uidvalidity=target_uidvalidity,
+                last_synced_at=_now(),
+            )
+        )
+
+        def run(connection: Connection) -> None:
+            if connection.execute(statement).rowcount != 1:
+                raise StateNotFound("save_checkpoint", f"no folder with id {folder_id}")
+
+        self._write("save_checkpoint", run)
+
+    # -- message pairs ------------------------------------------------------------
+
+    def pairs(self, folder_id: int) -> list[PairRecord]:
+        """All pairs of the folder, ordered by source UID."""
+        query = (
+            select(*_PAIR_COLUMNS)
+            .where(message_pairs.c.folder_id == folder_id)
+            .order_by(message_pairs.c.source_uid)
+        )
+        with self._read("pairs") as connection:
+            # Hot path (100,000s of pairs): raw DBAPI rows, converted here.
+            rows = connection.execute(query).cursor.fetchall()
+            read_date = utc_reader(connection.dialect)
+        return [
+            PairRecord(uid, target, state, fp, size, read_date(date), tuple(flags.split()), before)
+            for uid, target, state, fp, size, date, flags, before in rows
+        ]
+
+    def record_intent(self, folder_id: int, intents: Sequence[PairIntent]) -> None:
+        """Insert 'pending' pairs before the APPEND. A source UID that already has a
+        pair raises StateConflict (drop it first); an unknown folder StateNotFound."""
+        rows = [
+            {
+                "folder_id": folder_id,
+                "source_uid": intent.source_uid,
+                "target_uid": None,
+                "state": PENDING,
+                "fingerprint": intent.fingerprint,
+                "size": intent.size,
+                "internaldate": intent.internaldate,
+                "flags": flags_to_text(intent.flags),
+                "target_uidnext_before": intent.target_uidnext_before,
+            }
+            for intent in intents
+        ]
+        if rows:
+            self._write("record_intent", lambda c: c.execute(insert(message_pairs), rows))
+
+    def record_outcome(self, folder_id: int, outcomes: Mapping[int, int | None]) -> None:
+        """Mark pairs 'done' with their target UID (None: appended, UID unknown)."""
+        statement = (
+            update(message_pairs)
+            .where(_pair_key())
+            .values(target_uid=bindparam("b_value"), state=DONE)
+        )
+        rows = [{"b_folder": folder_id, "b_uid": u, "b_value": t} for u, t in outcomes.items()]
+        self._update_pairs("record_outcome", folder_id, statement, rows)
+
+    def update_flags(self, folder_id: int, flags: Mapping[int, tuple[str, ...]]) -> None:
+        """Record the flags now on the target copy of each source UID."""
+        statement = update(message_pairs).where(_pair_key()).values(flags=bindparam("b_value"))
+        rows = [
+            {"b_folder": folder_id, "b_uid": uid, "b_value": flags_to_text(value)}
+            for uid, value in flags.items()
+        ]
+        self._update_pairs("update_flags", folder_id, statement, rows)
+
+    def remap_source_uids(self, folder_id: int, mapping: Mapping[int, int]) -> None:
+        """Give pairs new source UIDs (old -> new) after a UIDVALIDITY change.
+
+        Old and new sets may overlap (1->2, 2->1): rows first move to a temporary
+        negative UID. A new UID still held by an unmapped pair raises StateConflict
+        (drop stale pairs first); an old UID without a pair raises StateNotFound.
+        """
+        park = update(message_pairs).where(_pair_key()).values(source_uid=bindparam("b_value"))
+        parked = [{"b_folder": folder_id, "b_uid": old, "b_value": -old} for old in mapping]
+        final = [
+            {"b_folder": folder_id, "b_uid": -old, "b_value": new} for old, new in mapping.items()
+        ]
+        if not mapping:
+            return
+
+        def run(connection: Connection) -> None:
+            if connection.execute(park, parked).rowcount != len(parked):
+                _raise_missing(connection, "remap_source_uids", folder_id, [-u for u in mapping])
+            connection.execute(park, final)
+
+        self._write("remap_source_uids", run)
+
+    def drop_pairs(self, folder_id: int, source_uids: Sequence[int]) -> None:
+        """Forget pairs (absent UIDs are ignored)."""
+        statement = delete(message_pairs).where(_pair_key())
+        rows = [{"b_folder": folder_id, "b_uid": uid} for uid in source_uids]
+        if rows:
+            self._write("drop_pairs", lambda c: c.execute(statement, rows))
+
+    def _update_pairs(
+        self, operation: str, folder_id: int, statement: Any, rows: list[dict[str, Any]]
+    ) -> None:
+        if not rows:
+            return
+
+        def run(connection: Connection) -> None:
+            if connection.execute(statement, rows).rowcount != len(rows):
+                _raise_missing(connection, operation, folder_id, [row["b_uid"] for row in rows])
+
+        self._write(operation, run)
+
+    # -- skipped items ------------------------------------------------------------
+
+    def record_skipped(self, mailbox_id: int, items: Sequence[SkippedItem]) -> None:
+        """Store skipped items; recording one again (same folder, source UID, kind)
+        replaces its details instead of adding a row."""
+        unique = {(i.folder, i.source_uid, i.kind): i for i in items}
+        if unique:
+            self._write("record_skipped", lambda c: upsert.skipped(c, mailbox_id, unique.values()))
+
+    def skipped(self, mailbox_id: int) -> list[SkippedItem]:
+        """The mailbox's skipped items in the order first recorded."""
+        query = (
+            select(*_SKIPPED_COLUMNS)
+            .where(skipped_items.c.mailbox_id == mailbox_id)
+            .order_by(skipped_items.c.id)
+        )
+        with self._read("skipped") as connection:
+            return [SkippedItem(*row) for row in connection.execute(query)]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _pair_key() -> Any:
+    return (message_pairs.c.folder_id == bindparam("b_folder")) & (
+        message_pairs.c.source_uid == bindparam("b_uid")
+    )
+
+
+def _raise_missing(connection: Connection, operation: str, folder_id: int, uids: list[int]) -> None:
+    """Raise StateNotFound naming (up to 10 of) the UIDs without a pair (error path only)."""
+    found: set[int] = set()
+    column = message_pairs.c.source_uid
+    for start in range(0, len(uids), 500):
+        chunk = uids[start : start + 500]
+        query = select(column).where(message_pairs.c.folder_id == folder_id, column.in_(chunk))
+        found.update(connection.execute(query).scalars())
+    missing = sorted(abs(uid) for uid in set(uids) - found)
+    shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+    raise StateNotFound(
+        operation, f"folder {folder_id}: {len(missing)} source UID(s) without a pair: {shown}"
+    )

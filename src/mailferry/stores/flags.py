@@ -1,0 +1,39 @@
+"""Flag spelling rules every store shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from mailferry.imap.command_values import is_atom
+from mailferry.stores.base import SYSTEM_FLAGS
+
+_SYSTEM_BY_LOWER = {flag.lower(): flag for flag in SYSTEM_FLAGS}
+
+
+def system_flag(flag: str) -> str | None:
+    """The canonical spelling of a system flag we migrate (never ``\\Recent``), else None."""
+    return _SYSTEM_BY_LOWER.get(flag.lower())
+
+
+def is_keyword(flag: str) -> bool:
+    """A keyword a store can hold: an IMAP atom not starting with ``\\``."""
+    return bool(flag) and not flag.startswith("\\") and flag.isascii() and is_atom(flag.encode())
+
+
+def without_recent(flags: Sequence[str]) -> tuple[str, ...]:
+    """``\\Recent`` is session state, not something to migrate."""
+    return tuple(flag for flag in flags if flag.lower() != "\\recent")
+
+
+def storable(flags: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Split into (system flags spelled canonically, keywords); anything else is dropped."""
+    system: list[str] = []
+    keywords: list[str] = []
+    for flag in flags:
+        known = system_flag(flag)
+        if known is not None:
+            if known not in system:
+                system.append(known)
+        elif is_keyword(flag) and flag not in keywords:
+            keywords.append(flag)
+    return system, keywords

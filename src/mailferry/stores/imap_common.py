@@ -1,0 +1,137 @@
+"""What the IMAP source and the IMAP target share: selecting, listing, Message-IDs."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from mailferry.connection.client import ImapClient
+from mailferry.connection.fetch_sink import FetchedMessage
+from mailferry.connection.mailbox import SelectedMailbox
+from mailferry.errors import CommandFailed, FolderError, Throttled
+from mailferry.imap.commands import fetch_items, uid_fetch_args
+from mailferry.imap.events import ListResponse
+from mailferry.imap.sequence_set import format_sequence_set
+from mailferry.stores.base import FolderListing, MessageMeta
+from mailferry.stores.flags import without_recent
+from mailferry.stores.message_id import parse_message_id
+
+META_ITEMS = ("UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE")
+HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_ID_CHUNK = 500
+_ID_WINDOW = 4
+
+
+@asynccontextmanager
+async def closing_stream(
+    stream: AsyncIterator[FetchedMessage],
+) -> AsyncIterator[AsyncIterator[FetchedMessage]]:
+    """Iterate a fetch stream and close it (its commands drain) however the block ends."""
+    try:
+        yield stream
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def folder_listing(response: ListResponse) -> FolderListing:
+    return FolderListing(response.name, response.delimiter, response.attributes)
+
+
+async def select_folder(
+    client: ImapClient, folder: str, *, readonly: bool, condstore: bool = False
+) -> SelectedMailbox:
+    """SELECT/EXAMINE; a refusal (folder gone, no rights) is a ``FolderError``."""
+    try:
+        return await client.select(folder, readonly=readonly, condstore=condstore)
+    except Throttled:
+        raise
+    except CommandFailed as exc:
+        raise FolderError(folder, f"cannot select: {exc.status} {exc.text}".strip()) from exc
+
+
+def meta_from(message: FetchedMessage) -> MessageMeta | None:
+    """A listing entry; None for a FETCH without UID (an unsolicited update)."""
+    uid = message.uid
+    if uid is None:
+        return None
+    return MessageMeta(
+        uid=uid,
+        size=message.size or 0,
+        flags=without_recent(message.flags),
+        internaldate=message.internaldate or _EPOCH,
+        modseq=message.modseq,
+    )
+
+
+async def list_metas(
+    client: ImapClient,
+    uid_set: str,
+    *,
+    modseq: bool = False,
+    changed_since: int | None = None,
+    min_uid: int = 1,
+) -> list[MessageMeta]:
+    """``UID FETCH uid_set (UID FLAGS INTERNALDATE RFC822.SIZE [MODSEQ])``, by UID."""
+    items = (*META_ITEMS, "MODSEQ") if modseq else META_ITEMS
+    found: dict[int, MessageMeta] = {}
+    stream = client.fetch_messages(uid_set, items, changedsince=changed_since)
+    async with closing_stream(stream) as messages:
+        async for message in messages:
+            meta = meta_from(message)
+            message.close()
+            complete = message.internaldate is not None or message.size is not None
+            if meta is not None and meta.uid >= min_uid and complete:
+                found[meta.uid] = meta
+    forget_unsolicited(client)
+    return [found[uid] for uid in sorted(found)]
+
+
+def forget_unsolicited(client: ImapClient) -> None:
+    """Drop the FETCH updates nobody asked for (flag changes by other sessions)."""
+    for message in client.unsolicited:
+        message.close()
+    client.unsolicited.clear()
+
+
+async def fetch_message_ids(client: ImapClient, uids: Sequence[int]) -> dict[int, str | None]:
+    """The Message-ID of each UID of the selected folder (absent UIDs are left out)."""
+    wanted = sorted(set(uids))
+    chunks = [wanted[i : i + _ID_CHUNK] for i in range(0, len(wanted), _ID_CHUNK)]
+    found: dict[int, str | None] = {}
+    for start in range(0, len(chunks), _ID_WINDOW):
+        group = chunks[start : start + _ID_WINDOW]
+        results = await asyncio.gather(*(_ids_of(client, chunk) for chunk in group))
+        for result in results:
+            found.update(result)
+    return {uid: found[uid] for uid in wanted if uid in found}
+
+
+async def _ids_of(client: ImapClient, uids: list[int]) -> dict[int, str | None]:
+    args = uid_fetch_args(format_sequence_set(uids), fetch_items("UID", HEADER_ITEM))
+    result = await client.connection.command("UID FETCH", *args, pipelined=True)
+    found: dict[int, str | None] = {}
+    asked = set(uids)
+    for event in result.untagged:
+        if not isinstance(event, FetchedMessage):
+            continue
+        try:
+            uid, header = event.uid, _header_section(event)
+            if uid is not None and uid in asked and header is not None:
+                found[uid] = parse_message_id(header)
+        finally:
+            event.close()
+    return found
+
+
+def _header_section(message: FetchedMessage) -> bytes | None:
+    for name, body in message.sections.items():
+        if name.startswith("BODY[HEADER"):
+            return body.read()
+    if any(name.startswith("BODY[HEADER") for name in message.attributes):
+        return b""  # sent as NIL: no such header
+    return None

@@ -1,0 +1,154 @@
+"""The IMAP source: one user's mailbox, read-only.
+
+Never changes anything on the source: folders are EXAMINEd (read-only) and
+bodies are fetched with ``BODY.PEEK[]``, so ``\\Seen`` stays as it was.
+CONDSTORE/QRESYNC are enabled when offered: listings then carry MODSEQ, and
+``changed_since`` asks only for what changed (``CHANGEDSINCE``). ``\\Recent``
+is session state, not a flag to migrate, and is dropped everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+
+from mailferry.connection.auth import Credentials
+from mailferry.connection.client import ImapClient
+from mailferry.connection.fetch_sink import FetchedMessage
+from mailferry.connection.mailbox import SelectedMailbox
+from mailferry.connection.options import ConnectOptions
+from mailferry.errors import CommandFailed, FolderError, Throttled
+from mailferry.stores.base import FolderListing, FolderStatus, MessageMeta, SourceMessage
+from mailferry.stores.imap_common import (
+    META_ITEMS,
+    closing_stream,
+    fetch_message_ids,
+    folder_listing,
+    forget_unsolicited,
+    list_metas,
+    meta_from,
+    select_folder,
+)
+
+FETCH_CHUNK = 100  # UIDs per UID FETCH of bodies
+FETCH_WINDOW = 3  # UID FETCH commands in flight
+
+
+class ImapSource:
+    """A ``SourceMailbox`` over one logged-in ``ImapClient`` (which it owns)."""
+
+    def __init__(self, client: ImapClient) -> None:
+        self.client = client
+        self.condstore = client.has_capability("CONDSTORE")
+        self._selected: str | None = None
+
+    async def list_folders(self) -> list[FolderListing]:
+        return [folder_listing(response) for response in await self.client.list_folders()]
+
+    async def personal_prefix(self) -> str | None:
+        namespace = await self.client.namespace()
+        if namespace is None or not namespace.personal:
+            return None
+        return namespace.personal[0].prefix or None
+
+    async def status(self, folder: str) -> FolderStatus:
+        items = ["MESSAGES", "UIDNEXT", "UIDVALIDITY"]
+        if self.condstore:
+            items.append("HIGHESTMODSEQ")
+        try:
+            values = await self.client.status(folder, items)
+        except Throttled:
+            raise
+        except CommandFailed as exc:
+            raise FolderError(folder, f"cannot get its status: {exc.status} {exc.text}") from exc
+        return FolderStatus(
+            uidvalidity=values.get("UIDVALIDITY", 0),
+            uidnext=values.get("UIDNEXT", 0),
+            messages=values.get("MESSAGES", 0),
+            highestmodseq=values.get("HIGHESTMODSEQ") if self.condstore else None,
+        )
+
+    async def _examine(self, folder: str) -> SelectedMailbox:
+        self._selected = None
+        selected = await select_folder(self.client, folder, readonly=True, condstore=self.condstore)
+        self._selected = folder
+        return selected
+
+    async def _ensure_examined(self, folder: str) -> None:
+        if self._selected != folder:
+            await self._examine(folder)
+
+    async def list_messages(
+        self, folder: str, *, changed_since: int | None = None
+    ) -> tuple[FolderStatus, list[MessageMeta]]:
+        selected = await self._examine(folder)
+        modseq = self.condstore and selected.highestmodseq is not None
+        since = changed_since if modseq else None
+        metas: list[MessageMeta] = []
+        unchanged = since is not None and since >= (selected.highestmodseq or 0)
+        if selected.exists and not unchanged:
+            metas = await list_metas(self.client, "1:*", modseq=modseq, changed_since=since)
+        uidnext = selected.uidnext
+        if uidnext is None:
+            highest = max((meta.uid for meta in metas), default=0)
+            uidnext = (await self.status(folder)).uidnext or highest + 1
+        status = FolderStatus(
+            uidvalidity=selected.uidvalidity or 0,
+            uidnext=uidnext,
+            messages=selected.exists,
+            highestmodseq=selected.highestmodseq if modseq else None,
+        )
+        return status, metas
+
+    async def message_ids(self, folder: str, uids: Sequence[int]) -> Mapping[int, str | None]:
+        if not uids:
+            return {}
+        await self._ensure_examined(folder)
+        return await fetch_message_ids(self.client, uids)
+
+    async def fetch(self, folder: str, uids: Sequence[int]) -> AsyncIterator[SourceMessage]:
+        """Stream the bodies (several UID FETCH in flight, big bodies spooled to disk)."""
+        if not uids:
+            return
+        await self._ensure_examined(folder)
+        items = (*META_ITEMS, *(("MODSEQ",) if self.condstore else ()), "BODY.PEEK[]")
+        stream = self.client.fetch_messages(
+            list(uids), items, chunk=FETCH_CHUNK, window=FETCH_WINDOW
+        )
+        async with closing_stream(stream) as messages:
+            async for message in messages:
+                source_message = _source_message(message)
+                if source_message is not None:
+                    yield source_message
+        forget_unsolicited(self.client)
+
+    async def close(self) -> None:
+        await self.client.logout()
+
+
+def _source_message(message: FetchedMessage) -> SourceMessage | None:
+    """The body and its metadata; other sections are released."""
+    body = message.body
+    meta = meta_from(message)
+    for section in message.sections.values():
+        if section is not body:
+            section.close()
+    if body is None or meta is None:
+        message.close()
+        return None
+    if message.size is None:
+        meta = MessageMeta(meta.uid, body.size, meta.flags, meta.internaldate, meta.modseq)
+    return SourceMessage(meta, body)
+
+
+async def open_imap_source(options: ConnectOptions, credentials: Credentials) -> ImapSource:
+    """Connect, log in (``AuthenticationError`` on refusal), enable CONDSTORE/QRESYNC."""
+    client = await ImapClient.connect(options)
+    try:
+        await client.login(credentials)
+        if options.compress:
+            await client.compress()
+        await client.enable("CONDSTORE", "QRESYNC")
+    except BaseException:
+        await client.logout()
+        raise
+    return ImapSource(client)

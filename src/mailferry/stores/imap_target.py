@@ -1,0 +1,303 @@
+"""The IMAP target: one user's mailbox on an IMAP server, read-write.
+
+Appends go in MULTIAPPEND batches (at most 50 messages / 16 MiB, two in
+flight) when the server offers it, one by one otherwise. A refused batch is
+retried one message at a time to find the culprit(s); a refused message
+becomes ``Rejected`` (``LargeItem`` for size refusals, ``CorruptItem``
+otherwise) while ``[OVERQUOTA]`` raises ``QuotaExceeded`` for the whole user,
+since every further message would be refused too. Only flags the folder's
+PERMANENTFLAGS keep are sent; the engine reports the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+
+from mailferry.connection.auth import Credentials
+from mailferry.connection.client import ImapClient
+from mailferry.connection.mailbox import AppendResult
+from mailferry.connection.options import ConnectOptions
+from mailferry.errors import (
+    AuthenticationError,
+    CommandFailed,
+    FolderError,
+    MailboxNotFound,
+    QuotaExceeded,
+    Throttled,
+)
+from mailferry.imap.commands import AppendMessage, Mailbox, Raw, batch_for_multiappend
+from mailferry.imap.events import ListResponse
+from mailferry.imap.sequence_set import format_sequence_set
+from mailferry.stores.base import (
+    SYSTEM_FLAGS,
+    Appended,
+    AppendItem,
+    AppendOutcome,
+    FolderListing,
+    MessageMeta,
+    Rejected,
+    TargetFolderStatus,
+)
+from mailferry.stores.flags import storable
+from mailferry.stores.imap_common import (
+    fetch_message_ids,
+    folder_listing,
+    list_metas,
+    select_folder,
+)
+
+MAX_BATCH_COUNT = 50
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+APPEND_WINDOW = 2
+_SIZE_WORDS = re.compile(r"too (big|large)|\bsize\b|larger than|\bbytes\b", re.IGNORECASE)
+_SIZE_CODES = {"TOOBIG"}
+_QUOTA_CODES = {"OVERQUOTA"}
+_MISSING_CODES = {"TRYCREATE", "NONEXISTENT"}
+
+
+class ImapTarget:
+    """A ``TargetMailbox`` over one logged-in ``ImapClient`` (which it owns)."""
+
+    case_insensitive = False  # only INBOX is, and the engine knows that
+
+    def __init__(self, client: ImapClient, delimiter: str) -> None:
+        self.client = client
+        self.delimiter = delimiter
+        self._known: set[str] | None = None
+        self._selected: str | None = None
+        self._status: TargetFolderStatus | None = None
+
+    @property
+    def append_limit(self) -> int | None:
+        """The server's APPENDLIMIT (RFC 7889), if it announces one."""
+        for capability in self.client.capabilities:
+            name, _, value = capability.partition("=")
+            if name == "APPENDLIMIT" and value.isdigit():
+                return int(value)
+        return None
+
+    # -- folders -------------------------------------------------------------------
+
+    async def list_folders(self) -> list[FolderListing]:
+        return [folder_listing(response) for response in await self.client.list_folders()]
+
+    async def ensure_folder(self, folder: str) -> None:
+        if folder.upper() == "INBOX":
+            return
+        if self._known is None:
+            self._known = {f.name for f in await self.list_folders() if f.selectable}
+        parts = folder.split(self.delimiter)
+        for depth in range(1, len(parts) + 1):
+            name = self.delimiter.join(parts[:depth])
+            if name in self._known or name.upper() == "INBOX":
+                continue
+            await self._create(name)
+            self._known.add(name)
+
+    async def _create(self, name: str) -> None:
+        try:
+            await self.client.create(name)
+        except Throttled:
+            raise
+        except CommandFailed as exc:
+            if exc.code != "ALREADYEXISTS" and "exists" not in exc.text.lower():
+                raise FolderError(name, f"cannot create: {exc.status} {exc.text}") from exc
+        try:
+            await self.client.subscribe(name)
+        except Throttled:
+            raise
+        except CommandFailed:
+            pass  # an unsubscribed folder is still a folder
+
+    async def _select(self, folder: str) -> TargetFolderStatus:
+        self._selected, self._status = None, None
+        selected = await select_folder(self.client, folder, readonly=False)
+        if selected.read_only:
+            raise FolderError(folder, "the server opens it read-only")
+        # No PERMANENTFLAGS (or an empty list, which we can't tell apart): all flags stick.
+        permanent = selected.permanent_flags or (*SYSTEM_FLAGS, "\\*")
+        status = TargetFolderStatus(
+            uidvalidity=selected.uidvalidity or 0,
+            uidnext=selected.uidnext or 0,
+            messages=selected.exists,
+            permanent_flags=permanent,
+        )
+        self._selected, self._status = folder, status
+        return status
+
+    async def _selected_status(self, folder: str) -> TargetFolderStatus:
+        if self._selected == folder and self._status is not None:
+            return self._status
+        return await self._select(folder)
+
+    async def folder_status(self, folder: str) -> TargetFolderStatus:
+        return await self._select(folder)
+
+    # -- messages ------------------------------------------------------------------
+
+    async def append(self, folder: str, items: Sequence[AppendItem]) -> list[AppendOutcome]:
+        status = await self._selected_status(folder)
+        outcomes: list[AppendOutcome | None] = [None] * len(items)
+        limit = self.append_limit
+        sending: list[int] = []
+        for index, item in enumerate(items):
+            if limit is not None and item.body.size > limit:
+                reason = f"{item.body.size} bytes exceed the server's APPENDLIMIT of {limit}"
+                outcomes[index] = Rejected("LargeItem", reason)
+            else:
+                sending.append(index)
+        messages = [_message(items[i], status) for i in sending]
+        retry = await self._append_batches(folder, messages, sending, outcomes)
+        for position in retry:
+            outcomes[sending[position]] = await self._append_one(folder, messages[position])
+        self._status = None  # UIDNEXT moved on
+        return [outcome if outcome is not None else Appended(None) for outcome in outcomes]
+
+    async def _append_batches(
+        self,
+        folder: str,
+        messages: list[AppendMessage],
+        sending: list[int],
+        outcomes: list[AppendOutcome | None],
+    ) -> list[int]:
+        """Append in batches; returns the positions (in ``messages``) to retry singly."""
+        count = MAX_BATCH_COUNT if self.client.has_capability("MULTIAPPEND") else 1
+        batches = list(batch_for_multiappend(messages, max_count=count, max_bytes=MAX_BATCH_BYTES))
+        results: list[tuple[int, AppendResult | CommandFailed]] = []
+        offset = 0
+        stream = self.client.append_batches(folder, batches, window=APPEND_WINDOW)
+        async for batch, result in stream:
+            results.append((offset, result))
+            offset += len(batch)
+        retry: list[int] = []
+        for (start, result), batch in zip(results, batches, strict=True):
+            positions = range(start, start + len(batch))
+            if isinstance(result, CommandFailed):
+                _raise_unless_per_message(folder, result)
+                if len(batch) == 1:
+                    outcomes[sending[start]] = _rejection(result)
+                else:
+                    retry.extend(positions)
+                continue
+            uids = result.uids if len(result.uids) == len(batch) else ()
+            for number, position in enumerate(positions):
+                outcomes[sending[position]] = Appended(uids[number] if uids else None)
+        return retry
+
+    async def _append_one(self, folder: str, message: AppendMessage) -> AppendOutcome:
+        try:
+            result = await self.client.append(folder, message)
+        except CommandFailed as exc:
+            _raise_unless_per_message(folder, exc)
+            return _rejection(exc)
+        return Appended(result.uids[0] if len(result.uids) == 1 else None)
+
+    async def list_messages(
+        self, folder: str, *, min_uid: int = 1
+    ) -> tuple[TargetFolderStatus, list[MessageMeta]]:
+        status = await self._select(folder)
+        metas: list[MessageMeta] = []
+        if status.messages and (status.uidnext == 0 or status.uidnext > min_uid):
+            metas = await list_metas(self.client, f"{max(1, min_uid)}:*", min_uid=min_uid)
+        return status, metas
+
+    async def message_ids(self, folder: str, uids: Sequence[int]) -> Mapping[int, str | None]:
+        if not uids:
+            return {}
+        await self._selected_status(folder)
+        return await fetch_message_ids(self.client, uids)
+
+    async def set_flags(self, folder: str, changes: Mapping[int, tuple[str, ...]]) -> None:
+        if not changes:
+            return
+        status = await self._selected_status(folder)
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for uid, flags in changes.items():
+            groups.setdefault(kept_flags(flags, status), []).append(uid)
+        store = self.client.uid_store
+        await asyncio.gather(*(store(sorted(uids), "", list(f)) for f, uids in groups.items()))
+
+    async def delete(self, folder: str, uids: Sequence[int]) -> None:
+        """``\\Deleted`` then UID EXPUNGE of exactly these UIDs (needs UIDPLUS)."""
+        if not uids:
+            return
+        if not self.client.has_capability("UIDPLUS"):
+            raise FolderError(folder, "deleting needs UID EXPUNGE (UIDPLUS); the server lacks it")
+        await self._selected_status(folder)
+        await self.client.uid_store(sorted(uids), "+", ["\\Deleted"])
+        uid_set = Raw(format_sequence_set(sorted(uids)).encode("ascii"))
+        await self.client.connection.command("UID EXPUNGE", uid_set)
+        self._status = None
+
+    async def close(self) -> None:
+        await self.client.logout()
+
+
+def kept_flags(flags: Sequence[str], status: TargetFolderStatus) -> tuple[str, ...]:
+    """The flags the folder keeps, system flags spelled canonically, in a stable order."""
+    system, keywords = storable(flags)
+    return tuple(sorted(flag for flag in (*system, *keywords) if status.keeps(flag)))
+
+
+def _message(item: AppendItem, status: TargetFolderStatus) -> AppendMessage:
+    date = item.internaldate
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=dt.UTC)
+    return AppendMessage(item.body.view(), kept_flags(item.flags, status), date)
+
+
+def _raise_unless_per_message(folder: str, error: CommandFailed) -> None:
+    """Errors that are not about one message: the quota, a missing folder, throttling."""
+    code = (error.code or "").upper()
+    if code in _QUOTA_CODES or "quota" in error.text.lower():
+        raise QuotaExceeded(f"{error.status} [{code or '-'}] {error.text}") from error
+    if code in _MISSING_CODES:
+        raise FolderError(folder, f"cannot append: {error.status} {error.text}") from error
+    if isinstance(error, Throttled) and not _about_size(error):
+        raise error
+
+
+def _about_size(error: CommandFailed) -> bool:
+    code = (error.code or "").upper()
+    return code in _SIZE_CODES or bool(_SIZE_WORDS.search(error.text))
+
+
+def _rejection(error: CommandFailed) -> Rejected:
+    shown = f"[{error.code}] " if error.code else ""
+    reason = f"{error.status} {shown}{error.text}".strip()
+    return Rejected("LargeItem" if _about_size(error) else "CorruptItem", reason)
+
+
+async def _delimiter(client: ImapClient) -> str:
+    result = await client.connection.command("LIST", Mailbox(""), Mailbox(""))
+    for event in result.untagged:
+        if isinstance(event, ListResponse) and event.delimiter:
+            return event.delimiter
+    return "/"  # a flat server: no hierarchy, any character is part of the name
+
+
+async def open_imap_target(
+    options: ConnectOptions, credentials: Credentials, *, mailbox: str | None = None
+) -> ImapTarget:
+    """Connect and log in; a target mailbox the server says does not exist is
+    ``MailboxNotFound`` (Dovecot: ``[AUTHORIZATIONFAILED]`` for an admin acting
+    as an unknown user), any other refusal ``AuthenticationError``."""
+    client = await ImapClient.connect(options)
+    try:
+        try:
+            await client.login(credentials)
+        except AuthenticationError as exc:
+            if "AUTHORIZATIONFAILED" in exc.reason.upper():
+                who = mailbox or credentials.authzid or credentials.username
+                raise MailboxNotFound(who, exc.reason) from exc
+            raise
+        if options.compress:
+            await client.compress()
+        delimiter = await _delimiter(client)
+    except BaseException:
+        await client.logout()
+        raise
+    return ImapTarget(client, delimiter)

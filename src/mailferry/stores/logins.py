@@ -1,0 +1,106 @@
+"""How one user logs in on the source and on the target.
+
+The source: the CSV's ``UserName``/``Password`` are sent verbatim, so every
+admin-login format of the source servers works unchanged (Exchange
+``Domain/Admin/User``, Dovecot ``user*admin``, Mirapoint ``#user@domain#admin#``).
+
+The target is chosen once for the whole batch, then applied to each address:
+
+- ``AdminAuthzid``: the admin authenticates with SASL PLAIN and acts as the
+  user through the authorization identity (``authzid = address``);
+- ``MasterUser``: Dovecot's master-user login ``<address><separator><admin>``;
+- ``PerUser``: one user name and password per address;
+- ``XOAuth2``: an access token per address from a ``TokenProvider``
+  (``StaticTokenProvider`` for one fixed token; OAuth2 refresh plugs in here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from mailferry.connection.auth import AuthMethod, Credentials
+from mailferry.errors import AuthenticationError
+
+
+class TokenProvider(Protocol):
+    """Hands out an OAuth2 access token for a mailbox (refreshing as needed)."""
+
+    async def token(self, user: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class StaticTokenProvider:
+    """The same token for everyone (tests, short-lived app tokens)."""
+
+    access_token: str = field(repr=False)
+
+    async def token(self, user: str) -> str:
+        return self.access_token
+
+
+@dataclass(frozen=True)
+class AdminAuthzid:
+    """SASL PLAIN as ``admin_user``, authorized as the mailbox's address."""
+
+    admin_user: str
+    admin_password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class MasterUser:
+    """Dovecot master user: log in as ``<address><separator><admin_user>``."""
+
+    admin_user: str
+    admin_password: str = field(repr=False)
+    separator: str = "*"
+
+
+@dataclass(frozen=True)
+class PerUser:
+    """Each address's own ``(user name, password)``; lookup ignores the address's case."""
+
+    logins: Mapping[str, tuple[str, str]] = field(repr=False)
+
+    def lookup(self, address: str) -> tuple[str, str] | None:
+        found = self.logins.get(address)
+        if found is not None:
+            return found
+        wanted = address.casefold()
+        return next((v for k, v in self.logins.items() if k.casefold() == wanted), None)
+
+
+@dataclass(frozen=True)
+class XOAuth2:
+    """OAuth2 bearer tokens (Microsoft 365, Google) from ``provider``."""
+
+    provider: TokenProvider
+
+
+TargetLogin = AdminAuthzid | MasterUser | PerUser | XOAuth2
+
+
+async def target_credentials(login: TargetLogin, email_address: str) -> Credentials:
+    """The credentials that open ``email_address``'s mailbox on the target."""
+    if isinstance(login, AdminAuthzid):
+        return Credentials(
+            login.admin_user, login.admin_password, authzid=email_address, method=AuthMethod.PLAIN
+        )
+    if isinstance(login, MasterUser):
+        username = f"{email_address}{login.separator}{login.admin_user}"
+        return Credentials(username, login.admin_password)
+    if isinstance(login, PerUser):
+        found = login.lookup(email_address)
+        if found is None:
+            raise AuthenticationError(f"no target credentials given for {email_address}")
+        return Credentials(found[0], found[1])
+    token = await login.provider.token(email_address)
+    return Credentials(email_address, token, method=AuthMethod.XOAUTH2)
+
+
+def source_credentials(
+    user_name: str, password: str, method: AuthMethod = AuthMethod.BASIC
+) -> Credentials:
+    """The CSV's ``UserName``/``Password`` as given, with the endpoint's method."""
+    return Credentials(user_name, password, method=method)
