@@ -37,6 +37,18 @@ def make_message(
     return "\r\n".join(lines).encode()
 
 
+class TrackedBody(MessageBody):
+    """A body that remembers being closed (the engine must close every body it gets)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data=data)
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()
+
+
 @dataclass
 class StoredMessage:
     body: bytes
@@ -78,6 +90,9 @@ class MemorySource:
         self.prefix = prefix
         self.folders: dict[str, MemoryFolder] = {}
         self.calls: Counter[str] = Counter()
+        self.fetched: list[int] = []
+        self.bodies: list[TrackedBody] = []
+        self.changed_since: list[int] = []
         self._uidvalidity = 1000
 
     # -- what a user (or the server) does --------------------------------------------
@@ -112,7 +127,9 @@ class MemorySource:
         box = self.folders[folder]
         box.modseq += 1
         stored = box.messages[uid]
-        box.messages[uid] = StoredMessage(stored.body, tuple(flags), stored.internaldate, box.modseq)
+        box.messages[uid] = StoredMessage(
+            stored.body, tuple(flags), stored.internaldate, box.modseq
+        )
 
     def bump_uidvalidity(self, folder: str) -> dict[int, int]:
         """The server renumbers the folder (new UIDVALIDITY, UIDs from 1 in a new order)."""
@@ -168,6 +185,8 @@ class MemorySource:
     ) -> tuple[FolderStatus, list[MessageMeta]]:
         await self._call("list_messages")
         box = self._folder(folder)
+        if changed_since is not None:
+            self.changed_since.append(changed_since)
         since = changed_since if self.condstore and changed_since is not None else 0
         metas = [box.meta(uid) for uid in sorted(box.messages) if box.messages[uid].modseq > since]
         return box.status(self.condstore), metas
@@ -175,7 +194,9 @@ class MemorySource:
     async def message_ids(self, folder: str, uids: Sequence[int]) -> Mapping[int, str | None]:
         await self._call("message_ids")
         box = self._folder(folder)
-        return {uid: parse_message_id(box.messages[uid].body) for uid in uids if uid in box.messages}
+        return {
+            uid: parse_message_id(box.messages[uid].body) for uid in uids if uid in box.messages
+        }
 
     async def fetch(self, folder: str, uids: Sequence[int]) -> AsyncIterator[SourceMessage]:
         await self._call("fetch")
@@ -183,7 +204,9 @@ class MemorySource:
         for uid in uids:
             await asyncio.sleep(0)
             if uid in box.messages:
-                body = MessageBody.from_bytes(box.messages[uid].body)
+                body = TrackedBody(box.messages[uid].body)
+                self.fetched.append(uid)
+                self.bodies.append(body)
                 yield SourceMessage(box.meta(uid), body)
 
     async def close(self) -> None:

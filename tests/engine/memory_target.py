@@ -138,7 +138,9 @@ class MemoryTarget:
     async def message_ids(self, folder: str, uids: Sequence[int]) -> Mapping[int, str | None]:
         await self._call("message_ids")
         box = self._box(folder)
-        return {uid: parse_message_id(box.messages[uid].body) for uid in uids if uid in box.messages}
+        return {
+            uid: parse_message_id(box.messages[uid].body) for uid in uids if uid in box.messages
+        }
 
     async def set_flags(self, folder: str, changes: Mapping[int, tuple[str, ...]]) -> None:
         await self._call("set_flags")

@@ -213,9 +213,7 @@ def test_gmail_listing() -> None:
 
 
 def test_gmail_all_mail_on_request() -> None:
-    source = folders(
-        "/", "INBOX", ("[Gmail]", ("\\Noselect",)), ("[Gmail]/All Mail", ("\\All",))
-    )
+    source = folders("/", "INBOX", ("[Gmail]", ("\\Noselect",)), ("[Gmail]/All Mail", ("\\All",)))
     plan = plan_folders(source, DOVECOT, FolderOptions(migrate_all_mail=True))
     assert targets(plan)["[Gmail]/All Mail"] == "[Gmail].All Mail"
 
@@ -290,9 +288,33 @@ def test_target_special_folder_inside_inbox() -> None:
         "Deleted Items": "INBOX.Trash",
         "Projects": "Projects",
     }
-    assert [m.source_name for m in plan.mappings][0] == "INBOX"
+    assert plan.mappings[0].source_name == "INBOX"
 
 
 def test_default_target_special_folders_are_dovecots() -> None:
     assert dict(TargetLayout("/").special_folders) == dict(DEFAULT_TARGET_SPECIAL_FOLDERS)
     assert DEFAULT_TARGET_SPECIAL_FOLDERS[SpecialUse.SENT] == "Sent"
+
+
+def test_courier_folder_named_inbox_inside_the_prefix() -> None:
+    source = folders(".", "INBOX", "INBOX.INBOX", "INBOX.Sent", "Work", "INBOX.Work")
+    plan = plan_folders(source, SLASH, FolderOptions(personal_prefix="INBOX."))
+    assert targets(plan) == {
+        "INBOX": "INBOX",
+        "INBOX.INBOX": "INBOX (2)",  # a user folder, not the INBOX
+        "INBOX.Sent": "Sent",
+        "INBOX.Work": "Work",
+        "Work": "Work (2)",  # outside the namespace prefix: kept, after the prefixed one
+    }
+    clash = plan.mapping_for("Work")
+    assert clash is not None and clash.notes == ("the name is taken by 'INBOX.Work': numbered (2)",)
+    assert plan.mapping_for("Nope") is None
+
+
+def test_target_without_special_folders_keeps_names() -> None:
+    source = folders("/", "INBOX", ("Sent", ("\\Sent",)), "Junk")
+    plan = plan_folders(source, TargetLayout(".", special_folders={}), FolderOptions())
+    assert targets(plan) == {"INBOX": "INBOX", "Sent": "Sent", "Junk": "Junk"}
+    junk = plan.mapping_for("Junk")
+    assert junk is not None and junk.special_use is SpecialUse.JUNK
+    assert junk.note == "the target has no JunkEmail folder: kept its own name"

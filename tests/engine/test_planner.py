@@ -84,7 +84,10 @@ def test_item_limit_is_mailbox_wide_and_keeps_the_newest():
     }
     over = items_over_limit(listings, already_paired=2, max_items=5)
     assert over == {"INBOX": {1}, "Sent": {3}}
-    assert items_over_limit(listings, already_paired=0, max_items=5) == {"INBOX": set(), "Sent": set()}
+    assert items_over_limit(listings, already_paired=0, max_items=5) == {
+        "INBOX": set(),
+        "Sent": set(),
+    }
     everything = items_over_limit(listings, already_paired=9, max_items=5)
     assert everything == {"INBOX": {1, 2}, "Sent": {1, 2, 3}}
 
@@ -105,7 +108,9 @@ def test_deleted_messages_are_not_copied_nor_reported_unless_included():
 
 def test_flags_written_are_what_the_target_keeps_canonical_and_without_recent():
     flags, unkept = writable_flags(
-        ["\\seen", "\\Recent", "$Forwarded", "\\Junk", "\\Deleted"], keep_system, include_deleted=False
+        ["\\seen", "\\Recent", "$Forwarded", "\\Junk", "\\Deleted"],
+        keep_system,
+        include_deleted=False,
     )
     assert flags == ("\\Seen",)
     assert unkept == ("$Forwarded", "\\Junk")

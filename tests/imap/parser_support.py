@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailferry.imap.events import Event, LiteralData
 from mailferry.imap.parser import ResponseParser
@@ -50,3 +54,43 @@ def date(
 ) -> dt.datetime:
     zone = dt.timezone(dt.timedelta(minutes=offset_minutes))
     return dt.datetime(year, month, day, hour, minute, second, tzinfo=zone)
+
+
+Case = tuple[str, bytes, list[Event]]
+
+
+def table_tests(
+    cases: Sequence[Case], *, examples: int = 15
+) -> tuple[Callable[..., None], Callable[..., None], Callable[..., None]]:
+    """The three checks every table gets: fed whole, byte by byte, in random chunks.
+
+    Use as ``test_whole, test_byte_by_byte, test_random_chunks = table_tests(CASES)``.
+    """
+    ids = [case[0] for case in cases]
+    params = [case[1:] for case in cases]
+    parametrize = pytest.mark.parametrize(("data", "expected"), params, ids=ids)
+
+    @parametrize
+    def test_whole(data: bytes, expected: list[Event]) -> None:
+        assert parse_whole(data) == expected
+
+    @parametrize
+    def test_byte_by_byte(data: bytes, expected: list[Event]) -> None:
+        assert parse_bytewise(data) == expected
+
+    @parametrize
+    @settings(max_examples=examples, deadline=None)
+    @given(st.data())
+    def test_random_chunks(data: bytes, expected: list[Event], draw: st.DataObject) -> None:
+        cuts = draw.draw(st.lists(st.integers(0, len(data)), max_size=10))
+        assert merged(feed_chunks(split_at(data, cuts))) == expected
+
+    return test_whole, test_byte_by_byte, test_random_chunks
+
+
+def check_one_stream(cases: Sequence[Case]) -> None:
+    """All cases back to back in one stream give all their events in order."""
+    stream = b"".join(case[1] for case in cases)
+    expected = [event for case in cases for event in case[2]]
+    assert parse_whole(stream) == expected
+    assert parse_bytewise(stream) == expected

@@ -9,7 +9,9 @@ from mailferry.state import PairIntent, SkippedItem
 BASE = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def intent(uid: int, *, flags: tuple[str, ...] = ("\\Seen",), before: int | None = 100) -> PairIntent:
+def intent(
+    uid: int, *, flags: tuple[str, ...] = ("\\Seen",), before: int | None = 100
+) -> PairIntent:
     return PairIntent(
         source_uid=uid,
         fingerprint=f"fp-{uid}",

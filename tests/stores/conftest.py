@@ -30,7 +30,8 @@ def stores_base() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def dovecot(stores_base: Path) -> Iterator[DovecotServer]:
     ca = make_ca(stores_base / "ca")
-    server = DovecotServer(stores_base / "dovecot", ca, name="stores")
+    # quota on with a generous default; a test gives its own user a small one
+    server = DovecotServer(stores_base / "dovecot", ca, name="stores", quota=True)
     server.add_master_user(MASTER_USER, MASTER_PASSWORD)
     with server:
         yield server
@@ -47,9 +48,11 @@ def connect_options(server: DovecotServer) -> ConnectOptions:
     )
 
 
-def new_user(server: DovecotServer, prefix: str = "user") -> tuple[str, str]:
+def new_user(
+    server: DovecotServer, prefix: str = "user", *, quota_mb: int | None = None
+) -> tuple[str, str]:
     """A fresh user on ``server``: (address, password)."""
     address = f"{prefix}{next(_users)}@example.com"
     password = f"pw-{address}"
-    server.add_user(address, password)
+    server.add_user(address, password, quota_mb=quota_mb)
     return address, password

@@ -11,7 +11,7 @@ import pytest
 
 from mailferry.connection.body import MessageBody
 from mailferry.errors import FolderError
-from mailferry.stores.base import AppendItem, Appended, TargetMailbox
+from mailferry.stores.base import Appended, AppendItem, TargetMailbox
 from tests.stores.target_harness import TargetHarness, imap_harness, maildir_harness
 
 CET = dt.timezone(dt.timedelta(hours=1))

@@ -12,12 +12,16 @@ in batches (the consumer task). For each batch, in this order:
    and its pending pair is dropped.
 
 A crash anywhere leaves pending pairs that the next run reconciles first.
-The UIDNEXT bound is read once per folder and advanced past each batch's
+A batch is appended when full (``batch_count`` or ``batch_bytes``), when the
+fetch is over, or ``batch_linger`` seconds after its first message: a fast
+source fills whole batches (few state writes, MULTIAPPEND), a slow one still
+shows progress. The UIDNEXT bound is read once per folder and advanced past each batch's
 APPENDUIDs: a bound lower than the truth only widens the reconcile search.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
@@ -113,12 +117,14 @@ async def _aclose(stream: AsyncIterator[SourceMessage]) -> None:
 async def _consume(
     job: CopyJob, queue: ByteQueue[SourceMessage], planned: dict[int, Copy], tally: CopyTally
 ) -> None:
+    loop = asyncio.get_running_loop()
+    limits = job.options
     while (first := await queue.get()) is not None:
         batch = [first]
         try:
-            size = first.body.size
-            while len(batch) < job.options.batch_count and size < job.options.batch_bytes:
-                more = await queue.get_ready()
+            size, deadline = first.body.size, loop.time() + limits.batch_linger
+            while len(batch) < limits.batch_count and size < limits.batch_bytes:
+                more = await queue.get(timeout=max(0.0, deadline - loop.time()))
                 if more is None:
                     break
                 batch.append(more)

@@ -117,9 +117,9 @@ class TargetNamer:
         if encoded_length(name) > limit:
             name = truncate(name, limit)
             notes.append(f"name over {limit} bytes: shortened")
-        if container:
-            path, clash = (*above, name), []
-        else:
+        path: Path = (*above, name)
+        clash: list[str] = []
+        if not container:
             path, clash = self._unique(above, name, who, limit)
         self._full.setdefault(path, full)
         return Placed(path, full, (*notes, *clash))

@@ -70,7 +70,8 @@ class FolderOptions:
 
     ``user_root``: the CSV's UserRoot. ``personal_prefix``: the NAMESPACE personal
     prefix (e.g. ``"INBOX."``); None lets the mapper detect a Courier-style
-    ``INBOX.`` prefix, ``""`` says there is none. ``include``/``exclude``: the
+    ``INBOX.`` prefix, ``""`` says there is none; with a UserRoot it is ignored
+    and the prefix is detected inside the user's tree. ``include``/``exclude``: the
     batch's IncludeFolders/ExcludeFolders. ``exchange_source``: whether the source
     is Exchange (its non-mail folders are skipped); None detects it from the
     folder names. ``migrate_all_mail``: copy a ``\\All`` folder (Gmail's All Mail).

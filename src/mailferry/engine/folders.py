@@ -88,6 +88,8 @@ class _Node:
 
     path: Path
     parent: Path | None
+    depth: int  # in the user's tree, after the personal prefix is stripped
+    outside: bool = False  # not in the personal namespace (placed after those that are)
     folder: SourceFolder | None = None
     special: SpecialUse | None = None
     anchored: bool = False
@@ -135,21 +137,22 @@ def plan_folders(
     source: Sequence[SourceFolder], target: TargetLayout, options: FolderOptions
 ) -> FolderPlan:
     """Decide, for one user, which source folders migrate and their target names."""
+    user_root = options.user_root if split_loose(options.user_root or "", "/") else None
     folders = _dedupe(source)
-    scoped = scope(folders, options.user_root)
-    prefix = personal_prefix(scoped, options.personal_prefix, options.user_root)
+    scoped = scope(folders, user_root)
+    prefix = personal_prefix(scoped, options.personal_prefix, user_root)
     nodes, duplicates = _build_tree(scoped, prefix)
-    order = sorted(nodes.values(), key=lambda n: (len(n.path), n.path))
+    order = sorted(nodes.values(), key=lambda n: (n.depth, n.outside, n.path))
     _mark_non_mail(order, nodes, options.exchange_source)
     namer = TargetNamer(target)
-    _claim_inbox(order, under_root=options.user_root is not None)
+    _claim_inbox(order, under_root=user_root is not None)
     _claim_special(order, namer)
     delimiters = sorted({f.delimiter or "/" for f, _ in scoped})
-    strip = [*(split_loose(options.user_root or "", d) for d in delimiters), prefix]
+    strip = [*(split_loose(user_root or "", d) for d in delimiters), prefix]
     include = FilterList(options.include, delimiters, strip)
     exclude = FilterList(options.exclude, delimiters, strip)
     _apply_filters(order, nodes, include, exclude, options.migrate_all_mail)
-    root_name = split_loose(options.user_root or "", delimiters[0] if delimiters else "/")
+    root_name = split_loose(user_root or "", delimiters[0] if delimiters else "/")
     mappings = _place(order, nodes, namer, root_name[-1] if root_name else "INBOX")
     skipped = [n.skip for n in order if n.skip is not None] + duplicates
     return FolderPlan(
@@ -178,7 +181,7 @@ def _build_tree(
     scoped: Sequence[tuple[SourceFolder, Path]], prefix: Path
 ) -> tuple[dict[Path, _Node], list[SkippedFolder]]:
     """The user's tree; a second LIST entry for one path (``Inbox``) is a duplicate."""
-    nodes: dict[Path, _Node] = {(): _Node((), None)}
+    nodes: dict[Path, _Node] = {(): _Node((), None, 0)}
     duplicates: list[SkippedFolder] = []
     for folder, path in sorted(scoped, key=lambda fp: (len(fp[1]), fp[1], fp[0].name)):
         missing = []
@@ -199,7 +202,11 @@ def _build_tree(
 
 def _new_node(path: Path, prefix: Path) -> _Node:
     """A level whose parent is its own, or the top for a direct child of the prefix."""
-    return _Node(path, () if prefix and path[:-1] == prefix else path[:-1])
+    if not prefix:
+        return _Node(path, path[:-1], len(path))
+    inside = path[: len(prefix)] == prefix
+    depth = len(path) - len(prefix) if inside and len(path) > len(prefix) else len(path)
+    return _Node(path, () if path[:-1] == prefix else path[:-1], depth, outside=not inside)
 
 
 def _mark_non_mail(order: Sequence[_Node], nodes: dict[Path, _Node], given: bool | None) -> None:
@@ -319,7 +326,7 @@ def _skip(
     return None
 
 
-def _needed(order: Sequence[_Node], nodes: dict[Path, _Node]) -> set[Path]:
+def _needed(order: Sequence[_Node]) -> set[Path]:
     """Paths that appear on the target: migrated folders and the levels above them."""
     needed: set[Path] = set()
     for node in reversed(order):
@@ -333,7 +340,7 @@ def _needed(order: Sequence[_Node], nodes: dict[Path, _Node]) -> set[Path]:
 def _place(
     order: Sequence[_Node], nodes: dict[Path, _Node], namer: TargetNamer, root_name: str
 ) -> list[FolderMapping]:
-    needed = _needed(order, nodes)
+    needed = _needed(order)
     anchored = sorted(
         (n for n in order if n.anchored and n.mapped),
         key=lambda n: list(SpecialUse).index(n.special) if n.special else 0,

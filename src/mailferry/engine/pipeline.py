@@ -46,15 +46,15 @@ class ByteQueue(Generic[T]):
             self._closed = True
             self._changed.notify_all()
 
-    async def get(self) -> T | None:
-        """The next item, waiting for one; None once closed and empty."""
+    async def get(self, timeout: float | None = None) -> T | None:
+        """The next item, waiting for one; None once closed and empty, or when
+        ``timeout`` seconds pass first. An item is never lost to the timeout."""
         async with self._changed:
-            await self._changed.wait_for(lambda: bool(self._items) or self._closed)
-            return self._pop()
-
-    async def get_ready(self) -> T | None:
-        """The next item if one is already waiting, else None (never waits for one)."""
-        async with self._changed:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait_for(lambda: bool(self._items) or self._closed)
+            except TimeoutError:
+                pass
             return self._pop()
 
     def _pop(self) -> T | None:

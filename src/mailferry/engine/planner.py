@@ -51,7 +51,8 @@ class SyncOptions:
     of state writes); ``queue_bytes`` bounds the bodies waiting between the source
     fetch and the target append (one larger message still passes alone);
     ``fetch_chunk`` is how many UIDs one ``source.fetch`` call asks for (the store
-    pipelines inside a call). ``dry_run`` lists and plans but writes nothing.
+    pipelines inside a call); ``batch_linger`` is how long (seconds) a partly filled
+    batch waits for more messages. ``dry_run`` lists and plans but writes nothing.
     """
 
     max_message_size: int = 36_700_160
@@ -62,13 +63,14 @@ class SyncOptions:
     batch_bytes: int = 16 * MiB
     queue_bytes: int = 64 * MiB
     fetch_chunk: int = 256
+    batch_linger: float = 1.0
     dry_run: bool = False
 
     def __post_init__(self) -> None:
         for name in ("batch_count", "batch_bytes", "queue_bytes", "fetch_chunk"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        if self.max_message_size < 0 or self.max_items < 0:
+        if self.max_message_size < 0 or self.max_items < 0 or self.batch_linger < 0:
             raise ValueError("limits must not be negative")
 
 

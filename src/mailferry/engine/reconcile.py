@@ -7,8 +7,8 @@
   recorded target UID is re-found by fingerprint.
 - :func:`remap_source`: the source folder's UIDVALIDITY changed; pairs are
   re-matched to the new source UIDs by fingerprint, never re-copied blindly.
-  Pairs whose message is no longer found are forgotten, without touching the
-  target: a changed UIDVALIDITY is no ground for deleting anything.
+  Pairs whose message is no longer found are treated like expunged ones; when
+  most of them are not found the folder is stopped instead (no mass guess).
 - :func:`adopt`: the first sync of a folder whose target already holds mail
   (another tool, a lost state database) pairs identical messages instead of
   copying them a second time.

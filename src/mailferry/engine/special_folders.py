@@ -91,7 +91,7 @@ _SPECIAL_NAMES: Mapping[SpecialUse, tuple[str, ...]] = MappingProxyType(
         SpecialUse.TRASH: (
             "Trash", "Deleted Items", "Deleted Messages", "Deleted", "Bin",
             "Slettet post", "Slettede elementer", "Papirkurv", "Slettede meldinger",
-            "Søppelkasse", "Slettet",
+            "Søppelkasse", "Slettet", "Slettede",
             "Papierkorb", "Gelöschte Objekte", "Gelöschte Elemente", "Gelöscht",
             "Gelöschte Nachrichten",
             "Corbeille", "Éléments supprimés", "Messages supprimés",
@@ -102,7 +102,7 @@ _SPECIAL_NAMES: Mapping[SpecialUse, tuple[str, ...]] = MappingProxyType(
         ),
         SpecialUse.JUNK: (
             "Junk", "Spam", "Junk E-mail", "Junk Mail", "Bulk Mail",
-            "Uønsket post", "Uønsket e-mail", "Uønsket e-post", "Søppelpost",
+            "Uønsket post", "Uønsket e-mail", "Uønsket mail", "Uønsket e-post", "Søppelpost",
             "Spamverdacht", "Unerwünscht",
             "Courrier indésirable", "Courriers indésirables", "Indésirables", "Pourriel",
             "Correo no deseado", "Correo electrónico no deseado",

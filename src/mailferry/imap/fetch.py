@@ -19,6 +19,7 @@ from mailferry.imap.tokenizer import (
     atom_value,
     decode,
     describe,
+    excerpt,
     is_atom,
     is_quoted,
     to_int,
@@ -133,18 +134,21 @@ def _body(token: Token) -> object:
     raise RemoteProtocolError(f"bad body section value {describe(token)}")
 
 
-def parse_fetch(reader: TokenReader, seq: int) -> FetchResponse:
-    """Read ``(name value ...)`` (the tokens after ``FETCH``) into a FetchResponse."""
+def parse_fetch(tokens: list[Token], seq: int, context: bytes = b"") -> FetchResponse:
+    """Read ``(name value ...)`` (the tokens after ``FETCH``) into a FetchResponse.
+
+    ``context`` (the response's first line) is quoted in error messages.
+    """
     try:
-        return FetchResponse(seq, _attributes(reader))
+        return FetchResponse(seq, _attributes(tokens))
     except IndexError:
-        raise reader.error("unexpected end of FETCH response") from None
+        raise RemoteProtocolError(f"unexpected end of FETCH response {excerpt(context)}") from None
     except RemoteProtocolError as exc:
-        raise reader.error(str(exc)) from None
+        raise RemoteProtocolError(f"{exc} in FETCH response {excerpt(context)}") from None
 
 
-def _attributes(reader: TokenReader) -> dict[str, object]:
-    tokens = reader.tokens
+def _attributes(tokens: list[Token]) -> dict[str, object]:
+    reader = TokenReader(tokens)
     if tokens[0] != b"(":
         raise RemoteProtocolError("expected '(' after FETCH")
     attributes: dict[str, object] = {}

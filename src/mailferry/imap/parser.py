@@ -41,7 +41,6 @@ from mailferry.imap.response_codes import parse_resp_text
 from mailferry.imap.tokenizer import (
     InlineLiteral,
     Token,
-    TokenReader,
     decode,
     excerpt,
     to_int,
@@ -160,7 +159,8 @@ class ResponseParser:
     @property
     def buffered(self) -> int:
         """Bytes received but not yet turned into events."""
-        return len(self._buf) - self._pos + self._text_len + self._inline_total
+        held = self._text_len + self._inline_total - (self._need if self._state == _INLINE else 0)
+        return len(self._buf) - self._pos + held
 
     @property
     def idle(self) -> bool:
@@ -330,7 +330,10 @@ class ResponseParser:
             self._tokens = [*tokenize(self._fast_text), self._streamed]
             self._depth = 1
         elif not self._tokens:
-            quick = fast_fetch(text)
+            try:
+                quick = fast_fetch(text)
+            except RemoteProtocolError as exc:
+                raise RemoteProtocolError(f"{exc} in {excerpt(self._context)}") from None
             if quick is not None and (quick[1] is None) == (size is None):
                 attributes, body = quick
                 if body is None:
@@ -346,8 +349,7 @@ class ResponseParser:
         self._tokens.extend(tokens)
         self._depth += tokens.count(b"(") - tokens.count(b")")
         if size is None:
-            reader = TokenReader(self._tokens, self._context)
-            event = parse_fetch(reader, self._number or 0)
+            event = parse_fetch(self._tokens, self._number or 0, self._context)
             self._reset_response()
             return event
         item = body_item(tokens[-1]) if tokens and self._depth == 1 else None

@@ -124,11 +124,10 @@ class TokenReader:
         self.context = context
 
     def error(self, what: str, token: object = None) -> RemoteProtocolError:
-        near = f" at {describe(token)}"
-        return RemoteProtocolError(f"{what}{near if token is not None else ''} in {self.where()}")
-
-    def where(self) -> str:
-        return excerpt(self.context) if self.context else "response"
+        """An error naming ``what`` went wrong, near ``token``, in which response."""
+        near = f" at {describe(token)}" if token is not None else ""
+        where = f" in {excerpt(self.context)}" if self.context else ""
+        return RemoteProtocolError(f"{what}{near}{where}")
 
     def at_end(self) -> bool:
         return self.index >= len(self.tokens)

@@ -32,6 +32,8 @@ class DovecotOptions:
     as ``users<sep><username><sep>...`` (a Dovecot ``shared`` namespace; the acl plugin
     grants ``anyone`` lookup+read and a shared-mailbox dict lists every user, so
     ``LIST "" "users/*"`` works). Use ``separator="/"``: usernames may contain dots.
+    ``auth_delays``: keep Dovecot's 2 s answer delay for failed logins and its per-IP
+    penalty; off by default (delay 0, anvil's penalty socket disabled) to keep tests fast.
     """
 
     storage: Storage = "maildir"
@@ -43,6 +45,7 @@ class DovecotOptions:
     login_disabled: bool = False
     shared_namespace: bool = False
     master_separator: str = "*"
+    auth_delays: bool = False
 
     def __post_init__(self) -> None:
         if self.storage not in _STORAGE_DIRS:
@@ -94,7 +97,7 @@ def render_config(layout: DovecotLayout, options: DovecotOptions) -> str:
             _auth(layout, options),
             _mail(layout, options),
             _namespaces(options),
-            _services(layout),
+            _services(layout, options),
         ]
     )
 
@@ -128,7 +131,12 @@ def _auth(layout: DovecotLayout, options: DovecotOptions) -> str:
     # Keyed by MD5 of the username: a raw name could start with "#" (a comment line)
     # or contain ":" (the field separator).
     passwd = f"username_format=%Mu {layout.passwd_dir}/%Mu"
-    return f"""auth_mechanisms = {mechanisms}
+    delays = (
+        ""
+        if options.auth_delays
+        else ("auth_failure_delay = 0\nlogin_trusted_networks = 127.0.0.0/8 ::1/128\n")
+    )
+    return f"""{delays}auth_mechanisms = {mechanisms}
 auth_username_chars =
 auth_username_format = %u
 auth_master_user_separator = {options.master_separator}
@@ -211,7 +219,10 @@ def _namespaces(options: DovecotOptions) -> str:
     return text
 
 
-def _services(layout: DovecotLayout) -> str:
+def _services(layout: DovecotLayout, options: DovecotOptions) -> str:
+    penalty = (
+        "" if options.auth_delays else ("  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n")
+    )
     return f"""service imap-login {{
   chroot =
   service_count = 0
@@ -228,7 +239,7 @@ def _services(layout: DovecotLayout) -> str:
 }}
 service anvil {{
   chroot =
-}}
+{penalty}}}
 service auth-worker {{
   user = $default_internal_user
 }}

@@ -4,7 +4,10 @@ Everything lives under ``root``: ``dovecot.conf``, ``log/dovecot.log``, the pass
 the TLS certificate and ``mail/<escaped username>/`` homes. Nothing is read from
 ``/etc/dovecot``. Works as root (mail is then owned by the ``dovecot`` system user,
 because Dovecot refuses mail access as root) and unprivileged (everything runs as the
-current user).
+current user). As root, ``root`` must stay traversable for the ``dovecot`` user: the
+constructor adds the search bit where it is missing, but pytest re-chmods
+``/tmp/pytest-of-<user>`` to 0700 at every session start, so use a directory from
+``tempfile.mkdtemp()`` (mode 0755) rather than ``tmp_path``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from mailferry.rig import process
 from mailferry.rig.certs import RigCA
 from mailferry.rig.config import DovecotLayout, DovecotOptions, Storage, render_config
 from mailferry.rig.errors import DoveadmError, DovecotStartError, RigError
+from mailferry.rig.maildir import MessageLike, WriteStats, write_maildir
 from mailferry.rig.ownership import MailOwner, mail_owner
 from mailferry.rig.users import (
     RigUser,
@@ -66,6 +70,7 @@ class DovecotServer:
         login_disabled: bool = False,
         shared_namespace: bool = False,
         master_separator: str = "*",
+        auth_delays: bool = False,
         start_timeout: float = 10.0,
     ) -> None:
         self.options = DovecotOptions(
@@ -78,6 +83,7 @@ class DovecotServer:
             login_disabled=login_disabled,
             shared_namespace=shared_namespace,
             master_separator=master_separator,
+            auth_delays=auth_delays,
         )
         self.name = name
         self.ca = ca
@@ -189,18 +195,19 @@ class DovecotServer:
         """Hand files written by this process over to the uid Dovecot reads mail as."""
         self.owner.chown_tree(path)
 
-    def write_maildir(self, name: str, messages: Iterable[object]) -> int:
-        """Write ``GeneratedMessage``s straight into the user's Maildir; returns the count.
+    def write_maildir(
+        self, name: str, messages: Iterable[MessageLike], *, extra_folders: Iterable[str] = ()
+    ) -> WriteStats:
+        """Write messages (e.g. a generated corpus) straight into the user's Maildir.
 
-        Only for ``storage="maildir"``; Dovecot indexes the files on first access.
+        Only for ``storage="maildir"``; Dovecot indexes the files on first access, so
+        do this before the user's first login or expect a resync.
         """
-        from mailferry.rig.maildir import write_maildir
-
         if self.options.storage != "maildir":
             raise RigError(f"write_maildir needs maildir storage, not {self.options.storage}")
-        stats = write_maildir(self.user_mail_dir(name), messages)  # type: ignore[arg-type]
+        stats = write_maildir(self.user_mail_dir(name), messages, extra_folders=extra_folders)
         self.give_to_mail_user(self.user_home(name))
-        return stats.messages
+        return stats
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -284,6 +291,7 @@ class DovecotServer:
         for path in (self.root, self.root / "log", self.root / "state", self._passwd_dir):
             path.mkdir(parents=True, exist_ok=True)
         self.mail_root.mkdir(parents=True, exist_ok=True)
+        self.owner.make_reachable(self.mail_root)
         self.owner.chown_tree(self.mail_root)
         if not self._masters_path.exists():
             write_passwd_file(self._masters_path, [])
@@ -338,6 +346,7 @@ class DovecotServer:
             stdout.close()
 
     def _wait_ready(self) -> None:
+        """Until the plaintext greeting arrives and a verified TLS handshake succeeds."""
         assert self._proc is not None
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
@@ -345,11 +354,7 @@ class DovecotServer:
                 raise DovecotStartError(
                     f"{self.name}: dovecot exited with {self._proc.returncode}", self.log_tail()
                 )
-            try:
-                greeting = process.read_greeting(self.host, self.imap_port, timeout=2.0)
-            except OSError:
-                greeting = b""
-            if greeting.startswith(b"* OK") and process.port_accepts(self.host, self.imaps_port):
+            if self._greets():
                 return
             time.sleep(0.05)
         raise DovecotStartError(
@@ -357,6 +362,19 @@ class DovecotServer:
             f"within {self.start_timeout:g} s",
             self.log_tail(),
         )
+
+    def _greets(self) -> bool:
+        try:
+            if not process.read_greeting(self.host, self.imap_port, 2.0).startswith(b"* OK"):
+                return False
+            tls = process.tls_greeting(self.host, self.imaps_port, self.ssl_context(), 2.0)
+        except ssl.SSLError as exc:
+            time.sleep(0.2)  # let the login process log why
+            tail = self.log_tail()
+            raise DovecotStartError(f"{self.name}: TLS does not work: {exc}", tail) from exc
+        except OSError:
+            return False
+        return tls.startswith(b"* OK")
 
     def _reap(self) -> None:
         if self._proc is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,18 @@ class MailOwner:
         for dirpath, dirnames, filenames in os.walk(path):
             for entry in (*dirnames, *filenames):
                 os.chown(os.path.join(dirpath, entry), self.uid, self.gid, follow_symlinks=False)
+
+    def make_reachable(self, path: Path) -> None:
+        """Let the mail uid traverse to ``path`` (pytest's temp dirs are 0700 root).
+
+        Adds only the search bit for others, and only on directories this process owns.
+        """
+        if not self.needs_chown:
+            return
+        for directory in (path, *path.parents):
+            info = directory.stat()
+            if info.st_uid == os.geteuid() and not info.st_mode & stat.S_IXOTH:
+                directory.chmod(stat.S_IMODE(info.st_mode) | stat.S_IXOTH)
 
 
 def _first_user(candidates: tuple[str, ...]) -> pwd.struct_passwd:

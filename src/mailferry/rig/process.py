@@ -7,6 +7,7 @@ import ctypes
 import ctypes.util
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -44,12 +45,16 @@ def read_greeting(host: str, port: int, timeout: float) -> bytes:
         return data
 
 
-def port_accepts(host: str, port: int, timeout: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+def tls_greeting(host: str, port: int, context: ssl.SSLContext, timeout: float) -> bytes:
+    """Handshake (verifying the certificate) and read the first line over TLS.
+
+    Raises ``ssl.SSLError`` when the handshake fails, ``OSError`` when nobody answers.
+    """
+    with (
+        socket.create_connection((host, port), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=host) as sock,
+    ):
+        return sock.recv(4096)
 
 
 def die_with_parent() -> Callable[[], None] | None:
@@ -79,8 +84,34 @@ def process_tree(pid: int) -> list[psutil.Process]:
         return []
 
 
+def is_alive(proc: psutil.Process) -> bool:
+    """Running, sleeping, stopped... anything but gone or a zombie.
+
+    Orphaned zombies are not ours to reap (PID 1 may never do it in a sandbox); they
+    hold no resources beyond a process-table slot.
+    """
+    try:
+        return bool(proc.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    alive = [p for p in procs if is_alive(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.02)
+        alive = [p for p in alive if is_alive(p)]
+    return alive
+
+
 def terminate(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    """SIGTERM the process we started and its descendants, SIGKILL what remains."""
+    """Stop the process we started and every descendant it had.
+
+    Dovecot's master exits within about a second of SIGTERM, but a session process
+    whose client is still connected can linger for ten more; those get SIGTERM, then
+    SIGKILL, from here.
+    """
     tree = process_tree(proc.pid)
     if proc.poll() is None:
         proc.terminate()
@@ -90,8 +121,9 @@ def terminate(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
             proc.kill()
             proc.wait(timeout=timeout)
     children = [p for p in tree if p.pid != proc.pid]
-    _gone, alive = psutil.wait_procs(children, timeout=timeout)
-    for leftover in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            leftover.kill()
-    psutil.wait_procs(alive, timeout=timeout)
+    alive = _wait_gone(children, 0.5)
+    for signal_sender in (psutil.Process.terminate, psutil.Process.kill):
+        for leftover in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                signal_sender(leftover)
+        alive = _wait_gone(alive, 2.0)

@@ -129,6 +129,7 @@ class ImapTarget:
         return status
 
     async def _selected_status(self, folder: str) -> TargetFolderStatus:
+        """The folder selected, with its PERMANENTFLAGS (counters may be stale)."""
         if self._selected == folder and self._status is not None:
             return self._status
         return await self._select(folder)
@@ -151,9 +152,9 @@ class ImapTarget:
                 sending.append(index)
         messages = [_message(items[i], status) for i in sending]
         retry = await self._append_batches(folder, messages, sending, outcomes)
-        for position in retry:
-            outcomes[sending[position]] = await self._append_one(folder, messages[position])
-        self._status = None  # UIDNEXT moved on
+        for position, refusal in retry.items():
+            outcome = await self._append_one(folder, messages[position], refusal)
+            outcomes[sending[position]] = outcome
         return [outcome if outcome is not None else Appended(None) for outcome in outcomes]
 
     async def _append_batches(
@@ -162,8 +163,9 @@ class ImapTarget:
         messages: list[AppendMessage],
         sending: list[int],
         outcomes: list[AppendOutcome | None],
-    ) -> list[int]:
-        """Append in batches; returns the positions (in ``messages``) to retry singly."""
+    ) -> dict[int, CommandFailed | None]:
+        """Append in batches; returns the positions (in ``messages``) to retry singly,
+        with the refusal when the message was refused on its own."""
         count = MAX_BATCH_COUNT if self.client.has_capability("MULTIAPPEND") else 1
         batches = list(batch_for_multiappend(messages, max_count=count, max_bytes=MAX_BATCH_BYTES))
         results: list[tuple[int, AppendResult | CommandFailed]] = []
@@ -172,28 +174,38 @@ class ImapTarget:
         async for batch, result in stream:
             results.append((offset, result))
             offset += len(batch)
-        retry: list[int] = []
+        retry: dict[int, CommandFailed | None] = {}
         for (start, result), batch in zip(results, batches, strict=True):
             positions = range(start, start + len(batch))
             if isinstance(result, CommandFailed):
                 _raise_unless_per_message(folder, result)
-                if len(batch) == 1:
-                    outcomes[sending[start]] = _rejection(result)
-                else:
-                    retry.extend(positions)
+                retry.update(dict.fromkeys(positions, result if len(batch) == 1 else None))
                 continue
             uids = result.uids if len(result.uids) == len(batch) else ()
             for number, position in enumerate(positions):
                 outcomes[sending[position]] = Appended(uids[number] if uids else None)
         return retry
 
-    async def _append_one(self, folder: str, message: AppendMessage) -> AppendOutcome:
+    async def _append_one(
+        self, folder: str, message: AppendMessage, refusal: CommandFailed | None
+    ) -> AppendOutcome:
+        """One message alone; refused with keywords, it is tried once more without
+        them (a keyword the server can't store must not cost the message)."""
+        if refusal is None:
+            try:
+                return _appended(await self.client.append(folder, message))
+            except CommandFailed as exc:
+                _raise_unless_per_message(folder, exc)
+                refusal = exc
+        system = tuple(flag for flag in message.flags if flag.startswith("\\"))
+        if system == message.flags:
+            return _rejection(refusal)
+        plain = AppendMessage(message.data, system, message.internaldate)
         try:
-            result = await self.client.append(folder, message)
+            return _appended(await self.client.append(folder, plain))
         except CommandFailed as exc:
             _raise_unless_per_message(folder, exc)
-            return _rejection(exc)
-        return Appended(result.uids[0] if len(result.uids) == 1 else None)
+            return _rejection(refusal)
 
     async def list_messages(
         self, folder: str, *, min_uid: int = 1
@@ -230,7 +242,6 @@ class ImapTarget:
         await self.client.uid_store(sorted(uids), "+", ["\\Deleted"])
         uid_set = Raw(format_sequence_set(sorted(uids)).encode("ascii"))
         await self.client.connection.command("UID EXPUNGE", uid_set)
-        self._status = None
 
     async def close(self) -> None:
         await self.client.logout()
@@ -247,6 +258,10 @@ def _message(item: AppendItem, status: TargetFolderStatus) -> AppendMessage:
     if date.tzinfo is None:
         date = date.replace(tzinfo=dt.UTC)
     return AppendMessage(item.body.view(), kept_flags(item.flags, status), date)
+
+
+def _appended(result: AppendResult) -> Appended:
+    return Appended(result.uids[0] if len(result.uids) == 1 else None)
 
 
 def _raise_unless_per_message(folder: str, error: CommandFailed) -> None:

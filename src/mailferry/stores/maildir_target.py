@@ -175,6 +175,7 @@ class MaildirMailbox:
     async def ensure_folder(self, folder: str) -> None:
         if is_inbox(folder):
             return
+        folder_dirname(folder)  # refuse it by the name asked for, before any parent
         chain = [*parents(folder), folder]
         dirnames = [folder_dirname(name) for name in chain]
 

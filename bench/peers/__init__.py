@@ -1,0 +1,1 @@
+"""Helpers of bench/migrate.py: corpora, peer tools, ceilings, fidelity, process timing."""

@@ -1,0 +1,116 @@
+"""The rows of the benchmark, the printed table and the issue's bar lines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from bench.peers.runner import Measured
+
+RSS_BAR_MB = 150.0
+NOOP_BAR_S = 1.0
+CEILING_FACTOR = 1.25
+
+
+@dataclass
+class Row:
+    tool: str
+    full: Measured | None = None
+    messages: int = 0  # what landed (target snapshot) or what the ceiling moved
+    bytes: int = 0
+    noop: Measured | None = None
+    incremental: Measured | None = None
+    fidelity_full: str = "-"
+    fidelity_incremental: str = "-"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def peak_rss_mb(self) -> float:
+        runs = [m for m in (self.full, self.noop, self.incremental) if m is not None]
+        return max((m.peak_rss_mb for m in runs), default=0.0)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self) | {"peak_rss_mb": self.peak_rss_mb}
+
+
+def _secs(m: Measured | None) -> str:
+    if m is None:
+        return "-"
+    if not m.ok:
+        return m.status
+    return f"{m.seconds:.2f}"
+
+
+def table(corpus: str, rows: Sequence[Row]) -> str:
+    header = (
+        f"{'tool':<22}{'wall s':>9}{'msg/s':>8}{'MB/s':>7}{'RSS MB':>8}"
+        f"{'no-op s':>9}{'+100 s':>8}  fidelity (full | +100)"
+    )
+    lines = [f"== corpus: {corpus} ==", header, "-" * len(header)]
+    for row in rows:
+        full = row.full
+        if full is not None and full.ok and full.seconds > 0:
+            rate = f"{row.messages / full.seconds:>8.0f}{row.bytes / 1e6 / full.seconds:>7.1f}"
+        else:
+            rate = f"{'-':>8}{'-':>7}"
+        rss = f"{row.peak_rss_mb:>8.0f}" if row.full is not None else f"{'-':>8}"
+        lines.append(
+            f"{row.tool:<22}{_secs(full):>9}{rate}{rss}{_secs(row.noop):>9}"
+            f"{_secs(row.incremental):>8}  {row.fidelity_full} | {row.fidelity_incremental}"
+        )
+    for row in rows:
+        for note in row.notes:
+            lines.append(f"  {row.tool}: {note}")
+    return "\n".join(lines)
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def bars(corpus: str, rows: Sequence[Row]) -> list[str]:
+    """The issue's bars that this corpus can decide."""
+    by = {row.tool: row for row in rows}
+    ours = by.get("mailferry")
+    if ours is None or ours.full is None or not ours.full.ok:
+        why = "not run" if ours is None or ours.full is None else ours.full.status
+        return [f"bar [{corpus}]: mailferry {why}: bars not decided"]
+    lines = []
+    wall = ours.full.seconds
+    if corpus == "small":
+        ceiling = by.get("ceiling: write")
+        if ceiling is not None and ceiling.full is not None and ceiling.full.ok:
+            limit = CEILING_FACTOR * ceiling.full.seconds
+            lines.append(
+                f"bar [small]: full migration {wall:.1f} s <= {CEILING_FACTOR} x MULTIAPPEND "
+                f"ceiling {ceiling.full.seconds:.1f} s = {limit:.1f} s: {_verdict(wall <= limit)}"
+            )
+        for peer in ("mbsync", "offlineimap"):
+            other = by.get(peer)
+            if other is None or other.full is None:
+                continue
+            if other.full.ok:
+                faster = wall < other.full.seconds
+                lines.append(
+                    f"bar [small]: faster than {peer} ({wall:.1f} s vs "
+                    f"{other.full.seconds:.1f} s): {_verdict(faster)}"
+                )
+            else:
+                lines.append(f"bar [small]: faster than {peer}: {peer} {other.full.status}")
+        exact = ours.fidelity_full.startswith("OK") and ours.fidelity_incremental.startswith("OK")
+        lines.append(
+            f"bar [small]: byte-exact with all flags and keywords "
+            f"({ours.fidelity_full} | {ours.fidelity_incremental}): {_verdict(exact)}"
+        )
+    if corpus == "large" and ours.noop is not None:
+        noop = ours.noop.seconds
+        lines.append(
+            f"bar [large]: no-op re-run of the 100,000-message user {noop:.2f} s "
+            f"<= {NOOP_BAR_S} s: {_verdict(ours.noop.ok and noop <= NOOP_BAR_S)}"
+        )
+    rss = ours.peak_rss_mb
+    lines.append(
+        f"bar [{corpus}]: peak RSS {rss:.0f} MB <= {RSS_BAR_MB:.0f} MB: "
+        f"{_verdict(rss <= RSS_BAR_MB)}"
+    )
+    return lines

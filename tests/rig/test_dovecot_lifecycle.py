@@ -1,0 +1,129 @@
+"""Servers a test starts itself: options, failure to start, clean shutdown."""
+
+from __future__ import annotations
+
+import imaplib
+import socket
+from pathlib import Path
+
+import psutil
+import pytest
+
+from mailferry.rig import DovecotServer, DovecotStartError, RigCA, RigError
+from mailferry.rig.process import is_alive
+
+
+def _login(server: DovecotServer, name: str, password: str) -> imaplib.IMAP4:
+    client = imaplib.IMAP4(server.host, server.imap_port, timeout=10)
+    client.login(name, password)
+    return client
+
+
+def test_stop_leaves_no_process_and_closes_the_ports(rig_root: Path, test_ca: RigCA) -> None:
+    server = DovecotServer(rig_root / "s", test_ca)
+    server.add_user("alice", "pw")
+    with server:
+        client = _login(server, "alice", "pw")  # an imap process exists now
+        pids = server.pids()
+        assert len(pids) >= 5
+        assert any("imap" in psutil.Process(pid).name() for pid in pids)
+        ports = (server.imap_port, server.imaps_port)
+    client.shutdown()
+    assert server.pids() == []
+    assert not server.is_running
+    assert [pid for pid in pids if _alive(pid)] == []
+    for port in ports:
+        with pytest.raises(OSError):
+            socket.create_connection((server.host, port), timeout=1).close()
+    server.stop()  # idempotent
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return is_alive(psutil.Process(pid))
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_restart_keeps_users_and_mail(rig_root: Path, test_ca: RigCA) -> None:
+    server = DovecotServer(rig_root / "s", test_ca)
+    server.add_user("alice", "pw")
+    with server:
+        client = _login(server, "alice", "pw")
+        client.append("INBOX", None, None, b"Subject: kept\r\n\r\nbody\r\n")
+        client.logout()
+    with server:
+        client = _login(server, "alice", "pw")
+        assert client.select("INBOX") == ("OK", [b"1"])
+        client.logout()
+
+
+def test_logindisabled_server_refuses_login(rig_root: Path, test_ca: RigCA) -> None:
+    server = DovecotServer(rig_root / "s", test_ca, login_disabled=True)
+    server.add_user("alice", "pw")
+    with server:
+        for client in (
+            imaplib.IMAP4(server.host, server.imap_port, timeout=10),
+            imaplib.IMAP4_SSL(server.host, server.imaps_port, ssl_context=server.ssl_context()),
+        ):
+            assert "LOGINDISABLED" in client.capabilities
+            assert "AUTH=PLAIN" not in client.capabilities
+            with pytest.raises(imaplib.IMAP4.error):
+                client.login("alice", "pw")
+            client.logout()
+
+
+def test_a_broken_config_raises_with_the_log_tail(rig_root: Path, test_ca: RigCA) -> None:
+    server = DovecotServer(rig_root / "s", test_ca, start_timeout=5)
+    (rig_root / "s" / "tls" / "server-key.pem").write_text("not a key\n")
+    with pytest.raises(DovecotStartError) as caught:
+        server.start()
+    assert "key" in caught.value.log_tail.lower()
+    assert server.pids() == []
+    server.stop()
+
+
+def test_mdbox_with_slash_separator_and_no_fsync(rig_root: Path, test_ca: RigCA) -> None:
+    server = DovecotServer(rig_root / "s", test_ca, storage="mdbox", separator="/", fsync=False)
+    server.add_user("alice", "pw")
+    assert server.mail_location == "mdbox:~/mdbox"
+    with server:
+        assert "mail_fsync = never" in server.config_path.read_text()
+        client = _login(server, "alice", "pw")
+        assert client.create("Projekter/&AMY-bler")[0] == "OK"
+        client.append("Projekter/&AMY-bler", None, None, b"Subject: x\r\n\r\ny\r\n")
+        status, lines = client.list()
+        client.logout()
+    assert b'"/" Projekter/&AMY-bler' in b"\n".join(lines)
+    assert (server.user_mail_dir("alice") / "storage").is_dir()
+
+
+def test_shared_namespace_shows_users_subtrees(rig_root: Path, test_ca: RigCA) -> None:
+    server = DovecotServer(rig_root / "s", test_ca, separator="/", shared_namespace=True)
+    server.add_user("terry.adams", "pw")
+    server.add_user("mailadmin", "adminpw")
+    with server:
+        owner = _login(server, "terry.adams", "pw")
+        owner.create("Projekter/2019")
+        owner.append("Projekter/2019", None, None, b"Subject: shared\r\n\r\nbody\r\n")
+        owner.logout()
+        admin = _login(server, "mailadmin", "adminpw")
+        status, lines = admin.list('""', "users/terry.adams/*")
+        assert status == "OK"
+        names = {line.rsplit(b'"/" ', 1)[1] for line in lines if line}
+        assert names == {b"users/terry.adams/Projekter", b"users/terry.adams/Projekter/2019"}
+        assert admin.select("users/terry.adams/Projekter/2019", readonly=True) == ("OK", [b"1"])
+        assert admin.select("users/terry.adams/INBOX", readonly=True)[0] == "OK"
+        admin.logout()
+
+
+def test_bad_options_are_refused(rig_root: Path, test_ca: RigCA) -> None:
+    with pytest.raises(RigError):
+        DovecotServer(rig_root / "a", test_ca, separator=":")
+    with pytest.raises(RigError):
+        DovecotServer(rig_root / "b", test_ca, storage="mbox")  # type: ignore[arg-type]
+    server = DovecotServer(rig_root / "c", test_ca)
+    with pytest.raises(RigError):
+        _ = server.imap_port  # not started yet
+    with pytest.raises(RigError):
+        server.add_user("", "pw")
