@@ -144,7 +144,7 @@ class Bench:
         assert self.base is not None
         row.full = self.measure(tool, ctx)
         if not row.full.ok:
-            row.notes.append(f"full run {row.full.status}: {row.full.error[-400:]}")
+            row.notes.append(f"full run {row.full.status}: {row.full.error}")
         if row.full.timed_out:
             return row
         report = self.fidelity(self.base, tool, row)
@@ -164,7 +164,7 @@ class Bench:
             corpora.remove_files(added)
         for name, run in (("no-op", row.noop), ("+100", row.incremental)):
             if run is not None and not run.ok:
-                row.notes.append(f"{name} run {run.status}: {run.error[-400:]}")
+                row.notes.append(f"{name} run {run.status}: {run.error}")
         return row
 
     def measure(self, tool: Tool, ctx: RunContext) -> Measured:

@@ -1,9 +1,9 @@
 """OfflineIMAP3: IMAP-to-IMAP, one process per user (its manual's advice).
 
 The source repository is ``readonly``; the target is the "local" IMAP repository and
-gets the folders created; status in SQLite under the work dir; one-shot (``-o``),
-quiet UI. ``maxconnections`` stays at its default 1: the known-issues file says the
-IMAP/IMAP mode can hang with several.
+gets the folders created; status (SQLite, its only backend now) under the work dir;
+one-shot (``-o``), quiet UI. ``maxconnections`` stays at its default 1: the
+known-issues file says the IMAP/IMAP mode can hang with several.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ ui = quiet
 [Account migrate]
 localrepository = target
 remoterepository = source
-status_backend = sqlite
 synclabels = no
 
 [Repository source]

@@ -36,9 +36,9 @@ class Row:
 def _secs(m: Measured | None) -> str:
     if m is None:
         return "-"
-    if not m.ok:
+    if m.timed_out:
         return m.status
-    return f"{m.seconds:.2f}"
+    return f"{m.seconds:.2f}" + ("" if m.ok else "!")
 
 
 def table(corpus: str, rows: Sequence[Row]) -> str:
@@ -47,9 +47,10 @@ def table(corpus: str, rows: Sequence[Row]) -> str:
         f"{'no-op s':>9}{'+100 s':>8}  fidelity (full | +100)"
     )
     lines = [f"== corpus: {corpus} ==", header, "-" * len(header)]
+    footer = "  (s! = the tool exited with an error but finished; see its notes)"
     for row in rows:
         full = row.full
-        if full is not None and full.ok and full.seconds > 0:
+        if full is not None and not full.timed_out and full.seconds > 0:
             rate = f"{row.messages / full.seconds:>8.0f}{row.bytes / 1e6 / full.seconds:>7.1f}"
         else:
             rate = f"{'-':>8}{'-':>7}"
@@ -58,6 +59,7 @@ def table(corpus: str, rows: Sequence[Row]) -> str:
             f"{row.tool:<22}{_secs(full):>9}{rate}{rss}{_secs(row.noop):>9}"
             f"{_secs(row.incremental):>8}  {row.fidelity_full} | {row.fidelity_incremental}"
         )
+    lines.append(footer)
     for row in rows:
         for note in row.notes:
             lines.append(f"  {row.tool}: {note}")
@@ -89,7 +91,7 @@ def bars(corpus: str, rows: Sequence[Row]) -> list[str]:
             other = by.get(peer)
             if other is None or other.full is None:
                 continue
-            if other.full.ok:
+            if not other.full.timed_out:
                 faster = wall < other.full.seconds
                 lines.append(
                     f"bar [small]: faster than {peer} ({wall:.1f} s vs "

@@ -89,8 +89,16 @@ def run_parallel(
             peak = max(peak, _max_rss_mb(timing))
             if not timed_out and proc.returncode not in ok_codes:
                 output = (Path(tmp) / f"out-{number}.txt").read_text(errors="replace")
-                errors.append(f"exit {proc.returncode}: {output[-_TAIL:].strip()}")
+                errors.append(f"exit {proc.returncode}: {_gist(output)}")
         return Measured(seconds, peak, not errors and not timed_out, timed_out, "\n".join(errors))
+
+
+def _gist(output: str) -> str:
+    """The tool's distinct ERROR lines (or its last words) without tracebacks."""
+    lines = [line.strip() for line in output.splitlines()]
+    flagged = list(dict.fromkeys(line for line in lines if "error" in line.lower()))
+    text = " | ".join(flagged[:6]) if flagged else " | ".join(lines[-6:])
+    return text[-_TAIL:]
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

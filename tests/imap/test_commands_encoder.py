@@ -43,7 +43,7 @@ def one_line(*args: Arg, caps: tuple[str, ...] = ()) -> bytes:
     [
         ("INBOX", b"INBOX"),
         ("user@example.com", b"user@example.com"),
-        ("a[b", b"a[b"),
+        ("a[b", b'"a[b"'),  # "[" quoted for lenient peers
         ("", b'""'),
         ("two words", b'"two words"'),
         ('say "hi"', b'"say \\"hi\\""'),

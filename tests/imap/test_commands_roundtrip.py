@@ -17,7 +17,7 @@ from imapclient.response_parser import parse_response
 
 from mailferry.imap import mutf7
 from mailferry.imap.command_values import is_atom, is_atom_char, is_quotable
-from mailferry.imap.commands import Arg, CommandEncoder, Literal, Mailbox, Segment
+from mailferry.imap.commands import Arg, CommandEncoder, Literal, Mailbox, Segment, needs_quoting
 
 CAPS = st.sampled_from([(), ("LITERAL+",), ("LITERAL-",)])
 text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=30)
@@ -130,7 +130,7 @@ def _check(arg: Arg, got: Any) -> None:
         expected = arg.encode("utf-8") if isinstance(arg, str) else arg
         assert isinstance(expected, bytes)
         assert data == expected
-        if is_atom(expected) and expected.upper() != b"NIL":
+        if not needs_quoting(expected):
             assert kind == "atom"
         elif is_quotable(expected):
             assert kind == "quoted"

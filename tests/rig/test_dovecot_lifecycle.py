@@ -8,8 +8,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mailferry.rig import DovecotServer, DovecotStartError, RigCA, RigError
+from mailferry.rig import DovecotServer, DovecotStartError, RigCA, RigError, process, safe_dirname
 from mailferry.rig.process import is_alive
 
 
@@ -92,7 +94,7 @@ def test_mdbox_with_slash_separator_and_no_fsync(rig_root: Path, test_ca: RigCA)
         client = _login(server, "alice", "pw")
         assert client.create("Projekter/&AMY-bler")[0] == "OK"
         client.append("Projekter/&AMY-bler", None, None, b"Subject: x\r\n\r\ny\r\n")
-        status, lines = client.list()
+        _status, lines = client.list()
         client.logout()
     assert b'"/" Projekter/&AMY-bler' in b"\n".join(lines)
     assert (server.user_mail_dir("alice") / "storage").is_dir()
@@ -127,3 +129,53 @@ def test_bad_options_are_refused(rig_root: Path, test_ca: RigCA) -> None:
         _ = server.imap_port  # not started yet
     with pytest.raises(RigError):
         server.add_user("", "pw")
+
+
+def test_a_taken_port_is_retried_with_new_ones(
+    rig_root: Path, test_ca: RigCA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    taken = squatter.getsockname()[1]
+    real = process.free_ports
+    offered = iter([[taken, real(1)[0]]])
+    monkeypatch.setattr(process, "free_ports", lambda n, host: next(offered, None) or real(n))
+    server = DovecotServer(rig_root / "s", test_ca)
+    server.add_user("alice", "pw")
+    try:
+        with server:
+            assert server.imap_port != taken
+            _login(server, "alice", "pw").logout()
+        assert "Address already in use" in server.log_tail(200)
+    finally:
+        squatter.close()
+
+
+ODD_NAMES = ("weird:name", "#x@y#admin#", "a/b/c", "Ünïcode名", ".hidden", "sp ace")
+
+
+def test_odd_usernames_get_safe_homes_and_log_in(rig_root: Path, test_ca: RigCA) -> None:
+    server = DovecotServer(rig_root / "s", test_ca)
+    for name in ODD_NAMES:
+        server.add_user(name, "pw:with:colons")
+        home = server.user_home(name)
+        assert home.parent == server.mail_root and not home.name.startswith(".")
+    assert len({server.user_home(name) for name in ODD_NAMES}) == len(ODD_NAMES)
+    with server:
+        for name in ODD_NAMES:
+            client = imaplib.IMAP4(server.host, server.imap_port, timeout=10)
+            response = f"\0{name}\0pw:with:colons".encode()
+            assert client.authenticate("PLAIN", lambda _c, r=response: r)[0] == "OK"
+            client.append("INBOX", None, None, b"Subject: x\r\n\r\ny\r\n")
+            client.logout()
+            assert server.user_home(name).is_dir(), name
+
+
+@settings(max_examples=300)
+@given(st.text(min_size=1, max_size=40).filter(lambda s: not set(s) & set("\r\n\0")))
+def test_safe_dirname_is_one_injective_path_component(name: str) -> None:
+    escaped = safe_dirname(name)
+    assert "/" not in escaped and escaped not in (".", "..") and not escaped.startswith(".")
+    assert escaped.isascii()
+    assert safe_dirname(name + "x") != escaped

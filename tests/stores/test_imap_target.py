@@ -36,14 +36,14 @@ def empty() -> AppendItem:
     return AppendItem(MessageBody.from_bytes(b""), (), DATE)
 
 
-async def dovecot_target(server: DovecotServer, quota_mb: int | None = None) -> ImapTarget:
+async def fresh_target(server: DovecotServer, quota_mb: int | None = None) -> ImapTarget:
     address, password = new_user(server, "append", quota_mb=quota_mb)
     return await open_imap_target(connect_options(server), Credentials(address, password))
 
 
-def test_many_messages_go_in_multiappend_batches(dovecot: DovecotServer) -> None:
+def test_many_messages_go_in_multiappend_batches(dovecot_target: DovecotServer) -> None:
     async def main() -> None:
-        target = await dovecot_target(dovecot)
+        target = await fresh_target(dovecot_target)
         try:
             outcomes = await target.append("INBOX", [message(n) for n in range(120)])
             uids = [o.target_uid for o in outcomes if isinstance(o, Appended)]
@@ -56,9 +56,9 @@ def test_many_messages_go_in_multiappend_batches(dovecot: DovecotServer) -> None
     asyncio.run(main())
 
 
-def test_a_refused_message_in_a_batch_costs_only_itself(dovecot: DovecotServer) -> None:
+def test_a_refused_message_in_a_batch_costs_only_itself(dovecot_target: DovecotServer) -> None:
     async def main() -> None:
-        target = await dovecot_target(dovecot)
+        target = await fresh_target(dovecot_target)
         try:
             items = [message(1), message(2), empty(), message(4)]
             outcomes = await target.append("INBOX", items)
@@ -77,9 +77,11 @@ def test_a_refused_message_in_a_batch_costs_only_itself(dovecot: DovecotServer) 
     asyncio.run(main())
 
 
-def test_a_keyword_the_server_refuses_does_not_cost_the_message(dovecot: DovecotServer) -> None:
+def test_a_keyword_the_server_refuses_does_not_cost_the_message(
+    dovecot_target: DovecotServer,
+) -> None:
     async def main() -> None:
-        target = await dovecot_target(dovecot)
+        target = await fresh_target(dovecot_target)
         try:
             [outcome] = await target.append("INBOX", [message(1, flags=("\\Seen", "K" * 300))])
             assert isinstance(outcome, Appended) and outcome.target_uid == 1
@@ -91,9 +93,9 @@ def test_a_keyword_the_server_refuses_does_not_cost_the_message(dovecot: Dovecot
     asyncio.run(main())
 
 
-def test_a_full_mailbox_fails_the_user_not_the_message(dovecot: DovecotServer) -> None:
+def test_a_full_mailbox_fails_the_user_not_the_message(dovecot_target: DovecotServer) -> None:
     async def main() -> None:
-        target = await dovecot_target(dovecot, quota_mb=1)
+        target = await fresh_target(dovecot_target, quota_mb=1)
         try:
             with pytest.raises(QuotaExceeded) as caught:
                 await target.append("INBOX", [message(1, 700_000), message(2, 700_000)])

@@ -97,8 +97,8 @@ async def _create_folder_as(
         await target.close()
 
 
-def test_every_target_mode_opens_the_users_own_mailbox(dovecot: DovecotServer) -> None:
-    address, password = new_user(dovecot, "login")
+def test_every_target_mode_opens_the_users_own_mailbox(dovecot_target: DovecotServer) -> None:
+    address, password = new_user(dovecot_target, "login")
     modes: dict[str, TargetLogin] = {
         "ByAuthzid": AdminAuthzid(MASTER_USER, MASTER_PASSWORD),
         "ByMaster": MasterUser(MASTER_USER, MASTER_PASSWORD),
@@ -107,8 +107,10 @@ def test_every_target_mode_opens_the_users_own_mailbox(dovecot: DovecotServer) -
 
     async def main() -> set[str]:
         for folder, login in modes.items():
-            await _create_folder_as(dovecot, login, address, folder)
-        own = await open_imap_source(connect_options(dovecot), Credentials(address, password))
+            await _create_folder_as(dovecot_target, login, address, folder)
+        own = await open_imap_source(
+            connect_options(dovecot_target), Credentials(address, password)
+        )
         try:
             return {folder.name for folder in await own.list_folders()}
         finally:
@@ -117,9 +119,9 @@ def test_every_target_mode_opens_the_users_own_mailbox(dovecot: DovecotServer) -
     assert set(modes) <= asyncio.run(main())
 
 
-def test_refused_logins_say_why(dovecot: DovecotServer) -> None:
-    address, _ = new_user(dovecot, "refused")
-    options = connect_options(dovecot)
+def test_refused_logins_say_why(dovecot_target: DovecotServer) -> None:
+    address, _ = new_user(dovecot_target, "refused")
+    options = connect_options(dovecot_target)
     unknown = "nobody@example.com"
 
     async def outcome(login: TargetLogin, mailbox: str) -> BaseException | None:

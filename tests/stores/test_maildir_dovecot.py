@@ -37,10 +37,12 @@ def as_dovecot_shows(data: bytes) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def written(dovecot: DovecotServer, stores_base: Path) -> tuple[str, str, list[GeneratedMessage]]:
+def written(
+    dovecot_source: DovecotServer, rig_session_root: Path
+) -> tuple[str, str, list[GeneratedMessage]]:
     """A corpus written by MaildirTarget, then handed to Dovecot as a user's Maildir."""
-    root = stores_base / "maildir-target"
-    address, password = new_user(dovecot, "maildir")
+    root = rig_session_root / "maildir-target"
+    address, password = new_user(dovecot_source, "maildir")
     messages = list(generate(CorpusSpec(seed=21, messages=60, malformed_fraction=0.2)))
     messages[0] = GeneratedMessage(
         "Tom", messages[0].data, KEYWORDS, messages[0].internaldate, "kw", None, 0, 0
@@ -61,11 +63,11 @@ def written(dovecot: DovecotServer, stores_base: Path) -> tuple[str, str, list[G
             await mailbox.close()
 
     asyncio.run(write())
-    maildir = dovecot.user_mail_dir(address)
+    maildir = dovecot_source.user_mail_dir(address)
     maildir.parent.mkdir(parents=True, exist_ok=True)
     maildir.symlink_to(root / address)
-    dovecot.give_to_mail_user(dovecot.user_home(address))
-    dovecot.give_to_mail_user(root)
+    dovecot_source.give_to_mail_user(dovecot_source.user_home(address))
+    dovecot_source.give_to_mail_user(root)
     return address, password, messages
 
 
@@ -76,11 +78,11 @@ def login(server: DovecotServer, address: str, password: str) -> imapclient.IMAP
 
 
 def test_dovecot_shows_every_folder_by_its_name(
-    dovecot: DovecotServer, written: tuple[str, str, list[GeneratedMessage]]
+    dovecot_source: DovecotServer, written: tuple[str, str, list[GeneratedMessage]]
 ) -> None:
     address, password, messages = written
     expected = {target_folder(m) for m in messages} | set(EXTRA_FOLDERS) | {"Ünïcødé"}
-    with login(dovecot, address, password) as client:
+    with login(dovecot_source, address, password) as client:
         listed = {name for _, _, name in client.list_folders()}
         subscribed = {name for _, _, name in client.list_sub_folders()}
     assert expected <= listed
@@ -88,11 +90,11 @@ def test_dovecot_shows_every_folder_by_its_name(
 
 
 def test_dovecot_serves_the_same_bytes_flags_keywords_and_dates(
-    dovecot: DovecotServer, written: tuple[str, str, list[GeneratedMessage]]
+    dovecot_source: DovecotServer, written: tuple[str, str, list[GeneratedMessage]]
 ) -> None:
     address, password, messages = written
     got: Counter[tuple[object, ...]] = Counter()
-    with login(dovecot, address, password) as client:
+    with login(dovecot_source, address, password) as client:
         for folder in sorted({target_folder(m) for m in messages}):
             client.select_folder(folder, readonly=True)
             uids = client.search(["ALL"])
@@ -124,12 +126,12 @@ def _local_zone() -> dt.tzinfo:
 
 
 def test_our_uids_survive_dovecot_and_its_own_mail_is_adopted(
-    dovecot: DovecotServer,
+    dovecot_source: DovecotServer,
     written: tuple[str, str, list[GeneratedMessage]],
-    stores_base: Path,
+    rig_session_root: Path,
 ) -> None:
     address, password, _ = written
-    root = stores_base / "maildir-target"
+    root = rig_session_root / "maildir-target"
 
     async def listing() -> list[MessageMeta]:
         mailbox = MaildirTarget(root).mailbox(address)
@@ -139,7 +141,7 @@ def test_our_uids_survive_dovecot_and_its_own_mail_is_adopted(
             await mailbox.close()
 
     before = asyncio.run(listing())
-    with login(dovecot, address, password) as client:
+    with login(dovecot_source, address, password) as client:
         client.select_folder("Tom")
         client.add_flags(client.search(["ALL"]), [b"\\Answered"])
         client.append("Tom", b"Subject: from Dovecot\r\nMessage-ID: <dc@x>\r\n\r\nHi\r\n")

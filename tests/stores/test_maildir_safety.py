@@ -116,8 +116,9 @@ def test_a_symlinked_mailbox_directory_is_not_followed(sandbox: tuple[Path, Path
     root.mkdir()
     (root / "evil@example.com").symlink_to(outside)
     before = snapshot(outside)
-    with pytest.raises(FolderError):
+    with pytest.raises(MailboxNotFound) as caught:
         MaildirTarget(root).mailbox("evil@example.com")
+    assert "directory" in caught.value.reason
     assert snapshot(outside) == before
 
 

@@ -43,9 +43,9 @@ def fill(server: DovecotServer, seed: int, count: int) -> FilledUser:
 
 
 @pytest.fixture(scope="module")
-def corpus_user(dovecot: DovecotServer) -> FilledUser:
+def corpus_user(dovecot_source: DovecotServer) -> FilledUser:
     """Read-only tests share this user; tests that change mail make their own."""
-    return fill(dovecot, seed=11, count=60)
+    return fill(dovecot_source, seed=11, count=60)
 
 
 def run(
@@ -66,17 +66,19 @@ def identity(message_id: str | None, size: int, stamp: float, flags: tuple[str, 
     return (message_id, size, int(stamp), tuple(sorted(flags)))
 
 
-def test_list_folders_shows_every_folder(dovecot: DovecotServer, corpus_user: FilledUser) -> None:
+def test_list_folders_shows_every_folder(
+    dovecot_source: DovecotServer, corpus_user: FilledUser
+) -> None:
     async def scenario(source: ImapSource) -> None:
         listed = await source.list_folders()
         assert corpus_user.folders <= {folder.name for folder in listed}
         assert {folder.delimiter for folder in listed} == {"."}
         assert await source.personal_prefix() is None
 
-    run(dovecot, corpus_user, scenario)
+    run(dovecot_source, corpus_user, scenario)
 
 
-def test_listing_matches_the_corpus(dovecot: DovecotServer, corpus_user: FilledUser) -> None:
+def test_listing_matches_the_corpus(dovecot_source: DovecotServer, corpus_user: FilledUser) -> None:
     async def scenario(source: ImapSource) -> None:
         for folder in sorted(corpus_user.folders):
             expected = corpus_user.in_folder(folder)
@@ -98,10 +100,12 @@ def test_listing_matches_the_corpus(dovecot: DovecotServer, corpus_user: FilledU
             assert all(meta.modseq is not None for meta in metas)
             assert all("\\Recent" not in meta.flags for meta in metas)
 
-    run(dovecot, corpus_user, scenario)
+    run(dovecot_source, corpus_user, scenario)
 
 
-def test_fetch_streams_the_exact_bytes(dovecot: DovecotServer, corpus_user: FilledUser) -> None:
+def test_fetch_streams_the_exact_bytes(
+    dovecot_source: DovecotServer, corpus_user: FilledUser
+) -> None:
     async def scenario(source: ImapSource) -> None:
         _, metas = await source.list_messages("INBOX")
         newest_first = [m.uid for m in sorted(metas, key=lambda m: m.internaldate, reverse=True)]
@@ -113,16 +117,18 @@ def test_fetch_streams_the_exact_bytes(dovecot: DovecotServer, corpus_user: Fill
         expected = Counter(m.imap_sha256() for m in corpus_user.in_folder("INBOX"))
         assert digests == expected
 
-    run(dovecot, corpus_user, scenario)
+    run(dovecot_source, corpus_user, scenario)
 
 
-def test_fetching_never_marks_anything_seen(dovecot: DovecotServer) -> None:
-    user = fill(dovecot, seed=12, count=20)
-    with imapclient.IMAPClient(dovecot.host, port=dovecot.imap_port, ssl=False) as client:
+def test_fetching_never_marks_anything_seen(dovecot_source: DovecotServer) -> None:
+    user = fill(dovecot_source, seed=12, count=20)
+    with imapclient.IMAPClient(
+        dovecot_source.host, port=dovecot_source.imap_port, ssl=False
+    ) as client:
         client.login(user.address, user.password)
         client.select_folder("INBOX")
         client.remove_flags(client.search(["ALL"]), [b"\\Seen"])
-    unseen_before = _unseen(dovecot, user, "INBOX")
+    unseen_before = _unseen(dovecot_source, user, "INBOX")
     assert len(unseen_before) == len(user.in_folder("INBOX")) > 0
 
     async def scenario(source: ImapSource) -> None:
@@ -131,8 +137,8 @@ def test_fetching_never_marks_anything_seen(dovecot: DovecotServer) -> None:
             message.body.close()
         await source.message_ids("INBOX", [meta.uid for meta in metas])
 
-    run(dovecot, user, scenario)
-    assert _unseen(dovecot, user, "INBOX") == unseen_before
+    run(dovecot_source, user, scenario)
+    assert _unseen(dovecot_source, user, "INBOX") == unseen_before
 
 
 def _unseen(server: DovecotServer, user: FilledUser, folder: str) -> list[int]:
@@ -143,7 +149,7 @@ def _unseen(server: DovecotServer, user: FilledUser, folder: str) -> list[int]:
 
 
 def test_fetch_of_some_uids_skips_unknown_ones(
-    dovecot: DovecotServer, corpus_user: FilledUser
+    dovecot_source: DovecotServer, corpus_user: FilledUser
 ) -> None:
     async def scenario(source: ImapSource) -> None:
         _, metas = await source.list_messages("INBOX")
@@ -154,11 +160,11 @@ def test_fetch_of_some_uids_skips_unknown_ones(
             got.append(message.meta.uid)
         assert sorted(got) == wanted[:2]
 
-    run(dovecot, corpus_user, scenario)
+    run(dovecot_source, corpus_user, scenario)
 
 
 def test_stopping_a_fetch_early_leaves_the_session_usable(
-    dovecot: DovecotServer, corpus_user: FilledUser
+    dovecot_source: DovecotServer, corpus_user: FilledUser
 ) -> None:
     async def scenario(source: ImapSource) -> None:
         _, metas = await source.list_messages("INBOX")
@@ -170,17 +176,19 @@ def test_stopping_a_fetch_early_leaves_the_session_usable(
         status, again = await source.list_messages("INBOX")
         assert [m.uid for m in again] == [m.uid for m in metas] and status.messages == len(metas)
 
-    run(dovecot, corpus_user, scenario)
+    run(dovecot_source, corpus_user, scenario)
 
 
-def test_changed_since_lists_only_what_changed(dovecot: DovecotServer) -> None:
-    user = fill(dovecot, seed=13, count=20)
+def test_changed_since_lists_only_what_changed(dovecot_source: DovecotServer) -> None:
+    user = fill(dovecot_source, seed=13, count=20)
 
     async def scenario(source: ImapSource) -> None:
         before, metas = await source.list_messages("INBOX")
         assert before.highestmodseq is not None
         target = metas[0].uid
-        with imapclient.IMAPClient(dovecot.host, port=dovecot.imap_port, ssl=False) as other:
+        with imapclient.IMAPClient(
+            dovecot_source.host, port=dovecot_source.imap_port, ssl=False
+        ) as other:
             other.login(user.address, user.password)
             other.select_folder("INBOX")
             other.add_flags([target], [b"$Important"])
@@ -191,11 +199,11 @@ def test_changed_since_lists_only_what_changed(dovecot: DovecotServer) -> None:
         _, nothing = await source.list_messages("INBOX", changed_since=after.highestmodseq)
         assert nothing == []
 
-    run(dovecot, user, scenario)
+    run(dovecot_source, user, scenario)
 
 
 def test_a_missing_folder_is_a_folder_error(
-    dovecot: DovecotServer, corpus_user: FilledUser
+    dovecot_source: DovecotServer, corpus_user: FilledUser
 ) -> None:
     async def scenario(source: ImapSource) -> None:
         with pytest.raises(FolderError) as caught:
@@ -207,16 +215,18 @@ def test_a_missing_folder_is_a_folder_error(
             async for _ in source.fetch("No such folder", [1]):
                 pass
 
-    run(dovecot, corpus_user, scenario)
+    run(dovecot_source, corpus_user, scenario)
 
 
-def test_a_folder_deleted_meanwhile_is_a_folder_error(dovecot: DovecotServer) -> None:
-    user = fill(dovecot, seed=14, count=20)
+def test_a_folder_deleted_meanwhile_is_a_folder_error(dovecot_source: DovecotServer) -> None:
+    user = fill(dovecot_source, seed=14, count=20)
 
     async def scenario(source: ImapSource) -> None:
         folders = {f.name for f in await source.list_folders()}
         assert "R&D" in folders
-        with imapclient.IMAPClient(dovecot.host, port=dovecot.imap_port, ssl=False) as other:
+        with imapclient.IMAPClient(
+            dovecot_source.host, port=dovecot_source.imap_port, ssl=False
+        ) as other:
             other.login(user.address, user.password)
             other.delete_folder("R&D")
         with pytest.raises(FolderError):
@@ -224,10 +234,12 @@ def test_a_folder_deleted_meanwhile_is_a_folder_error(dovecot: DovecotServer) ->
         status, metas = await source.list_messages("INBOX")  # the session goes on
         assert status.messages == len(metas) > 0
 
-    run(dovecot, user, scenario)
+    run(dovecot_source, user, scenario)
 
 
-def test_message_ids_are_parsed_verbatim(dovecot: DovecotServer, corpus_user: FilledUser) -> None:
+def test_message_ids_are_parsed_verbatim(
+    dovecot_source: DovecotServer, corpus_user: FilledUser
+) -> None:
     async def scenario(source: ImapSource) -> None:
         seen: list[str | None] = []
         for folder in sorted(corpus_user.folders):
@@ -237,4 +249,4 @@ def test_message_ids_are_parsed_verbatim(dovecot: DovecotServer, corpus_user: Fi
         assert Counter(seen) == Counter(m.message_id for m in corpus_user.messages)
         assert None in seen  # the corpus has messages without one
 
-    run(dovecot, corpus_user, scenario)
+    run(dovecot_source, corpus_user, scenario)

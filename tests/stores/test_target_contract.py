@@ -43,7 +43,7 @@ def items() -> list[AppendItem]:
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> TargetHarness:
     if request.param == "maildir":
         return maildir_harness(tmp_path / "maildir")
-    return imap_harness(request.getfixturevalue("dovecot"))
+    return imap_harness(request.getfixturevalue("dovecot_target"))
 
 
 def run(harness: TargetHarness, scenario: Callable[[TargetMailbox], Awaitable[None]]) -> None:

@@ -225,8 +225,15 @@ def _utf8(text: str) -> bytes:
         raise LocalProtocolError(f"string has a lone surrogate: {text!r}") from exc
 
 
+def needs_quoting(data: bytes) -> bool:
+    """Not sent as an atom: non-atoms, ``NIL``, a leading ``~`` (a server could
+    take it for literal8 ``~{n}``) and ``[`` (legal, but lenient parsers read
+    ``[...]`` as a section or response code)."""
+    return data.upper() == b"NIL" or data.startswith(b"~") or b"[" in data or not is_atom(data)
+
+
 def _write_astring(out: _SegmentBuilder, data: bytes) -> None:
-    if data.upper() == b"NIL" or not is_atom(data):
+    if needs_quoting(data):
         if is_quotable(data):
             out.text(quote(data))
         else:

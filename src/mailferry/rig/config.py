@@ -175,6 +175,7 @@ def _mail(layout: DovecotLayout, options: DovecotOptions) -> str:
         settings += [
             f"acl = vfile:{layout.acl_path}",
             f"acl_shared_dict = file:{layout.shared_dict_path}",
+            "acl_user = %u",  # a master-user login gets the user's rights, not its own
         ]
     plugin_block = "".join(f"  {line}\n" for line in settings)
     return f"""mail_location = {options.mail_location}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import os
 import signal
 import socket
 import ssl
@@ -105,16 +106,27 @@ def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Proce
     return alive
 
 
+def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
+    """Signal the session leader's whole group (ours: started with start_new_session)."""
+    try:
+        if os.getpgid(proc.pid) == proc.pid:
+            os.killpg(proc.pid, signum)
+            return
+    except ProcessLookupError:
+        return
+    proc.send_signal(signum)
+
+
 def terminate(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
     """Stop the process we started and every descendant it had.
 
-    Dovecot's master exits within about a second of SIGTERM, but a session process
-    whose client is still connected can linger for ten more; those get SIGTERM, then
-    SIGKILL, from here.
+    The whole process group gets SIGTERM at once (Dovecot's master alone would leave a
+    session process with a connected client lingering for ten seconds); whatever is
+    still alive afterwards gets SIGTERM again, then SIGKILL.
     """
     tree = process_tree(proc.pid)
     if proc.poll() is None:
-        proc.terminate()
+        _signal_group(proc, signal.SIGTERM)
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

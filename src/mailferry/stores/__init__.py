@@ -6,6 +6,7 @@ The protocols and value types are in ``base``; implementations:
 ``logins`` says how each user logs in on either side.
 """
 
+from mailferry.stores.base import SourceMailbox, TargetMailbox
 from mailferry.stores.imap_source import ImapSource, open_imap_source
 from mailferry.stores.imap_target import ImapTarget, open_imap_target
 from mailferry.stores.maildir_target import MaildirMailbox, MaildirTarget
@@ -18,3 +19,10 @@ __all__ = [
     "open_imap_source",
     "open_imap_target",
 ]
+
+
+def _conforms(
+    source: ImapSource, imap: ImapTarget, maildir: MaildirMailbox
+) -> tuple[SourceMailbox, TargetMailbox, TargetMailbox]:
+    """Never called: mypy checks here that the implementations fit the protocols."""
+    return source, imap, maildir

@@ -40,6 +40,7 @@ class ImapSource:
         self.client = client
         self.condstore = client.has_capability("CONDSTORE")
         self._selected: str | None = None
+        self._modseq = False  # the selected folder has MODSEQs (not [NOMODSEQ])
 
     async def list_folders(self) -> list[FolderListing]:
         return [folder_listing(response) for response in await self.client.list_folders()]
@@ -71,6 +72,7 @@ class ImapSource:
         self._selected = None
         selected = await select_folder(self.client, folder, readonly=True, condstore=self.condstore)
         self._selected = folder
+        self._modseq = self.condstore and selected.highestmodseq is not None
         return selected
 
     async def _ensure_examined(self, folder: str) -> None:
@@ -81,7 +83,7 @@ class ImapSource:
         self, folder: str, *, changed_since: int | None = None
     ) -> tuple[FolderStatus, list[MessageMeta]]:
         selected = await self._examine(folder)
-        modseq = self.condstore and selected.highestmodseq is not None
+        modseq = self._modseq
         since = changed_since if modseq else None
         metas: list[MessageMeta] = []
         unchanged = since is not None and since >= (selected.highestmodseq or 0)
@@ -110,7 +112,7 @@ class ImapSource:
         if not uids:
             return
         await self._ensure_examined(folder)
-        items = (*META_ITEMS, *(("MODSEQ",) if self.condstore else ()), "BODY.PEEK[]")
+        items = (*META_ITEMS, *(("MODSEQ",) if self._modseq else ()), "BODY.PEEK[]")
         stream = self.client.fetch_messages(
             list(uids), items, chunk=FETCH_CHUNK, window=FETCH_WINDOW
         )

@@ -52,6 +52,8 @@ from mailferry.stores.imap_common import (
 MAX_BATCH_COUNT = 50
 MAX_BATCH_BYTES = 16 * 1024 * 1024
 APPEND_WINDOW = 2
+UIDS_PER_COMMAND = 1000  # keeps command lines far below servers' line limits
+STORE_WINDOW = 4  # UID STORE commands in flight
 _SIZE_WORDS = re.compile(r"too (big|large)|\bsize\b|larger than|\bbytes\b", re.IGNORECASE)
 _SIZE_CODES = {"TOOBIG"}
 _QUOTA_CODES = {"OVERQUOTA"}
@@ -140,6 +142,8 @@ class ImapTarget:
     # -- messages ------------------------------------------------------------------
 
     async def append(self, folder: str, items: Sequence[AppendItem]) -> list[AppendOutcome]:
+        if not items:
+            return []
         status = await self._selected_status(folder)
         outcomes: list[AppendOutcome | None] = [None] * len(items)
         limit = self.append_limit
@@ -229,8 +233,14 @@ class ImapTarget:
         groups: dict[tuple[str, ...], list[int]] = {}
         for uid, flags in changes.items():
             groups.setdefault(kept_flags(flags, status), []).append(uid)
+        work = [
+            (chunk, list(flags))
+            for flags, uids in groups.items()
+            for chunk in _chunks(sorted(uids))
+        ]
         store = self.client.uid_store
-        await asyncio.gather(*(store(sorted(uids), "", list(f)) for f, uids in groups.items()))
+        for start in range(0, len(work), STORE_WINDOW):
+            await asyncio.gather(*(store(c, "", f) for c, f in work[start : start + STORE_WINDOW]))
 
     async def delete(self, folder: str, uids: Sequence[int]) -> None:
         """``\\Deleted`` then UID EXPUNGE of exactly these UIDs (needs UIDPLUS)."""
@@ -239,12 +249,17 @@ class ImapTarget:
         if not self.client.has_capability("UIDPLUS"):
             raise FolderError(folder, "deleting needs UID EXPUNGE (UIDPLUS); the server lacks it")
         await self._selected_status(folder)
-        await self.client.uid_store(sorted(uids), "+", ["\\Deleted"])
-        uid_set = Raw(format_sequence_set(sorted(uids)).encode("ascii"))
-        await self.client.connection.command("UID EXPUNGE", uid_set)
+        for chunk in _chunks(sorted(set(uids))):
+            await self.client.uid_store(chunk, "+", ["\\Deleted"])
+            uid_set = Raw(format_sequence_set(chunk).encode("ascii"))
+            await self.client.connection.command("UID EXPUNGE", uid_set)
 
     async def close(self) -> None:
         await self.client.logout()
+
+
+def _chunks(uids: list[int]) -> list[list[int]]:
+    return [uids[i : i + UIDS_PER_COMMAND] for i in range(0, len(uids), UIDS_PER_COMMAND)]
 
 
 def kept_flags(flags: Sequence[str], status: TargetFolderStatus) -> tuple[str, ...]:

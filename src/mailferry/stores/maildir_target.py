@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from mailferry.errors import FolderError
+from mailferry.errors import FolderError, MailboxNotFound
 from mailferry.stores import maildir_folder as mf
 from mailferry.stores.base import (
     SYSTEM_FLAGS,
@@ -69,16 +69,23 @@ class MaildirTarget:
         self.root = Path(root)
 
     def mailbox(self, email_address: str) -> MaildirMailbox:
-        """Open (creating if needed) the mailbox of ``email_address``."""
+        """Open (creating if needed) the mailbox of ``email_address``.
+
+        ``MailboxNotFound`` when the address can't name a directory or the
+        directory can't be used (e.g. a symbolic link was planted there).
+        """
         dirname = mailbox_dirname(email_address)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             root_fd = os.open(self.root, O_DIR & ~os.O_NOFOLLOW)
         except OSError as exc:
             raise_if_full(exc)
-            raise FolderError(INBOX, f"cannot use the Maildir root {self.root}: {exc}") from exc
+            reason = f"cannot use the Maildir root {self.root}: {exc.strerror}"
+            raise MailboxNotFound(email_address, reason) from exc
         try:
             fd = _create_maildir(root_fd, dirname, INBOX, marker=False)
+        except FolderError as exc:
+            raise MailboxNotFound(email_address, exc.reason) from exc
         finally:
             os.close(root_fd)
         return MaildirMailbox(email_address, fd)
