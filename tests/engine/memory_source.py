@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mailferry.connection.body import MessageBody
@@ -93,6 +93,7 @@ class MemorySource:
         self.fetched: list[int] = []
         self.bodies: list[TrackedBody] = []
         self.changed_since: list[int] = []
+        self.on_await: Callable[[], None] | None = None
         self._uidvalidity = 1000
 
     # -- what a user (or the server) does --------------------------------------------
@@ -202,7 +203,7 @@ class MemorySource:
         await self._call("fetch")
         box = self._folder(folder)
         for uid in uids:
-            await asyncio.sleep(0)
+            await self._pause()
             if uid in box.messages:
                 body = TrackedBody(box.messages[uid].body)
                 self.fetched.append(uid)
@@ -214,4 +215,10 @@ class MemorySource:
 
     async def _call(self, name: str) -> None:
         self.calls[name] += 1
+        await self._pause()
+
+    async def _pause(self) -> None:
+        """An await point (``on_await`` lets a test cancel the sync right here)."""
+        if self.on_await is not None:
+            self.on_await()
         await asyncio.sleep(0)

@@ -5,7 +5,9 @@ equal an uninterrupted run: nothing lost, nothing duplicated, state equal to rea
 from __future__ import annotations
 
 import asyncio
+import copy
 import random
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -61,12 +63,14 @@ def change(source: MemorySource) -> None:
 class Scenario:
     """One small migration in a temp dir; ``incremental`` crashes the second sync.
 
-    The resumed run reuses the StateStore object (with its hooks removed): it
-    caches nothing, so this equals a new process and saves a schema check per run.
+    ``Scenario.copy`` starts from a copy of a template's files (state database,
+    Maildir) instead of migrating a new database and syncing again: the crash loops
+    run a hundred scenarios. The resumed run reuses the StateStore object (hooks
+    removed): it caches nothing, so this equals a new process.
     """
 
     def __init__(self, root: Path, target_kind: str, incremental: bool) -> None:
-        self.root, self.kind = root, target_kind
+        self.root, self.kind, self.incremental = root, target_kind, incremental
         root.mkdir(parents=True, exist_ok=True)
         self.state = open_state(root / "state.db")
         self.source = build_source()
@@ -74,6 +78,20 @@ class Scenario:
         if incremental:
             self.run(None)
             change(self.source)
+
+    @classmethod
+    def copy(cls, template: Scenario, root: Path) -> Scenario:
+        template.state.close()
+        shutil.copytree(template.root, root)
+        scenario = cls.__new__(cls)
+        scenario.root, scenario.kind = root, template.kind
+        scenario.incremental = template.incremental
+        scenario.state = open_state(root / "state.db")
+        scenario.source = build_source()
+        if template.incremental:
+            change(scenario.source)
+        scenario.memory = copy.deepcopy(template.memory)
+        return scenario
 
     def target(self) -> TargetMailbox:
         return self.memory if self.kind == "memory" else maildir(self.root / "mail")
@@ -179,44 +197,84 @@ def test_crash_at_every_state_write_resumes_to_the_same_end(
     assert len(operations) >= 12 and intents >= 2
     crashes = [("before", n, crash_before_commit(n)) for n in range(1, len(operations) + 1)]
     crashes += [("after-intent", n, crash_after_intent(n)) for n in range(1, intents + 1)]
+    template = Scenario(fast_path / "template", kind, incremental)
     for mode, n, arm in crashes:
-        scenario = Scenario(fast_path / f"{mode}-{n}", kind, incremental)
+        scenario = Scenario.copy(template, fast_path / f"{mode}-{n}")
         with pytest.raises(SimulatedCrash):
             scenario.run(arm)
         assert scenario.finish_and_check() == reference, f"crash {mode} write {n}"
 
 
-def test_cancelling_at_random_points_resumes_to_the_same_end(fast_path: Path):
-    tmp_path = fast_path
-    _operations, reference = count_writes(tmp_path / "reference", "maildir", False)
-    chance = random.Random(20241124)
-    cancelled = 0
-    for attempt in range(25):
-        scenario = Scenario(tmp_path / f"cancel-{attempt}", "maildir", False)
-        steps = chance.randrange(1, 400)
-        target = scenario.target()
-        if asyncio.run(run_cancelled(scenario, target, steps)):
-            cancelled += 1
-        # Closed only now that asyncio.run has waited for the worker threads: a
-        # cancelled MaildirMailbox call leaves its thread running (see the report).
-        asyncio.run(target.close())
-        assert all(body.closed for body in scenario.source.bodies)
-        assert scenario.finish_and_check() == reference, f"cancelled after {steps} steps"
-    assert cancelled >= 10
+class Interrupter:
+    """Counts await points of the stores; at the ``at``-th one it cancels ``victim``."""
+
+    def __init__(self, at: int | None) -> None:
+        self.at, self.seen = at, 0
+        self.victim: asyncio.Task[Any] | None = None
+
+    def __call__(self) -> None:
+        self.seen += 1
+        if self.seen == self.at and self.victim is not None:
+            self.victim.cancel()
 
 
-async def run_cancelled(scenario: Scenario, target: TargetMailbox, steps: int) -> bool:
-    """Run a sync and cancel it after ``steps`` loop iterations; True if it was cancelled."""
-    task = asyncio.ensure_future(sync(scenario.source, target, scenario.state, OPTIONS))
-    for _ in range(steps):
-        if task.done():
-            break
+class InterruptingTarget:
+    """A target whose every call is an interruption point before and after the real one
+    (after: the APPEND happened but the sync never learns its outcome)."""
+
+    def __init__(self, inner: TargetMailbox, tick: Interrupter) -> None:
+        self.inner, self.tick = inner, tick
+        self.delimiter, self.case_insensitive = inner.delimiter, inner.case_insensitive
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            await self._point()
+            result = await method(*args, **kwargs)
+            await self._point()
+            return result
+
+        return call
+
+    async def _point(self) -> None:
+        self.tick()
         await asyncio.sleep(0)
-    task.cancel()
+
+
+async def run_interrupted(scenario: Scenario, target: TargetMailbox, at: int | None) -> int:
+    """Run a sync, cancelling it at await point ``at``; returns the points seen."""
+    tick = Interrupter(at)
+    scenario.source.on_await = tick
+    task = asyncio.ensure_future(
+        sync(scenario.source, InterruptingTarget(target, tick), scenario.state, OPTIONS)  # type: ignore[arg-type]
+    )
+    tick.victim = task
     try:
         await task
-        was_cancelled = False
     except asyncio.CancelledError:
-        was_cancelled = True
+        assert at is not None and tick.seen >= at
+    finally:
+        scenario.source.on_await = None
     assert asyncio.all_tasks() == {asyncio.current_task()}, "a task outlived the sync"
-    return was_cancelled
+    return tick.seen
+
+
+@pytest.mark.parametrize("incremental", [False, True])
+def test_cancelling_at_any_await_point_resumes_to_the_same_end(fast_path: Path, incremental: bool):
+    reference_run = Scenario(fast_path / "reference", "maildir", incremental)
+    target = reference_run.target()
+    points = asyncio.run(run_interrupted(reference_run, target, None))
+    asyncio.run(target.close())
+    reference = reference_run.finish_and_check(rerun=True)
+    chosen = sorted(random.Random(points).sample(range(1, points + 1), min(points, 30)))
+    template = Scenario(fast_path / "template", "maildir", incremental)
+    for at in chosen:
+        scenario = Scenario.copy(template, fast_path / f"cancel-{at}")
+        target = scenario.target()
+        asyncio.run(run_interrupted(scenario, target, at))
+        # Closed only once asyncio.run has waited for the worker threads: a cancelled
+        # MaildirMailbox call leaves its thread running (see the report).
+        asyncio.run(target.close())
+        assert all(body.closed for body in scenario.source.bodies)
+        assert scenario.finish_and_check() == reference, f"cancelled at await point {at}"

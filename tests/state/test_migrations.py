@@ -117,6 +117,24 @@ def test_concurrent_opens_in_threads_all_succeed(db_url: str) -> None:
     assert len(set(out)) == 1
 
 
+def test_concurrent_opens_of_different_databases_in_threads(tmp_path: Path) -> None:
+    """Alembic's module-global context must not be shared by two upgrades at once."""
+    barrier = threading.Barrier(4)
+    out: list[int] = []
+    urls = [f"sqlite:///{tmp_path}/db{n}.db" for n in range(4)]
+    threads = [threading.Thread(target=_open_and_register, args=(u, barrier, out)) for u in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert out == [1, 1, 1, 1]
+    for url in urls:
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            assert current_revisions(connection) == head_revisions()
+        engine.dispose()
+
+
 def _open_in_process(url: str, barrier: object, results: object) -> None:
     try:
         barrier.wait(20)  # type: ignore[attr-defined]

@@ -79,16 +79,15 @@ async def run_pipeline(
     consumer: Awaitable[None],
     cleanup: Callable[[], None],
 ) -> None:
-    """Run both to completion; on the first failure cancel the other, await both,
-    call ``cleanup`` and re-raise that failure (cancellation included)."""
+    """Run both to completion; as soon as one fails or is cancelled, cancel the other,
+    await both, call ``cleanup`` and re-raise that failure (or the cancellation)."""
     tasks = [asyncio.ensure_future(producer), asyncio.ensure_future(consumer)]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
-        if failed:
-            raise failed[0].exception()  # type: ignore[misc]
-        for task in tasks:
-            await task
+        pending = set(tasks)
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # raises the task's error, or CancelledError
     finally:
         for task in tasks:
             task.cancel()

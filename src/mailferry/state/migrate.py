@@ -4,10 +4,13 @@ No alembic.ini is needed: the script directory ships inside the package. Opening
 safe when several processes open the same database at once: the upgrade runs in one
 write transaction that holds the database's write lock (SQLite ``BEGIN IMMEDIATE``,
 PostgreSQL an advisory transaction lock), and re-reads the version under that lock.
+Alembic's ``context``/``op`` are module globals, so within one process upgrades also
+take a thread lock, always after the database lock (no lock-order inversion).
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -20,6 +23,7 @@ from mailferry.state.database import WRITE_OPTION
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_LOCK_KEY = 0x6D61696C66657272  # "mailferr": one lock for all mailferry migrations
+_ALEMBIC_LOCK = threading.Lock()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -46,11 +50,12 @@ def upgrade_to_head(engine: Engine) -> bool:
         connection.rollback()
         connection.execution_options(**{WRITE_OPTION: True})
         with connection.begin():
-            if False:
+            if connection.dialect.name == "postgresql":
                 connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
                 )
             if current_revisions(connection) == heads:
                 return False
-            command.upgrade(alembic_config(connection), "head")
+            with _ALEMBIC_LOCK:
+                command.upgrade(alembic_config(connection), "head")
     return True
