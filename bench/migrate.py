@@ -277,7 +277,8 @@ def main() -> None:
         print(text, flush=True)
         outputs.append(text)
         results[name] = [row.as_dict() for row in rows]
-    print("\n\n".join(outputs))
+    if len(outputs) > 1:
+        print("\n\n".join(outputs))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what mailferry, its tests and its demo need on Debian 12, as root
-# (or with sudo): Dovecot for the real-server rig, a virtualenv with the package.
+# (or with sudo): Dovecot for the real-server rig, PostgreSQL for the state
+# tests (trust auth on loopback), and a virtualenv with the package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -8,7 +9,11 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-    dovecot-imapd python3 python3-venv python3-pip ca-certificates >/dev/null
+    dovecot-imapd python3 python3-venv python3-pip ca-certificates util-linux iproute2 \
+    >/dev/null
+if [ "${MAILFERRY_SKIP_POSTGRES:-}" != 1 ]; then
+    bash scripts/setup-postgres.sh
+fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi

@@ -8,6 +8,9 @@ Fixtures:
     make_user        make_user(prefix="user", *, servers=(source, target), quota_mb=None)
                      -> RigAccount with a unique name, created on each server.
     corpus_account   CorpusAccount: a source user filled with the default small corpus.
+    plain_dovecot    DovecotServer: tls=False (no STARTTLS, no imaps), standard users.
+    login_disabled_dovecot
+                     DovecotServer: advertises LOGINDISABLED; LOGIN and PLAIN refused.
     rig_root         Path: a fresh directory for a server a test starts itself.
 
 Server directories live under ``mkdtemp(prefix="mailferry-rig-")`` (mode 0755), not
@@ -124,6 +127,19 @@ def dovecot_source(rig_session_root: Path, test_ca: RigCA) -> Iterator[DovecotSe
 def dovecot_target(rig_session_root: Path, test_ca: RigCA) -> Iterator[DovecotServer]:
     root = rig_session_root / "target"
     server = DovecotServer(root, test_ca, name="target", storage="sdbox", quota=True)
+    yield from _serve(server)
+
+
+@pytest.fixture(scope="session")
+def plain_dovecot(rig_session_root: Path, test_ca: RigCA) -> Iterator[DovecotServer]:
+    server = DovecotServer(rig_session_root / "plain", test_ca, name="plain", tls=False)
+    yield from _serve(server)
+
+
+@pytest.fixture(scope="session")
+def login_disabled_dovecot(rig_session_root: Path, test_ca: RigCA) -> Iterator[DovecotServer]:
+    root = rig_session_root / "login-disabled"
+    server = DovecotServer(root, test_ca, name="login-disabled", login_disabled=True)
     yield from _serve(server)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GNU_TIME = "/usr/bin/time"
-_TAIL = 800
+_TAIL = 300
 
 
 @dataclass(frozen=True)
@@ -90,14 +90,17 @@ def run_parallel(
             if not timed_out and proc.returncode not in ok_codes:
                 output = (Path(tmp) / f"out-{number}.txt").read_text(errors="replace")
                 errors.append(f"exit {proc.returncode}: {_gist(output)}")
-        return Measured(seconds, peak, not errors and not timed_out, timed_out, "\n".join(errors))
+        error = errors[0] if errors else ""
+        if len(errors) > 1:
+            error += f" (and {len(errors) - 1} more processes failed)"
+        return Measured(seconds, peak, not errors and not timed_out, timed_out, error)
 
 
 def _gist(output: str) -> str:
     """The tool's distinct ERROR lines (or its last words) without tracebacks."""
     lines = [line.strip() for line in output.splitlines()]
     flagged = list(dict.fromkeys(line for line in lines if "error" in line.lower()))
-    text = " | ".join(flagged[:6]) if flagged else " | ".join(lines[-6:])
+    text = " | ".join(flagged[:2]) if flagged else " | ".join(lines[-3:])
     return text[-_TAIL:]
 
 

@@ -60,7 +60,7 @@ class ResponseTooLarge(RemoteProtocolError):
         self.limit = limit
 
 
-class ConnectionError_(MailferryError):  # noqa: N801 - avoid shadowing the builtin
+class ConnectionError_(MailferryError):
     """The transport to a server failed."""
 
 

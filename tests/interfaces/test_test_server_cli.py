@@ -19,7 +19,9 @@ from mailferry.rig.dovecot import DovecotServer
 MAILFERRY = [sys.executable, "-m", "mailferry"]
 
 
-def test_server(*args: str, password: str | None = None, timeout: float = 60) -> tuple[int, Any]:
+def run_test_server(
+    *args: str, password: str | None = None, timeout: float = 60
+) -> tuple[int, Any]:
     """Run ``mailferry test-server ... --format json``; return (exit code, parsed JSON)."""
     command = [*MAILFERRY, "test-server", *args, "--format", "json"]
     done = subprocess.run(
@@ -42,7 +44,7 @@ def user(dovecot_source: DovecotServer) -> tuple[str, str]:
 def test_starttls_and_login_succeed_with_every_step_timed(
     dovecot_source: DovecotServer, user: tuple[str, str]
 ) -> None:
-    code, report = test_server(
+    code, report = run_test_server(
         "--remote-server", "127.0.0.1", "--port", str(dovecot_source.imap_port),
         "--security", "Tls", "--ca-file", str(dovecot_source.ca_pem_path),
         "--user", user[0], "--password-stdin",
@@ -58,7 +60,7 @@ def test_starttls_and_login_succeed_with_every_step_timed(
 
 
 def test_implicit_tls_reports_certificate_facts(dovecot_source: DovecotServer) -> None:
-    code, report = test_server(
+    code, report = run_test_server(
         "--remote-server", "127.0.0.1", "--port", str(dovecot_source.imaps_port),
         "--security", "Ssl", "--ca-file", str(dovecot_source.ca_pem_path),
     )  # fmt: skip
@@ -68,7 +70,7 @@ def test_implicit_tls_reports_certificate_facts(dovecot_source: DovecotServer) -
 
 
 def test_untrusted_ca_fails_with_the_verification_reason(dovecot_source: DovecotServer) -> None:
-    code, report = test_server(
+    code, report = run_test_server(
         "--remote-server", "127.0.0.1", "--port", str(dovecot_source.imaps_port),
         "--security", "Ssl",
     )  # fmt: skip
@@ -79,7 +81,7 @@ def test_untrusted_ca_fails_with_the_verification_reason(dovecot_source: Dovecot
 
 
 def test_untrusted_ca_accepted_when_asked(dovecot_source: DovecotServer) -> None:
-    code, report = test_server(
+    code, report = run_test_server(
         "--remote-server", "127.0.0.1", "--port", str(dovecot_source.imaps_port),
         "--security", "Ssl", "--accept-untrusted-certificates",
     )  # fmt: skip
@@ -90,7 +92,7 @@ def test_untrusted_ca_accepted_when_asked(dovecot_source: DovecotServer) -> None
 def test_wrong_password_is_authentication_failed(
     dovecot_source: DovecotServer, user: tuple[str, str]
 ) -> None:
-    code, report = test_server(
+    code, report = run_test_server(
         "--remote-server", "127.0.0.1", "--port", str(dovecot_source.imap_port),
         "--security", "None", "--user", user[0], "--password-stdin",
         password="wrong-password\n",
@@ -105,7 +107,7 @@ def test_closed_port_is_refused() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    code, report = test_server("--remote-server", "127.0.0.1", "--port", str(port),
+    code, report = run_test_server("--remote-server", "127.0.0.1", "--port", str(port),
                                "--security", "None")  # fmt: skip
     assert code == 1
     assert report["FailedStep"] == "tcp"
@@ -132,7 +134,7 @@ def blackholed() -> Iterator[tuple[str, int]]:
 
 def test_unanswered_address_times_out(blackholed: tuple[str, int]) -> None:
     host, port = blackholed
-    code, report = test_server("--remote-server", host, "--port", str(port), "--security",
+    code, report = run_test_server("--remote-server", host, "--port", str(port), "--security",
                                "None", "--timeout", "2")  # fmt: skip
     assert code == 1
     assert report["FailedStep"] == "tcp"
@@ -148,7 +150,7 @@ def test_default_connect_timeout_is_15_seconds() -> None:
 
 
 def test_starttls_not_offered(plain_dovecot: DovecotServer) -> None:
-    code, report = test_server("--remote-server", "127.0.0.1", "--port",
+    code, report = run_test_server("--remote-server", "127.0.0.1", "--port",
                                str(plain_dovecot.imap_port), "--security", "Tls")  # fmt: skip
     assert code == 1
     assert report["FailedStep"] == "starttls"
@@ -157,7 +159,7 @@ def test_starttls_not_offered(plain_dovecot: DovecotServer) -> None:
 
 def test_login_disabled_is_reported(login_disabled_dovecot: DovecotServer) -> None:
     login_disabled_dovecot.add_user("locked", "pw")
-    code, report = test_server(
+    code, report = run_test_server(
         "--remote-server", "127.0.0.1", "--port", str(login_disabled_dovecot.imap_port),
         "--security", "None", "--user", "locked", "--password-stdin", password="pw\n",
     )  # fmt: skip

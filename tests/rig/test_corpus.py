@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -175,3 +178,18 @@ def test_modified_utf7_round_trips(name: str) -> None:
 def test_modified_utf7_known_values() -> None:
     assert encode_mutf7("Økonomi & Løn") == "&ANg-konomi &- L&APg-n"
     assert encode_mutf7("~peter/mail/台北/日本語") == "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
+
+
+def test_bytes_do_not_depend_on_the_hash_seed(corpus: list[GeneratedMessage]) -> None:
+    script = (
+        "import hashlib; from mailferry.rig import CorpusSpec, generate; "
+        "print(hashlib.sha256(b''.join(m.data for m in generate("
+        "CorpusSpec(seed=42, messages=400)))).hexdigest())"
+    )
+    expected = hashlib.sha256(b"".join(m.data for m in corpus)).hexdigest()
+    seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+    env = {**os.environ, "PYTHONHASHSEED": seed}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == expected

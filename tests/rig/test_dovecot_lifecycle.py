@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from mailferry.rig import DovecotServer, DovecotStartError, RigCA, RigError, process, safe_dirname
 from mailferry.rig.process import is_alive
+from tests.conftest import STANDARD_USERS
 
 
 def _login(server: DovecotServer, name: str, password: str) -> imaplib.IMAP4:
@@ -60,19 +61,27 @@ def test_restart_keeps_users_and_mail(rig_root: Path, test_ca: RigCA) -> None:
         client.logout()
 
 
-def test_logindisabled_server_refuses_login(rig_root: Path, test_ca: RigCA) -> None:
-    server = DovecotServer(rig_root / "s", test_ca, login_disabled=True)
-    server.add_user("alice", "pw")
-    with server:
-        for client in (
-            imaplib.IMAP4(server.host, server.imap_port, timeout=10),
-            imaplib.IMAP4_SSL(server.host, server.imaps_port, ssl_context=server.ssl_context()),
-        ):
-            assert "LOGINDISABLED" in client.capabilities
-            assert "AUTH=PLAIN" not in client.capabilities
-            with pytest.raises(imaplib.IMAP4.error):
-                client.login("alice", "pw")
-            client.logout()
+def test_logindisabled_server_refuses_login(login_disabled_dovecot: DovecotServer) -> None:
+    server = login_disabled_dovecot
+    for client in (
+        imaplib.IMAP4(server.host, server.imap_port, timeout=10),
+        imaplib.IMAP4_SSL(server.host, server.imaps_port, ssl_context=server.ssl_context()),
+    ):
+        assert "LOGINDISABLED" in client.capabilities
+        assert "AUTH=PLAIN" not in client.capabilities
+        with pytest.raises(imaplib.IMAP4.error):
+            client.login(STANDARD_USERS[0].name, STANDARD_USERS[0].password)
+        client.logout()
+
+
+def test_plain_server_offers_no_tls(plain_dovecot: DovecotServer) -> None:
+    client = imaplib.IMAP4(plain_dovecot.host, plain_dovecot.imap_port, timeout=10)
+    assert "STARTTLS" not in client.capabilities
+    assert "LOGINDISABLED" not in client.capabilities
+    assert client.login(STANDARD_USERS[0].name, STANDARD_USERS[0].password)[0] == "OK"
+    client.logout()
+    with pytest.raises(RigError):
+        _ = plain_dovecot.imaps_port
 
 
 def test_a_broken_config_raises_with_the_log_tail(rig_root: Path, test_ca: RigCA) -> None:
@@ -179,3 +188,14 @@ def test_safe_dirname_is_one_injective_path_component(name: str) -> None:
     assert "/" not in escaped and escaped not in (".", "..") and not escaped.startswith(".")
     assert escaped.isascii()
     assert safe_dirname(name + "x") != escaped
+
+
+def test_max_userip_connections_is_enforced(rig_root: Path, test_ca: RigCA) -> None:
+    server = DovecotServer(rig_root / "s", test_ca, max_userip_connections=2)
+    server.add_user("alice", "pw")
+    with server:
+        first, second = _login(server, "alice", "pw"), _login(server, "alice", "pw")
+        with pytest.raises(imaplib.IMAP4.error, match="Maximum number of connections"):
+            _login(server, "alice", "pw")
+        first.logout()
+        second.logout()

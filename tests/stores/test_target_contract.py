@@ -206,3 +206,15 @@ def test_message_ids_leave_out_unknown_uids(harness: TargetHarness) -> None:
         assert found == {uids[0]: IDS[0]}
 
     run(harness, scenario)
+
+
+def test_a_name_the_store_cannot_hold_is_a_folder_error(harness: TargetHarness) -> None:
+    async def scenario(target: TargetMailbox) -> None:
+        name = f"Fine{target.delimiter}tab\there"
+        with pytest.raises(FolderError) as caught:
+            await target.ensure_folder(name)
+        assert caught.value.folder == name
+        listed = {folder.name for folder in await target.list_folders()}
+        assert name not in listed
+
+    run(harness, scenario)

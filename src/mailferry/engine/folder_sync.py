@@ -85,9 +85,9 @@ async def prepare(ctx: Context, mapping: FolderMapping) -> Prepared:
     tstatus = await _target_status(ctx, target_name)
     record = ledger.record
     target_moved = record.target_uidvalidity not in (None, tstatus.uidvalidity)
-    lost = await reconcile_pending(ctx.target, target_name, ledger, from_start=target_moved)
-    if target_moved and ledger.done:
+    if target_moved and ledger.done:  # first, so pending pairs skip the re-found UIDs
         await revalidate_target(ctx.target, target_name, ledger)
+    lost = await reconcile_pending(ctx.target, target_name, ledger, from_start=target_moved)
     work = Prepared(mapping, ledger, status, tstatus)
     await _list_source(ctx, work, incremental=not (lost or target_moved))
     if record.source_uidvalidity not in (None, work.status.uidvalidity) and ledger.pairs:

@@ -102,6 +102,15 @@ class Ledger:
             (status.uidnext, status.highestmodseq, status.messages) if complete else (None,) * 3
         )
         uidnext, modseq, messages = complete_or_none
+        saved = (
+            self.record.source_uidvalidity,
+            self.record.source_uidnext,
+            self.record.source_highestmodseq,
+            self.record.source_messages,
+            self.record.target_uidvalidity,
+        )
+        if saved == (status.uidvalidity, uidnext, modseq, messages, target_uidvalidity):
+            return  # nothing new: no write (``last_synced_at`` is the last change)
         if not self.dry_run:
             self._state.save_checkpoint(
                 self.folder_id,

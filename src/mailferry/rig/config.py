@@ -32,6 +32,8 @@ class DovecotOptions:
     as ``users<sep><username><sep>...`` (a Dovecot ``shared`` namespace; the acl plugin
     grants ``anyone`` lookup+read and a shared-mailbox dict lists every user, so
     ``LIST "" "users/*"`` works). Use ``separator="/"``: usernames may contain dots.
+    ``tls=False``: ``ssl = no``, no implicit-TLS listener and no STARTTLS (for "STARTTLS
+    not offered" tests).
     ``auth_delays``: keep Dovecot's 2 s answer delay for failed logins and its per-IP
     penalty; off by default (delay 0, anvil's penalty socket disabled) to keep tests fast.
     """
@@ -46,6 +48,7 @@ class DovecotOptions:
     shared_namespace: bool = False
     master_separator: str = "*"
     auth_delays: bool = False
+    tls: bool = True
 
     def __post_init__(self) -> None:
         if self.storage not in _STORAGE_DIRS:
@@ -117,13 +120,18 @@ default_internal_group = {layout.internal_group}
 default_login_user = {layout.login_user}
 default_vsz_limit = 2G
 shutdown_clients = yes
-ssl = yes
-ssl_cert = <{layout.cert_path}
-ssl_key = <{layout.key_path}
-ssl_min_protocol = TLSv1.2
-disable_plaintext_auth = {"yes" if options.login_disabled else "no"}
+{_ssl(layout, options)}disable_plaintext_auth = {"yes" if options.login_disabled else "no"}
 mail_max_userip_connections = {options.max_userip_connections}
 """
+
+
+def _ssl(layout: DovecotLayout, options: DovecotOptions) -> str:
+    if not options.tls:
+        return "ssl = no\n"
+    return (
+        f"ssl = yes\nssl_cert = <{layout.cert_path}\nssl_key = <{layout.key_path}\n"
+        "ssl_min_protocol = TLSv1.2\n"
+    )
 
 
 def _auth(layout: DovecotLayout, options: DovecotOptions) -> str:
@@ -224,6 +232,12 @@ def _services(layout: DovecotLayout, options: DovecotOptions) -> str:
     penalty = (
         "" if options.auth_delays else ("  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n")
     )
+    imaps = (
+        f"  inet_listener imaps {{\n    address = {layout.host}\n"
+        f"    port = {layout.imaps_port}\n    ssl = yes\n  }}\n"
+        if options.tls
+        else ""
+    )
     return f"""service imap-login {{
   chroot =
   service_count = 0
@@ -232,12 +246,7 @@ def _services(layout: DovecotLayout, options: DovecotOptions) -> str:
     address = {layout.host}
     port = {layout.imap_port}
   }}
-  inet_listener imaps {{
-    address = {layout.host}
-    port = {layout.imaps_port}
-    ssl = yes
-  }}
-}}
+{imaps}}}
 service anvil {{
   chroot =
 {penalty}}}

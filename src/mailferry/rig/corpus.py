@@ -1,9 +1,11 @@
 """A deterministic corpus of realistic (and some malformed) mail for tests and benchmarks.
 
-``generate(spec)`` yields the same bytes for the same spec on every run and machine: all
-choices come from one ``random.Random(spec.seed)``, and the text it slices from is built
-from fixed seeds (see :mod:`mailferry.rig.textpool`). ``write_maildir`` (re-exported
-here) puts the messages straight into a Maildir++ tree that Dovecot serves as is.
+``generate(spec)`` yields the same bytes for the same spec on every run and machine (for
+a given Python minor version, whose ``random`` algorithms it relies on): all choices come
+from one ``random.Random(spec.seed)``, and the text it slices from is built from fixed
+seeds (see :mod:`mailferry.rig.textpool`); no clock, uuid or hash order is involved.
+``write_maildir`` (re-exported here) puts the messages straight into a Maildir++ tree
+that Dovecot serves as is.
 """
 
 from __future__ import annotations

@@ -71,6 +71,7 @@ class DovecotServer:
         shared_namespace: bool = False,
         master_separator: str = "*",
         auth_delays: bool = False,
+        tls: bool = True,
         start_timeout: float = 10.0,
     ) -> None:
         self.options = DovecotOptions(
@@ -84,6 +85,7 @@ class DovecotServer:
             shared_namespace=shared_namespace,
             master_separator=master_separator,
             auth_delays=auth_delays,
+            tls=tls,
         )
         self.name = name
         self.ca = ca
@@ -110,7 +112,9 @@ class DovecotServer:
 
     @property
     def imaps_port(self) -> int:
-        """Implicit-TLS port; known once started."""
+        """Implicit-TLS port; known once started (none when ``tls=False``)."""
+        if not self.options.tls:
+            raise RigError(f"{self.name}: started with tls=False, so there is no imaps port")
         return self._require_ports()[1]
 
     @property
@@ -367,6 +371,8 @@ class DovecotServer:
         try:
             if not process.read_greeting(self.host, self.imap_port, 2.0).startswith(b"* OK"):
                 return False
+            if not self.options.tls:
+                return True
             tls = process.tls_greeting(self.host, self.imaps_port, self.ssl_context(), 2.0)
         except ssl.SSLError as exc:
             time.sleep(0.2)  # let the login process log why

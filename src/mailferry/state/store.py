@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from mailferry.errors import StateNotFound
 from mailferry.state import upsert
@@ -124,6 +124,10 @@ class StateStore:
                 return result
         except DBAPIError as exc:
             raise translate(operation, exc) from exc
+        except StatementError as exc:  # a value our types refused (e.g. a naive datetime)
+            if isinstance(exc.orig, ValueError):
+                raise exc.orig from None
+            raise
 
     @contextlib.contextmanager
     def _read(self, operation: str) -> Iterator[Connection]:
@@ -305,13 +309,13 @@ class StateStore:
         negative UID. A new UID still held by an unmapped pair raises StateConflict
         (drop stale pairs first); an old UID without a pair raises StateNotFound.
         """
+        if not mapping:
+            return
         park = update(message_pairs).where(_pair_key()).values(source_uid=bindparam("b_value"))
         parked = [{"b_folder": folder_id, "b_uid": old, "b_value": -old} for old in mapping]
         final = [
             {"b_folder": folder_id, "b_uid": -old, "b_value": new} for old, new in mapping.items()
         ]
-        if not mapping:
-            return
 
         def run(connection: Connection) -> None:
             if connection.execute(park, parked).rowcount != len(parked):
@@ -349,7 +353,8 @@ class StateStore:
             self._write("record_skipped", lambda c: upsert.skipped(c, mailbox_id, unique.values()))
 
     def skipped(self, mailbox_id: int) -> list[SkippedItem]:
-        """The mailbox's skipped items in the order first recorded."""
+        """The mailbox's skipped items in the order first recorded (within one
+        ``record_skipped`` call, items with a source UID come first)."""
         query = (
             select(*_SKIPPED_COLUMNS)
             .where(skipped_items.c.mailbox_id == mailbox_id)

@@ -41,7 +41,9 @@ def skipped(connection: Connection, mailbox_id: int, items: Iterable[SkippedItem
     """Upsert skipped items (keys must be unique within ``items``).
 
     SQL unique constraints never match NULLs, so items without a source UID are
-    looked up explicitly instead of relying on ON CONFLICT.
+    looked up explicitly instead of relying on ON CONFLICT (on PostgreSQL two processes
+    recording the same such item at the same instant could both insert it; SQLite
+    serialises writers).
     """
     rows = [_skipped_row(mailbox_id, item) for item in items]
     with_uid = [row for row in rows if row["source_uid"] is not None]

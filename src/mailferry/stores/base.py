@@ -182,6 +182,11 @@ class TargetMailbox(Protocol):
 
     async def message_ids(self, folder: str, uids: Sequence[int]) -> Mapping[int, str | None]: ...
 
+    def fetch(self, folder: str, uids: Sequence[int]) -> AsyncIterator[SourceMessage]:
+        """The stored messages' bytes as this store serves them (to verify a migration),
+        in any order; missing UIDs are simply absent. The receiver closes ``body``."""
+        ...
+
     async def set_flags(self, folder: str, changes: Mapping[int, tuple[str, ...]]) -> None:
         """Replace the flags of each target UID with the given ones."""
         ...

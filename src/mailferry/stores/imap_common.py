@@ -14,7 +14,7 @@ from mailferry.errors import CommandFailed, FolderError, Throttled
 from mailferry.imap.commands import fetch_items, uid_fetch_args
 from mailferry.imap.events import ListResponse
 from mailferry.imap.sequence_set import format_sequence_set
-from mailferry.stores.base import FolderListing, MessageMeta
+from mailferry.stores.base import FolderListing, MessageMeta, SourceMessage
 from mailferry.stores.flags import without_recent
 from mailferry.stores.message_id import parse_message_id
 
@@ -66,6 +66,22 @@ def meta_from(message: FetchedMessage) -> MessageMeta | None:
         internaldate=message.internaldate or _EPOCH,
         modseq=message.modseq,
     )
+
+
+def message_with_body(message: FetchedMessage) -> SourceMessage | None:
+    """A fetched ``BODY[]`` with its metadata; other sections are released.
+    None (everything released) for a FETCH without UID or body."""
+    body = message.body
+    meta = meta_from(message)
+    for section in message.sections.values():
+        if section is not body:
+            section.close()
+    if body is None or meta is None:
+        message.close()
+        return None
+    if message.size is None:
+        meta = MessageMeta(meta.uid, body.size, meta.flags, meta.internaldate, meta.modseq)
+    return SourceMessage(meta, body)
 
 
 async def list_metas(

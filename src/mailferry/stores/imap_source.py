@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 
 from mailferry.connection.auth import Credentials
 from mailferry.connection.client import ImapClient
-from mailferry.connection.fetch_sink import FetchedMessage
 from mailferry.connection.mailbox import SelectedMailbox
 from mailferry.connection.options import ConnectOptions
 from mailferry.errors import CommandFailed, FolderError, Throttled
@@ -25,7 +24,7 @@ from mailferry.stores.imap_common import (
     folder_listing,
     forget_unsolicited,
     list_metas,
-    meta_from,
+    message_with_body,
     select_folder,
 )
 
@@ -118,28 +117,13 @@ class ImapSource:
         )
         async with closing_stream(stream) as messages:
             async for message in messages:
-                source_message = _source_message(message)
+                source_message = message_with_body(message)
                 if source_message is not None:
                     yield source_message
         forget_unsolicited(self.client)
 
     async def close(self) -> None:
         await self.client.logout()
-
-
-def _source_message(message: FetchedMessage) -> SourceMessage | None:
-    """The body and its metadata; other sections are released."""
-    body = message.body
-    meta = meta_from(message)
-    for section in message.sections.values():
-        if section is not body:
-            section.close()
-    if body is None or meta is None:
-        message.close()
-        return None
-    if message.size is None:
-        meta = MessageMeta(meta.uid, body.size, meta.flags, meta.internaldate, meta.modseq)
-    return SourceMessage(meta, body)
 
 
 async def open_imap_source(options: ConnectOptions, credentials: Credentials) -> ImapSource:

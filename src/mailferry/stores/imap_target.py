@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from mailferry.connection.auth import Credentials
 from mailferry.connection.client import ImapClient
@@ -39,13 +39,18 @@ from mailferry.stores.base import (
     FolderListing,
     MessageMeta,
     Rejected,
+    SourceMessage,
     TargetFolderStatus,
 )
 from mailferry.stores.flags import storable
 from mailferry.stores.imap_common import (
+    META_ITEMS,
+    closing_stream,
     fetch_message_ids,
     folder_listing,
+    forget_unsolicited,
     list_metas,
+    message_with_body,
     select_folder,
 )
 
@@ -54,6 +59,8 @@ MAX_BATCH_BYTES = 16 * 1024 * 1024
 APPEND_WINDOW = 2
 UIDS_PER_COMMAND = 1000  # keeps command lines far below servers' line limits
 STORE_WINDOW = 4  # UID STORE commands in flight
+FETCH_CHUNK = 100  # UIDs per UID FETCH of bodies (verification)
+FETCH_WINDOW = 3  # UID FETCH commands in flight
 _SIZE_WORDS = re.compile(r"too (big|large)|\bsize\b|larger than|\bbytes\b", re.IGNORECASE)
 _SIZE_CODES = {"TOOBIG"}
 _QUOTA_CODES = {"OVERQUOTA"}
@@ -96,17 +103,19 @@ class ImapTarget:
             name = self.delimiter.join(parts[:depth])
             if name in self._known or name.upper() == "INBOX":
                 continue
-            await self._create(name)
+            await self._create(name, folder)
             self._known.add(name)
 
-    async def _create(self, name: str) -> None:
+    async def _create(self, name: str, folder: str) -> None:
+        """CREATE and SUBSCRIBE ``name`` (``folder`` itself or one of its parents)."""
         try:
             await self.client.create(name)
         except Throttled:
             raise
         except CommandFailed as exc:
             if exc.code != "ALREADYEXISTS" and "exists" not in exc.text.lower():
-                raise FolderError(name, f"cannot create: {exc.status} {exc.text}") from exc
+                reason = f"cannot create {name!r}: {exc.status} {exc.text}"
+                raise FolderError(folder, reason) from exc
         try:
             await self.client.subscribe(name)
         except Throttled:
@@ -225,6 +234,22 @@ class ImapTarget:
             return {}
         await self._selected_status(folder)
         return await fetch_message_ids(self.client, uids)
+
+    async def fetch(self, folder: str, uids: Sequence[int]) -> AsyncIterator[SourceMessage]:
+        """Stream the stored bodies with ``BODY.PEEK[]`` (``\\Seen`` stays as it is)."""
+        if not uids:
+            return
+        await self._selected_status(folder)
+        items = (*META_ITEMS, "BODY.PEEK[]")
+        stream = self.client.fetch_messages(
+            list(uids), items, chunk=FETCH_CHUNK, window=FETCH_WINDOW
+        )
+        async with closing_stream(stream) as messages:
+            async for message in messages:
+                stored = message_with_body(message)
+                if stored is not None:
+                    yield stored
+        forget_unsolicited(self.client)
 
     async def set_flags(self, folder: str, changes: Mapping[int, tuple[str, ...]]) -> None:
         if not changes:

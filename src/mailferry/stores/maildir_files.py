@@ -65,12 +65,6 @@ class FileName:
         return int(match.group(1)) if match else None
 
 
-def virtual_size(data: bytes | memoryview) -> int:
-    """The size with every bare LF counted as CRLF."""
-    raw = data if isinstance(data, bytes) else bytes(data)
-    return len(raw) + len(_BARE_LF.findall(raw))
-
-
 def base_name(mtime: int, uid: int, uidvalidity: int, size: int, vsize: int) -> str:
     return f"{max(0, mtime)}.M{uid}V{uidvalidity}.mailferry,S={size},W={vsize}"
 
@@ -110,11 +104,6 @@ def body_vsize(body: MessageBody) -> int:
     return total + bare
 
 
-def list_dir(dir_fd: int) -> list[str]:
-    """Entry names of a directory descriptor (a fresh descriptor: listdir may rewind)."""
-    return os.listdir(dir_fd)
-
-
 def open_dir(name: str, parent_fd: int) -> int:
     """Open a sub-directory without following a symbolic link."""
     return os.open(name, O_DIR, dir_fd=parent_fd)
@@ -139,16 +128,5 @@ def read_head(dir_fd: int, name: str, limit: int, chunk: int = 16 * 1024) -> byt
             if b"\n\n" in data or b"\r\n\r\n" in data:
                 break
         return data
-    finally:
-        os.close(fd)
-
-
-def read_all(dir_fd: int, name: str) -> bytes:
-    fd = os.open(name, O_READ_FILE, dir_fd=dir_fd)
-    try:
-        parts = []
-        while piece := os.read(fd, 1024 * 1024):
-            parts.append(piece)
-        return b"".join(parts)
     finally:
         os.close(fd)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mailferry import __version__
+from mailferry.interfaces.cli.migrate import migrate
 from mailferry.interfaces.cli.test_server import test_server
 
 
@@ -15,6 +16,7 @@ def cli() -> None:
 
 
 cli.add_command(test_server)
+cli.add_command(migrate)
 
 
 def main() -> None:

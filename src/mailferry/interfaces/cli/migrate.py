@@ -1,0 +1,141 @@
+"""``mailferry migrate``: a whole CSV from a source to a target, in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from mailferry.engine.planner import SyncOptions
+from mailferry.errors import MailferryError
+from mailferry.interfaces.cli.migration_options import (
+    folder_list,
+    migration_options,
+    source_spec,
+    target_spec,
+    users,
+)
+from mailferry.interfaces.cli.progress_view import MigrationProgress
+from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, EXIT_USAGE, describe
+from mailferry.service.migrate_run import MigrationRequest, UserOutcome, run_migration
+from mailferry.service.migration_report import migration_report
+
+
+@click.command("migrate")
+@migration_options
+@click.option("--max-concurrent", type=click.IntRange(1, 100), default=4, show_default=True)
+@click.option("--dry-run", is_flag=True, help="List and plan; write nothing to the target.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("mailferry-state.db"), show_default=True,
+    help="State database; run again with the same one for an incremental sync.",
+)  # fmt: skip
+@click.option("--max-message-size", type=click.IntRange(0), default=36_700_160, show_default=True)
+@click.option("--max-items", type=click.IntRange(0), default=500_000, show_default=True)
+@click.option("--include-deleted", is_flag=True, help="Also copy messages flagged \\Deleted.")
+@click.option(
+    "--propagate-deletions", is_flag=True, help="Delete on the target what the source expunged."
+)
+def migrate(**params: Any) -> None:
+    """Migrate every user of --csv from the source server to --target.
+
+    Users run concurrently (--max-concurrent); one failing user never stops the
+    others. Progress bars show messages, bytes, rates and ETA; a summary table
+    and an optional JSON report follow. Exit code 1 if any user failed.
+    """
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        request = _request(params)
+    except MailferryError as error:
+        console.print(f"[red]error:[/] {escape(describe(error))}")
+        sys.exit(EXIT_USAGE)
+    outcomes = _run(console, request)
+    _print_summary(console, outcomes, request)
+    if params["report_path"] is not None:
+        report = migration_report(request, outcomes)
+        params["report_path"].write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        console.print(f"Report written to {escape(str(params['report_path']))}")
+    sys.exit(EXIT_FAILED if any(o.failed for o in outcomes) else EXIT_OK)
+
+
+def _request(params: dict[str, Any]) -> MigrationRequest:
+    options = SyncOptions(
+        max_message_size=params["max_message_size"],
+        max_items=params["max_items"],
+        include_deleted=params["include_deleted"],
+        propagate_deletions=params["propagate_deletions"],
+        dry_run=params["dry_run"],
+    )
+    return MigrationRequest(
+        source=source_spec(params),
+        target=target_spec(params),
+        users=users(params),
+        state_url=f"sqlite:///{params['state_path'].resolve()}",
+        include_folders=folder_list(params["include_folders"]),
+        exclude_folders=folder_list(params["exclude_folders"]),
+        options=options,
+        max_concurrent=params["max_concurrent"],
+    )
+
+
+def _run(console: Console, request: MigrationRequest) -> list[UserOutcome]:
+    def done(outcome: UserOutcome) -> None:
+        status = (
+            f"[red]FAILED[/] {escape(outcome.error or '')}" if outcome.failed else "[green]ok[/]"
+        )
+        console.print(f"{escape(outcome.row.email_address)}: {status}")
+
+    with MigrationProgress(console, len(request.users)) as progress:
+        return asyncio.run(
+            run_migration(request, on_event=progress.on_event, on_user_done=done, describe=describe)
+        )
+
+
+def _print_summary(
+    console: Console, outcomes: list[UserOutcome], request: MigrationRequest
+) -> None:
+    title = "Dry run (nothing written)" if request.options.dry_run else "Migration summary"
+    table = Table(title=f"{title}: {request.source.describe()} -> {request.target.describe()}")
+    for column in ("user", "status", "folders", "in source", "synced", "copied", "skipped",
+                   "MB", "seconds", "error"):  # fmt: skip
+        table.add_column(column, justify="right" if column in ("in source", "synced", "copied",
+                         "skipped", "MB", "seconds", "folders") else "left")  # fmt: skip
+    for outcome in outcomes:
+        table.add_row(*_row(outcome))
+    console.print(table)
+    failed = sum(1 for o in outcomes if o.failed)
+    console.print(f"{len(outcomes) - failed} synced, {failed} failed.")
+
+
+def _row(outcome: UserOutcome) -> list[str]:
+    name = escape(outcome.row.email_address)
+    seconds = f"{outcome.duration:.1f}"
+    result = outcome.result
+    if result is None:
+        return [
+            name,
+            "[red]Failed[/]",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            seconds,
+            escape(outcome.error or ""),
+        ]
+    synced = sum(f.already_present + f.copied for f in result.folders)
+    errors = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+    return [
+        name, "[green]Synced[/]", str(len(result.folders)), str(result.items), str(synced),
+        str(result.copied), str(result.skipped), f"{result.bytes_copied / 1e6:.1f}", seconds,
+        escape(errors),
+    ]  # fmt: skip

@@ -1,0 +1,131 @@
+"""The one-shot migration: every CSV user from a source to a target, concurrently.
+
+The use case behind ``mailferry migrate``. Users run at most
+``max_concurrent`` at a time; a failing user fails alone with its reason and
+never stops the others. Running it again with the same state database is an
+incremental sync (the engine copies only what is new and carries flag changes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mailferry.engine.folder_types import FolderOptions
+from mailferry.engine.planner import SyncOptions
+from mailferry.engine.progress import ProgressEvent
+from mailferry.engine.results import MailboxResult
+from mailferry.engine.sync import sync_mailbox
+from mailferry.errors import MailferryError
+from mailferry.service.csv_import import MigrationUserRow
+from mailferry.service.migration_spec import (
+    SourceSpec,
+    TargetSpec,
+    mailbox_key,
+    open_source,
+    open_target,
+)
+from mailferry.state.store import StateStore
+from mailferry.stores.base import SourceMailbox, TargetMailbox
+
+
+@dataclass(frozen=True)
+class MigrationRequest:
+    """What to migrate and how (plain values: the interfaces validated them)."""
+
+    source: SourceSpec
+    target: TargetSpec
+    users: tuple[MigrationUserRow, ...]
+    state_url: str
+    include_folders: tuple[str, ...] = ()
+    exclude_folders: tuple[str, ...] = ()
+    options: SyncOptions = field(default_factory=SyncOptions)
+    max_concurrent: int = 4
+
+
+@dataclass(frozen=True)
+class UserOutcome:
+    """One user's run: ``result`` when it synced, ``error`` (words) when it failed."""
+
+    row: MigrationUserRow
+    started_at: dt.datetime
+    duration: float
+    result: MailboxResult | None = None
+    error: str | None = None
+    error_kind: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+UserEvent = Callable[[MigrationUserRow, ProgressEvent], None]
+UserDone = Callable[[UserOutcome], None]
+
+
+async def run_migration(
+    request: MigrationRequest,
+    *,
+    on_event: UserEvent | None = None,
+    on_user_done: UserDone | None = None,
+    describe: Callable[[MailferryError], str] = str,
+) -> list[UserOutcome]:
+    """Migrate every user; outcomes in CSV order."""
+    state = StateStore.open(request.state_url)
+    slots = asyncio.Semaphore(max(1, request.max_concurrent))
+
+    async def one(row: MigrationUserRow) -> UserOutcome:
+        async with slots:
+            outcome = await _migrate_user(request, state, row, on_event, describe)
+        if on_user_done is not None:
+            on_user_done(outcome)
+        return outcome
+
+    try:
+        return list(await asyncio.gather(*(one(row) for row in request.users)))
+    finally:
+        state.close()
+
+
+async def _migrate_user(
+    request: MigrationRequest,
+    state: StateStore,
+    row: MigrationUserRow,
+    on_event: UserEvent | None,
+    describe: Callable[[MailferryError], str],
+) -> UserOutcome:
+    started_at = dt.datetime.now(dt.UTC)
+    started = time.monotonic()
+    source: SourceMailbox | None = None
+    target: TargetMailbox | None = None
+    try:
+        source = await open_source(request.source, row)
+        target = await open_target(request.target, row)
+        result = await sync_mailbox(
+            source,
+            target,
+            state,
+            mailbox_key(request.source, request.target, row),
+            folder_options=FolderOptions(
+                user_root=row.user_root,
+                include=request.include_folders,
+                exclude=request.exclude_folders,
+            ),
+            options=request.options,
+            progress=(lambda event: on_event(row, event)) if on_event else None,
+        )
+    except MailferryError as error:
+        return UserOutcome(
+            row, started_at, time.monotonic() - started,
+            error=describe(error), error_kind=type(error).__name__,
+        )  # fmt: skip
+    finally:
+        for store in (source, target):
+            if store is not None:
+                with contextlib.suppress(MailferryError, OSError):
+                    await store.close()
+    return UserOutcome(row, started_at, time.monotonic() - started, result=result)

@@ -1,0 +1,99 @@
+"""Where a migration reads from and writes to, and how one user's sessions are opened.
+
+Shared by the one-shot ``migrate``, ``verify`` and (later) the batch service:
+a ``SourceSpec`` (the IMAP source endpoint) and a ``TargetSpec`` (a Maildir
+root, or an IMAP server with a login mode), plus ``open_source`` /
+``open_target`` for one CSV row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from mailferry.connection.auth import AuthMethod
+from mailferry.connection.options import ConnectOptions, Security, default_port
+from mailferry.errors import MailferryError
+from mailferry.service.csv_import import MigrationUserRow
+from mailferry.stores.base import SourceMailbox, TargetMailbox
+from mailferry.stores.imap_source import open_imap_source
+from mailferry.stores.imap_target import open_imap_target
+from mailferry.stores.logins import TargetLogin, source_credentials, target_credentials
+from mailferry.stores.maildir_target import MaildirTarget
+
+
+class TargetSpecError(MailferryError):
+    """A ``--target`` value that names no target we can write to."""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """The source IMAP server; each user logs in with the CSV's UserName/Password."""
+
+    options: ConnectOptions
+    authentication: AuthMethod = AuthMethod.BASIC
+
+    def describe(self) -> str:
+        return f"imap://{self.options.host}:{self.options.port}"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """Either ``maildir_root`` or ``imap`` (with ``login``) is set."""
+
+    maildir_root: Path | None = None
+    imap: ConnectOptions | None = None
+    login: TargetLogin | None = field(default=None, repr=False)
+
+    def describe(self) -> str:
+        if self.maildir_root is not None:
+            return f"maildir:{self.maildir_root}"
+        assert self.imap is not None
+        return f"imap://{self.imap.host}:{self.imap.port}"
+
+
+def parse_target(
+    text: str, *, security: Security = Security.NONE, ca_file: Path | None = None,
+    accept_untrusted_certificates: bool = False, login: TargetLogin | None = None,
+) -> TargetSpec:  # fmt: skip
+    """``maildir:PATH`` or ``imap://HOST[:PORT]`` (``imaps://`` implies Ssl)."""
+    if text.startswith("maildir:"):
+        root = text.removeprefix("maildir:")
+        if not root:
+            raise TargetSpecError("--target maildir: needs a path, e.g. maildir:/srv/mail")
+        return TargetSpec(maildir_root=Path(root).expanduser())
+    parts = urlsplit(text)
+    if parts.scheme not in ("imap", "imaps") or not parts.hostname:
+        raise TargetSpecError(f"--target {text!r} is neither maildir:PATH nor imap://HOST:PORT")
+    if parts.scheme == "imaps":
+        security = Security.SSL
+    if login is None:
+        raise TargetSpecError("an IMAP target needs a login mode (--target-login)")
+    options = ConnectOptions(
+        host=parts.hostname,
+        port=parts.port or default_port(security),
+        security=security,
+        ca_file=ca_file,
+        accept_untrusted_certificates=accept_untrusted_certificates,
+    )
+    return TargetSpec(imap=options, login=login)
+
+
+def mailbox_key(source: SourceSpec, target: TargetSpec, row: MigrationUserRow) -> str:
+    """Identifies one user's migration in the state database."""
+    root = f"#{row.user_root}" if row.user_root else ""
+    return f"{source.describe()}/{row.user_name}{root} -> {target.describe()}/{row.email_address}"
+
+
+async def open_source(source: SourceSpec, row: MigrationUserRow) -> SourceMailbox:
+    credentials = source_credentials(row.user_name, row.password, source.authentication)
+    return await open_imap_source(source.options, credentials)
+
+
+async def open_target(target: TargetSpec, row: MigrationUserRow) -> TargetMailbox:
+    if target.maildir_root is not None:
+        return MaildirTarget(target.maildir_root).mailbox(row.email_address)
+    assert target.imap is not None and target.login is not None
+    credentials = await target_credentials(target.login, row.email_address)
+    return await open_imap_target(target.imap, credentials, mailbox=row.email_address)

@@ -1,0 +1,137 @@
+"""A Hypothesis state machine over sync_mailbox (vdirsyncer's idea): random interleavings
+of what users and servers do to a source mailbox, with syncs in between, into a real
+Maildir and a real SQLite state. After every sync: no duplicates, nothing lost, the
+state equals reality, and an immediate second sync changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+
+from mailferry.engine.planner import SyncOptions
+from mailferry.state import StateStore
+from tests.engine.memory_source import MemorySource, make_message
+from tests.engine.support import check_invariants, maildir, open_state, sync
+
+OPTIONS = SyncOptions(batch_count=3, max_message_size=700, propagate_deletions=True)
+FLAGS = st.lists(st.sampled_from(["\\Seen", "\\Flagged", "\\Deleted", "\\Answered", "$Work"]))
+KINDS = st.sampled_from(["unique", "duplicate", "same-id", "no-id", "large"])
+MAX_PER_FOLDER = 12
+
+
+class SyncMachine(RuleBasedStateMachine):
+    @initialize(condstore=st.booleans())
+    def start(self, condstore: bool) -> None:
+        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        self.root = Path(tempfile.mkdtemp(prefix="mailferry-machine-", dir=base))
+        self.source = MemorySource(condstore=condstore)
+        for name in ("INBOX", "Work", "Lists/Python"):
+            self.source.add_folder(name)
+        self.state: StateStore = open_state(self.root / "state.db")
+        self.counter = 0
+        self.dirty = False
+
+    def teardown(self) -> None:
+        if hasattr(self, "state"):
+            self.state.close()
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def _folder(self, index: int) -> str:
+        names = sorted(self.source.folders)
+        return names[index % len(names)]
+
+    def _uid(self, folder: str, index: int) -> int | None:
+        uids = sorted(self.source.folders[folder].messages)
+        return uids[index % len(uids)] if uids else None
+
+    @rule(folder=st.integers(0, 5), kind=KINDS, flags=FLAGS, pick=st.integers(0, 50))
+    def add_message(self, folder: int, kind: str, flags: list[str], pick: int) -> None:
+        name = self._folder(folder)
+        box = self.source.folders[name]
+        if len(box.messages) >= MAX_PER_FOLDER:
+            return
+        self.counter += 1
+        n, date = self.counter, None
+        body = make_message(f"message {n}", f"<m{n}@example.org>", f"text {n}")
+        existing = self._uid(name, pick)
+        if kind == "duplicate" and existing is not None:  # the same message twice
+            body, date = box.messages[existing].body, box.messages[existing].internaldate
+        elif kind == "same-id" and existing is not None:  # a reused Message-ID
+            body = make_message(f"other {n}", f"<m{existing}@example.org>", f"other {n}")
+        elif kind == "no-id":
+            body = make_message(f"message {n}", None, f"text {n}")
+        elif kind == "large":
+            body = make_message(f"large {n}", f"<m{n}@example.org>", "x" * 800)
+        self.source.add(name, body, flags, date)
+        self.dirty = True
+
+    @rule(folder=st.integers(0, 5), pick=st.integers(0, 50))
+    def expunge(self, folder: int, pick: int) -> None:
+        name = self._folder(folder)
+        uid = self._uid(name, pick)
+        if uid is not None:
+            self.source.expunge(name, uid)
+            self.dirty = True
+
+    @rule(folder=st.integers(0, 5), pick=st.integers(0, 50), flags=FLAGS)
+    def change_flags(self, folder: int, pick: int, flags: list[str]) -> None:
+        name = self._folder(folder)
+        uid = self._uid(name, pick)
+        if uid is not None:
+            self.source.set_flags(name, uid, flags)
+            self.dirty = True
+
+    @rule(folder=st.integers(0, 5))
+    def bump_uidvalidity(self, folder: int) -> None:
+        self.source.bump_uidvalidity(self._folder(folder))
+        self.dirty = True
+
+    @rule(folder=st.integers(0, 5))
+    def rename_folder(self, folder: int) -> None:
+        name = self._folder(folder)
+        if name != "INBOX":
+            self.counter += 1
+            self.source.rename(name, f"Renamed{self.counter}")
+            self.dirty = True
+
+    @precondition(lambda self: not self.dirty)
+    @rule()
+    def lose_state(self) -> None:
+        """The state database is lost: the next sync must adopt, not copy again."""
+        self.state.close()
+        (self.root / "state.db").unlink()
+        self.state = open_state(self.root / "state.db")
+
+    @rule()
+    def run_sync(self) -> None:
+        asyncio.run(self._sync_and_check())
+        self.dirty = False
+
+    async def _sync_and_check(self) -> None:
+        target = maildir(self.root / "mail")
+        try:
+            result = await sync(self.source, target, self.state, OPTIONS)
+            await check_invariants(
+                self.source, target, self.state, result, OPTIONS, self.root / "mail"
+            )
+            again = await sync(self.source, target, self.state, OPTIONS)
+            present = result.already_present + result.copied
+            assert (again.copied, again.flags_updated, again.already_present) == (0, 0, present)
+        finally:
+            await target.close()
+
+
+SyncMachine.TestCase.settings = settings(
+    max_examples=25,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_sync_machine = SyncMachine.TestCase
