@@ -63,6 +63,7 @@ class Tool:
     skip: SkipRule | None = None
     skip_reason: str = ""
     available: Callable[[], bool] = lambda: True
+    report_note: Callable[[RunContext], str] | None = None
 
 
 def _large_item(folder: str, facts: object) -> bool:
@@ -76,6 +77,7 @@ TOOLS = {
         _large_item,
         mailferry_cli.LARGE_ITEM_REASON,
         mailferry_cli.available,
+        mailferry_cli.report_note,
     ),
     "mbsync": Tool("mbsync", mbsync.commands),
     "offlineimap": Tool("offlineimap", offlineimap.commands),
@@ -147,6 +149,8 @@ class Bench:
             row.notes.append(f"full run {row.full.status}: {row.full.error}")
         if row.full.timed_out:
             return row
+        if tool.report_note is not None:
+            row.notes.append(tool.report_note(ctx))
         report = self.fidelity(self.base, tool, row)
         row.fidelity_full = report.summary()
         row.notes.extend(f"full: {line}" for line in report.examples())

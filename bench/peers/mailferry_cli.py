@@ -7,7 +7,9 @@ database lives in the work dir, so the no-op and +100 runs reuse it.
 from __future__ import annotations
 
 import csv
+import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from bench.peers.context import HOST, MASTER_PASSWORD, MASTER_USER, RunContext
@@ -33,6 +35,14 @@ def _users_csv(ctx: RunContext) -> Path:
     return path
 
 
+def _password_file(ctx: RunContext) -> Path:
+    path = ctx.workdir / "target-admin-password"
+    if not path.exists():
+        path.write_text(MASTER_PASSWORD)
+        path.chmod(0o600)
+    return path
+
+
 def commands(ctx: RunContext) -> list[list[str]]:
     return [
         [
@@ -45,20 +55,37 @@ def commands(ctx: RunContext) -> list[list[str]]:
             "--port",
             str(ctx.source_port),
             "--security",
-            "None",
+            "none",
             "--csv",
             str(_users_csv(ctx)),
             "--target",
             f"imap://{HOST}:{ctx.target_port}",
             "--target-security",
-            "None",
+            "none",
+            "--target-login",
+            "master-user",
             "--target-admin",
             MASTER_USER,
-            "--target-password",
-            MASTER_PASSWORD,
+            "--target-password-file",
+            str(_password_file(ctx)),
             "--state",
-            f"sqlite:///{ctx.workdir / 'state.db'}",
+            str(ctx.workdir / "state.db"),
             "--report",
             str(ctx.workdir / "report.json"),
         ]
     ]
+
+
+def report_note(ctx: RunContext) -> str:
+    """What mailferry's own JSON report says it skipped (to check the skip is reported)."""
+    path = ctx.workdir / "report.json"
+    if not path.exists():
+        return "no report.json written"
+    report = json.loads(path.read_text(encoding="utf-8"))
+    kinds: Counter[str] = Counter()
+    for user in report.get("Users", []):
+        for item in user.get("SkippedItems", []):
+            kinds[f"{item.get('Kind')} {item.get('MessageSize')} B"] += 1
+    synced, failed = report.get("SyncedCount", "?"), report.get("FailedCount", "?")
+    skipped = ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())) or "none"
+    return f"its report: {synced} users synced, {failed} failed; skipped items: {skipped}"

@@ -58,6 +58,7 @@ class MemoryTarget:
         self.permanent_flags = tuple(permanent_flags)
         self.refuse = refuse
         self.boxes: dict[str, TargetBox] = {}
+        self.attributes: dict[str, tuple[str, ...]] = {}
         self.calls: Counter[str] = Counter()
         self._uidvalidity = 5000
 
@@ -93,7 +94,10 @@ class MemoryTarget:
 
     async def list_folders(self) -> list[FolderListing]:
         await self._call("list_folders")
-        return [FolderListing(name, self.delimiter) for name in self.boxes]
+        return [
+            FolderListing(name, self.delimiter, self.attributes.get(name, ()))
+            for name in self.boxes
+        ]
 
     async def ensure_folder(self, folder: str) -> None:
         await self._call("ensure_folder")

@@ -194,7 +194,7 @@ def test_crash_at_every_state_write_resumes_to_the_same_end(
 ):
     operations, reference = count_writes(fast_path / "reference", kind, incremental)
     intents = operations.count("record_intent")
-    assert len(operations) >= 12 and intents >= 2
+    assert len(operations) >= 8 and intents >= 2
     crashes = [("before", n, crash_before_commit(n)) for n in range(1, len(operations) + 1)]
     crashes += [("after-intent", n, crash_after_intent(n)) for n in range(1, intents + 1)]
     template = Scenario(fast_path / "template", kind, incremental)

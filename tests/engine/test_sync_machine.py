@@ -18,6 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 from mailferry.engine.planner import SyncOptions
 from mailferry.state import StateStore
 from tests.engine.memory_source import MemorySource, make_message
+from tests.engine.memory_target import MemoryTarget
 from tests.engine.support import check_invariants, maildir, open_state, sync
 
 OPTIONS = SyncOptions(batch_count=3, max_message_size=700, propagate_deletions=True)
@@ -27,8 +28,11 @@ MAX_PER_FOLDER = 12
 
 
 class SyncMachine(RuleBasedStateMachine):
-    @initialize(condstore=st.booleans())
-    def start(self, condstore: bool) -> None:
+    @initialize(condstore=st.booleans(), maildir_target=st.booleans())
+    def start(self, condstore: bool, maildir_target: bool) -> None:
+        """A real Maildir, or an in-memory target without UIDPLUS (copies found again
+        by fingerprint)."""
+        self.memory = None if maildir_target else MemoryTarget(uidplus=False)
         base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
         self.root = Path(tempfile.mkdtemp(prefix="mailferry-machine-", dir=base))
         self.source = MemorySource(condstore=condstore)
@@ -115,7 +119,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.dirty = False
 
     async def _sync_and_check(self) -> None:
-        target = maildir(self.root / "mail")
+        target = self.memory or maildir(self.root / "mail")
         try:
             result = await sync(self.source, target, self.state, OPTIONS)
             await check_invariants(

@@ -76,40 +76,44 @@ class Prepared:
 
 async def prepare(ctx: Context, mapping: FolderMapping) -> Prepared:
     """Everything before the copy, up to a preliminary plan (no ItemLimit yet)."""
-    name, target_name = mapping.source_name, mapping.target_name
-    ledger = Ledger(ctx.state, _record(ctx, mapping), [], dry_run=ctx.options.dry_run)
-    ledger.pairs = {p.source_uid: p for p in _pairs(ctx, ledger.record)}
-    status = await ctx.source.status(name)
-    if not ledger.pending and _unchanged(ledger.record, status):
+    record, retargeted = _record(ctx, mapping)
+    ledger = Ledger(ctx.state, record, _pairs(ctx, record), dry_run=ctx.options.dry_run)
+    status = await ctx.source.status(mapping.source_name)
+    if not (retargeted or ledger.pending) and _unchanged(record, status):
         return Prepared(mapping, ledger, status)
-    tstatus = await _target_status(ctx, target_name)
-    record = ledger.record
-    target_moved = record.target_uidvalidity not in (None, tstatus.uidvalidity)
-    if target_moved and ledger.done:  # first, so pending pairs skip the re-found UIDs
-        await revalidate_target(ctx.target, target_name, ledger)
-    lost = await reconcile_pending(ctx.target, target_name, ledger, from_start=target_moved)
+    tstatus = await _target_status(ctx, mapping.target_name)
     work = Prepared(mapping, ledger, status, tstatus)
-    await _list_source(ctx, work, incremental=not (lost or target_moved))
-    if record.source_uidvalidity not in (None, work.status.uidvalidity) and ledger.pairs:
-        await remap_source(
-            ctx.source,
-            ctx.target,
-            (name, target_name),
-            ledger,
-            list(work.metas.values()),
-            delete_unmatched=ctx.options.propagate_deletions,
-        )
-    if (record.source_uidvalidity, record.target_uidvalidity) != (
-        work.status.uidvalidity,
-        tstatus.uidvalidity,
-    ):
-        ledger.checkpoint(work.status, tstatus.uidvalidity, complete=False)
-    if record.source_uidnext is None and tstatus.messages > len(ledger.target_uids()):
-        folders = (name, target_name)
-        metas = list(work.metas.values())
-        work.adopted = await adopt(ctx.source, ctx.target, folders, ledger, metas)
+    moved = retargeted or record.target_uidvalidity not in (None, tstatus.uidvalidity)
+    lost = await _revalidate_target(ctx, work, moved=moved)
+    await _list_source(ctx, work, incremental=not (lost or moved))
+    await _revalidate_source(ctx, work, record)
     work.plan = replan(ctx.options, work, ())
     return work
+
+
+async def _revalidate_target(ctx: Context, work: Prepared, *, moved: bool) -> int:
+    """Rule 1 (and a target UIDVALIDITY change): returns how many pending pairs were
+    dropped. Done pairs are re-found first, so pending ones skip their UIDs."""
+    target_name, ledger = work.mapping.target_name, work.ledger
+    if moved and ledger.done:
+        await revalidate_target(ctx.target, target_name, ledger)
+    return await reconcile_pending(ctx.target, target_name, ledger, from_start=moved)
+
+
+async def _revalidate_source(ctx: Context, work: Prepared, record: FolderRecord) -> None:
+    """Rules 3 and 4, then the checkpoint's UIDVALIDITYs (before any new pair)."""
+    ledger, tstatus = work.ledger, work.target_status
+    assert tstatus is not None
+    folders = (work.mapping.source_name, work.mapping.target_name)
+    metas = list(work.metas.values())
+    if record.source_uidvalidity not in (None, work.status.uidvalidity) and ledger.pairs:
+        delete = ctx.options.propagate_deletions
+        await remap_source(ctx.source, ctx.target, folders, ledger, metas, delete_unmatched=delete)
+    anchored = (record.source_uidvalidity, record.target_uidvalidity)
+    if anchored != (work.status.uidvalidity, tstatus.uidvalidity):
+        ledger.checkpoint(work.status, tstatus.uidvalidity, complete=False)
+    if record.source_uidnext is None and tstatus.messages > len(ledger.target_uids()):
+        work.adopted = await adopt(ctx.source, ctx.target, folders, ledger, metas)
 
 
 def replan(options: SyncOptions, work: Prepared, over_limit: set[int] | tuple[()]) -> FolderPlan:
@@ -124,14 +128,19 @@ def replan(options: SyncOptions, work: Prepared, over_limit: set[int] | tuple[()
     )
 
 
-def _record(ctx: Context, mapping: FolderMapping) -> FolderRecord:
-    if not ctx.options.dry_run:
-        return ctx.state.upsert_folder(ctx.mailbox_id, mapping.source_name, mapping.target_name)
+def _record(ctx: Context, mapping: FolderMapping) -> tuple[FolderRecord, bool]:
+    """The folder's record, and whether its target folder changed since the last sync
+    (its pairs then name UIDs of another folder). Written only when needed: a re-run
+    that finds nothing changed writes nothing."""
     found = ctx.state.folder(ctx.mailbox_id, mapping.source_name)
-    if found is not None:
-        return found
+    retargeted = found is not None and found.target_folder != mapping.target_name
+    if found is not None and (not retargeted or ctx.options.dry_run):
+        return found, retargeted
+    if not ctx.options.dry_run:
+        record = ctx.state.upsert_folder(ctx.mailbox_id, mapping.source_name, mapping.target_name)
+        return record, retargeted
     empty = (None,) * 6
-    return FolderRecord(-1, ctx.mailbox_id, mapping.source_name, mapping.target_name, *empty)
+    return FolderRecord(-1, ctx.mailbox_id, mapping.source_name, mapping.target_name, *empty), False
 
 
 def _pairs(ctx: Context, record: FolderRecord) -> list[PairRecord]:
@@ -220,8 +229,17 @@ async def execute(ctx: Context, work: Prepared) -> tuple[FolderResult, list[Skip
     before = len(ledger.done)
     complete, copied, copied_bytes = True, len(plan.copies), plan.copy_bytes
     if not ctx.options.dry_run:
-        job = CopyJob(ctx.source, ctx.target, ctx.state, ledger, ctx.mailbox_id, name, target_name,
-                      ctx.options, ctx.emit)  # fmt: skip
+        job = CopyJob(
+            ctx.source,
+            ctx.target,
+            ctx.state,
+            ledger,
+            ctx.mailbox_id,
+            name,
+            target_name,
+            ctx.options,
+            ctx.emit,
+        )
         tally = await copy_messages(job, plan.copies, tstatus.uidnext)
         complete = tally.received == {copy.meta.uid for copy in plan.copies}
         copied, copied_bytes = tally.copied, tally.bytes

@@ -62,7 +62,7 @@ class SyncOptions:
     batch_count: int = 50
     batch_bytes: int = 16 * MiB
     queue_bytes: int = 64 * MiB
-    fetch_chunk: int = 256
+    fetch_chunk: int = 1000
     batch_linger: float = 1.0
     dry_run: bool = False
 

@@ -64,6 +64,9 @@ async def sync_mailbox(
 ) -> MailboxResult:
     """Copy what is new, update what changed, resume what a crash interrupted.
 
+    The caller opens and closes both stores and the state; ``mailbox_key`` names
+    this migration in the state (see engine.md). Progress goes to ``progress``.
+
     ``target_layout`` gives the target's naming limits (default: its delimiter and
     case sensitivity with Dovecot's limits); its special folders are completed
     from the target's own folder list.
@@ -73,17 +76,14 @@ async def sync_mailbox(
     ctx = Context(source, target, state, state.mailbox_id(mailbox_key), options, emit)
     folder_plan = await map_folders(source, target, folder_options, target_layout)
     results: dict[str, FolderResult] = {}
-    prepared: list[Prepared] = []
-    for mapping in folder_plan.mappings:
-        try:
-            prepared.append(await prepare(ctx, mapping))
-        except FolderError as error:
-            results[mapping.source_name] = failed_result(mapping, error)
+    prepared = await _prepare_all(ctx, folder_plan, results)
     _apply_item_limit(options, prepared)
-    changed = [work for work in prepared if not work.unchanged]
-    total = sum(len(w.plan.copies) for w in changed if w.plan is not None)
-    total_bytes = sum(w.plan.copy_bytes for w in changed if w.plan is not None)
-    emit(MailboxStarted(total, total_bytes, len(changed)))
+    plans = [w.plan for w in prepared if w.plan is not None]
+    emit(
+        MailboxStarted(
+            sum(len(p.copies) for p in plans), sum(p.copy_bytes for p in plans), len(plans)
+        )
+    )
     skipped_items: list[SkippedItem] = []
     works = {work.mapping.source_name: work for work in prepared}
     for mapping in folder_plan.mappings:
@@ -91,9 +91,8 @@ async def sync_mailbox(
         if work is not None:
             results[mapping.source_name] = await _run_folder(ctx, work, skipped_items)
         emit(FolderFinished(results[mapping.source_name]))
-    ordered = tuple(results[m.source_name] for m in folder_plan.mappings)
     outcome = MailboxResult(
-        folders=ordered,
+        folders=tuple(results[m.source_name] for m in folder_plan.mappings),
         skipped_items=tuple(skipped_items),
         skipped_folders=folder_plan.skipped,
         duration=time.monotonic() - started,
@@ -101,6 +100,19 @@ async def sync_mailbox(
     )
     emit(MailboxFinished(outcome))
     return outcome
+
+
+async def _prepare_all(
+    ctx: Context, folder_plan: FolderPlan, failed: dict[str, FolderResult]
+) -> list[Prepared]:
+    """Step one for every folder; the ones that fail go to ``failed``."""
+    prepared: list[Prepared] = []
+    for mapping in folder_plan.mappings:
+        try:
+            prepared.append(await prepare(ctx, mapping))
+        except FolderError as error:
+            failed[mapping.source_name] = failed_result(mapping, error)
+    return prepared
 
 
 async def _run_folder(ctx: Context, work: Prepared, skipped: list[SkippedItem]) -> FolderResult:

@@ -22,11 +22,14 @@ one mailbox's operations run one at a time, under an ``flock`` on
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
-from collections.abc import Callable, Mapping, Sequence
+import stat
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from mailferry.connection.body import BodyWriter, MessageBody
 from mailferry.errors import FolderError, MailboxNotFound
 from mailferry.stores import maildir_folder as mf
 from mailferry.stores.base import (
@@ -36,9 +39,10 @@ from mailferry.stores.base import (
     AppendOutcome,
     FolderListing,
     MessageMeta,
+    SourceMessage,
     TargetFolderStatus,
 )
-from mailferry.stores.maildir_files import O_DIR, open_dir, read_head
+from mailferry.stores.maildir_files import O_DIR, O_READ_FILE, open_dir, read_head
 from mailferry.stores.maildir_io import ensure_dir, flocked, raise_if_full, read_text, replace_text
 from mailferry.stores.maildir_keywords import KeywordTable
 from mailferry.stores.maildir_names import (
@@ -59,6 +63,8 @@ LOCK_FILE = "mailferry-lock"
 SUBSCRIPTIONS_FILE = "subscriptions"
 FOLDER_MARKER = "maildirfolder"
 _O_MARKER = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+SPOOL_THRESHOLD = 2 * 1024 * 1024  # a body read for fetch() above this goes to a temp file
+_READ_CHUNK = 1024 * 1024
 Scanned = tuple[mf.FolderState, dict[int, mf.Entry]]
 
 
@@ -259,6 +265,30 @@ class MaildirMailbox:
 
         return await self._run(folder, work)
 
+    async def fetch(self, folder: str, uids: Sequence[int]) -> AsyncIterator[SourceMessage]:
+        """Read the files one at a time (big ones are spooled, never held in memory)."""
+        for uid in dict.fromkeys(uids):
+            found = await self._run(folder, functools.partial(self._read_message, folder, uid))
+            if found is not None:
+                yield found
+
+    def _read_message(self, folder: str, uid: int) -> SourceMessage | None:
+        """One message's file and metadata; a file renamed meanwhile is looked up again."""
+        with self._open(folder) as handle:
+            _, entries = self._cached(folder, handle)
+            entry = entries.get(uid)
+            if entry is None:
+                return None
+            try:
+                body = _read_body(handle.subs[entry.subdir], entry.name)
+            except FileNotFoundError:  # renamed by a flag change: scan again, once
+                entry = self._scan(folder, handle)[1].get(uid)
+                body = _read_body(handle.subs[entry.subdir], entry.name) if entry else None
+            if entry is None or body is None:
+                return None
+            flags = mf.entry_flags(entry, mf.load_keywords(handle))
+            return SourceMessage(MessageMeta(uid, entry.size, flags, mf.entry_date(entry)), body)
+
     async def set_flags(self, folder: str, changes: Mapping[int, tuple[str, ...]]) -> None:
         if not changes:
             return
@@ -306,6 +336,25 @@ def _is_maildir(parent_fd: int, name: str) -> bool:
         return True
     except OSError:
         return False
+    finally:
+        os.close(fd)
+
+
+def _read_body(dir_fd: int, name: str) -> MessageBody | None:
+    """A message file's bytes; None when it is not a regular file."""
+    fd = os.open(name, O_READ_FILE, dir_fd=dir_fd)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        writer = BodyWriter(info.st_size, SPOOL_THRESHOLD)
+        try:
+            while piece := os.read(fd, _READ_CHUNK):
+                writer.write(piece)
+        except BaseException:
+            writer.discard()
+            raise
+        return writer.finish()
     finally:
         os.close(fd)
 

@@ -7,6 +7,7 @@ import click
 from mailferry import __version__
 from mailferry.interfaces.cli.migrate import migrate
 from mailferry.interfaces.cli.test_server import test_server
+from mailferry.interfaces.cli.verify import verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,6 +17,7 @@ def cli() -> None:
 
 
 cli.add_command(test_server)
+cli.add_command(verify)
 cli.add_command(migrate)
 
 

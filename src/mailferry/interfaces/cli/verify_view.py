@@ -1,0 +1,231 @@
+"""How ``mailferry verify`` shows its findings: Rich tables, and the JSON report.
+
+Neither holds a secret: a user is named by address and login name, never by
+password, and error words come from :func:`words.describe`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from mailferry.engine.verify_report import FolderVerification, MessageRef, VerifyReport
+from mailferry.service.verify_run import UserVerification
+
+SHOWN_PER_FOLDER = 10  # differences listed under a table per folder; the JSON has all
+
+MATCH, DIFFERENCES, FAILED = "Match", "Differences", "Failed"
+
+
+def user_status(outcome: UserVerification) -> str:
+    if outcome.report is None:
+        return FAILED
+    return MATCH if outcome.report.ok else DIFFERENCES
+
+
+def folder_status(folder: FolderVerification) -> str:
+    if folder.error is not None:
+        return FAILED
+    return MATCH if folder.ok else DIFFERENCES
+
+
+# -- JSON --------------------------------------------------------------------------
+
+
+def report_as_dict(
+    outcomes: Sequence[UserVerification], source: str, target: str
+) -> dict[str, object]:
+    """The whole verification as JSON-ready data."""
+    statuses = [user_status(o) for o in outcomes]
+    return {
+        "Result": MATCH if all(s == MATCH for s in statuses) else DIFFERENCES,
+        "Source": source,
+        "Target": target,
+        "Users": [_user_dict(o, s) for o, s in zip(outcomes, statuses, strict=True)],
+    }
+
+
+def _user_dict(outcome: UserVerification, status: str) -> dict[str, object]:
+    row, report = outcome.row, outcome.report
+    found: dict[str, object] = {
+        "EmailAddress": row.email_address,
+        "UserName": row.user_name,
+        "UserRoot": row.user_root,
+        "Status": status,
+        "Error": outcome.error,
+        "ErrorKind": outcome.error_kind,
+        "Seconds": round(outcome.duration, 3),
+    }
+    if report is not None:
+        found["Totals"] = _totals(report)
+        found["Folders"] = [_folder_dict(f) for f in report.folders]
+        found["SkippedFolders"] = [
+            {"SourceFolder": s.source_name, "Reason": str(s.reason), "Detail": s.detail}
+            for s in report.skipped_folders
+        ]
+    return found
+
+
+def _totals(report: VerifyReport) -> dict[str, int]:
+    folders = report.folders
+    return {
+        "Folders": len(folders),
+        "SourceItems": sum(f.source_count for f in folders),
+        "Expected": sum(f.expected for f in folders),
+        "TargetItems": sum(f.target_count for f in folders),
+        "Missing": report.missing,
+        "Unexpected": report.unexpected,
+        "FlagMismatches": report.flag_mismatches,
+        "DateMismatches": report.date_mismatches,
+        "PolicySkipped": sum(len(f.policy_skipped) for f in folders),
+        "FolderErrors": len(report.errors),
+    }
+
+
+def _folder_dict(folder: FolderVerification) -> dict[str, object]:
+    return {
+        "SourceFolder": folder.source_folder,
+        "TargetFolder": folder.target_folder,
+        "TargetExists": folder.target_exists,
+        "Status": folder_status(folder),
+        "Error": folder.error,
+        "SourceItems": folder.source_count,
+        "Expected": folder.expected,
+        "TargetItems": folder.target_count,
+        "ExpectedBytes": folder.expected_bytes,
+        "TargetBytes": folder.target_bytes,
+        "Missing": [_message_dict(m) for m in folder.missing],
+        "Unexpected": [_message_dict(m) for m in folder.unexpected],
+        "FlagMismatches": [
+            {
+                "SourceUid": f.source_uid,
+                "TargetUid": f.target_uid,
+                "MissingFlags": list(f.missing),
+                "ExtraFlags": list(f.extra),
+            }
+            for f in folder.flag_mismatches
+        ],
+        "DateMismatches": [
+            {
+                "SourceUid": d.source_uid,
+                "TargetUid": d.target_uid,
+                "SourceDate": _date(d.source_date),
+                "TargetDate": _date(d.target_date),
+            }
+            for d in folder.date_mismatches
+        ],
+        "PolicySkipped": [
+            {
+                "Uid": p.uid,
+                "Kind": p.kind,
+                "Size": p.size,
+                "InternalDate": _date(p.internaldate),
+                "OnTarget": p.on_target,
+            }
+            for p in folder.policy_skipped
+        ],
+    }
+
+
+def _message_dict(message: MessageRef) -> dict[str, object]:
+    return {
+        "Uid": message.uid,
+        "Size": message.size,
+        "InternalDate": _date(message.internaldate),
+        "Subject": message.subject,
+    }
+
+
+def _date(value: dt.datetime) -> str:
+    return value.isoformat()
+
+
+# -- tables ------------------------------------------------------------------------
+
+
+def print_outcomes(console: Console, outcomes: Sequence[UserVerification]) -> None:
+    """A table per user, the differences listed under it, then a summary line."""
+    for outcome in outcomes:
+        _print_user(console, outcome)
+    counts = {status: 0 for status in (MATCH, DIFFERENCES, FAILED)}
+    for outcome in outcomes:
+        counts[user_status(outcome)] += 1
+    colour = "green" if counts[MATCH] == len(outcomes) else "red"
+    console.print(
+        f"[{colour}]{len(outcomes)} user(s): {counts[MATCH]} match, "
+        f"{counts[DIFFERENCES]} with differences, {counts[FAILED]} could not be verified[/]"
+    )
+
+
+def _print_user(console: Console, outcome: UserVerification) -> None:
+    who = escape(outcome.row.email_address)
+    if outcome.report is None:
+        console.print(f"[red]{who}: could not be verified:[/] {escape(outcome.error or '')}")
+        return
+    table = Table(title=f"{who} ({user_status(outcome)})", title_justify="left")
+    for name in ("folder", "source", "expected", "target", "missing", "extra"):
+        table.add_column(name, justify="left" if name == "folder" else "right")
+    for name in ("flag diffs", "date diffs", "status"):
+        table.add_column(name, justify="left" if name == "status" else "right")
+    for folder in outcome.report.folders:
+        table.add_row(*_row(folder))
+    console.print(table)
+    for folder in outcome.report.folders:
+        _print_details(console, folder)
+    for skipped in outcome.report.skipped_folders:
+        detail = f" ({escape(skipped.detail)})" if skipped.detail else ""
+        console.print(f"  not migrated: {escape(skipped.source_name)}: {skipped.reason}{detail}")
+
+
+def _row(folder: FolderVerification) -> list[str]:
+    name = folder.source_folder
+    if folder.target_folder != folder.source_folder:
+        name = f"{name} → {folder.target_folder}"
+    status = folder_status(folder)
+    colour = {MATCH: "green", DIFFERENCES: "yellow", FAILED: "red"}[status]
+    return [
+        escape(name),
+        str(folder.source_count),
+        str(folder.expected),
+        str(folder.target_count) if folder.target_exists else "none",
+        str(len(folder.missing)),
+        str(len(folder.unexpected)),
+        str(len(folder.flag_mismatches)),
+        str(len(folder.date_mismatches)),
+        f"[{colour}]{status}[/]",
+    ]
+
+
+def _print_details(console: Console, folder: FolderVerification) -> None:
+    where = escape(folder.source_folder)
+    if folder.error is not None:
+        console.print(f"  [red]{where}:[/] {escape(folder.error)}")
+    if not folder.target_exists:
+        console.print(f"  {where}: the target folder {escape(folder.target_folder)} does not exist")
+    lines = [
+        *(f"missing on the target: source UID {_ref(m)}" for m in folder.missing),
+        *(f"extra on the target: target UID {_ref(m)}" for m in folder.unexpected),
+        *(
+            f"flags differ: source UID {f.source_uid} / target UID {f.target_uid}: "
+            f"missing {' '.join(f.missing) or '-'}, extra {' '.join(f.extra) or '-'}"
+            for f in folder.flag_mismatches
+        ),
+        *(
+            f"date differs: source UID {d.source_uid} {_date(d.source_date)} / "
+            f"target UID {d.target_uid} {_date(d.target_date)}"
+            for d in folder.date_mismatches
+        ),
+    ]
+    for line in lines[:SHOWN_PER_FOLDER]:
+        console.print(f"  {where}: {escape(line)}")
+    if len(lines) > SHOWN_PER_FOLDER:
+        console.print(f"  {where}: … and {len(lines) - SHOWN_PER_FOLDER} more (see --report)")
+
+
+def _ref(message: MessageRef) -> str:
+    subject = f" {message.subject!r}" if message.subject else ""
+    return f"{message.uid}, {message.size} bytes, {_date(message.internaldate)}{subject}"
