@@ -24,8 +24,10 @@ def migrate(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 
 def source_args(server: DovecotServer, csv: Path) -> list[str]:
-    return ["--source-server", "127.0.0.1", "--port", str(server.imap_port),
-            "--security", "Tls", "--ca-file", str(server.ca_pem_path), "--csv", str(csv)]  # fmt: skip
+    return [
+        "--source-server", "127.0.0.1", "--port", str(server.imap_port),
+        "--security", "Tls", "--ca-file", str(server.ca_pem_path), "--csv", str(csv),
+    ]  # fmt: skip
 
 
 def write_csv(path: Path, rows: list[tuple[str, str, str]]) -> Path:
