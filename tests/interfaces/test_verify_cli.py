@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from tests.conftest import MASTER_USER, MakeUser
 from tests.stores.conftest import connect_options
 
 MAILFERRY = [sys.executable, "-m", "mailferry"]
+Opener = Callable[[], Awaitable[TargetMailbox]]
 SPEC = CorpusSpec(seed=99, messages=12, folders=("INBOX", "Sent", "Archive"), deleted_fraction=0)
 
 
@@ -47,10 +49,11 @@ def _user(make_user: MakeUser, source: DovecotServer, target: DovecotServer) -> 
     return user
 
 
-def _migrate(source: DovecotServer, user: User, target: TargetMailbox, state: Path) -> None:
+def _migrate(source: DovecotServer, user: User, open_target: Opener, state: Path) -> None:
     async def main() -> None:
         credentials = Credentials(user.login, user.password)
         reader = await open_imap_source(connect_options(source), credentials)
+        target = await open_target()
         try:
             with StateStore.open(f"sqlite:///{state}") as store:
                 result = await sync_mailbox(
@@ -65,8 +68,19 @@ def _migrate(source: DovecotServer, user: User, target: TargetMailbox, state: Pa
     asyncio.run(main())
 
 
-async def _imap_target(server: DovecotServer, user: User) -> TargetMailbox:
-    return await open_imap_target(connect_options(server), Credentials(user.address, user.password))
+def _imap_target(server: DovecotServer, user: User) -> Opener:
+    async def open_target() -> TargetMailbox:
+        credentials = Credentials(user.address, user.password)
+        return await open_imap_target(connect_options(server), credentials)
+
+    return open_target
+
+
+def _maildir_target(root: Path, user: User) -> Opener:
+    async def open_target() -> TargetMailbox:
+        return MaildirTarget(root).mailbox(user.address)
+
+    return open_target
 
 
 def _csv(path: Path, rows: list[tuple[str, str, str]]) -> Path:
@@ -120,17 +134,15 @@ def test_verify_against_dovecot_target_passes_then_reports_tampering_and_failure
 ) -> None:
     alice, bob = (_user(make_user, dovecot_source, dovecot_target) for _ in range(2))
     for user in (alice, bob):
-        target = asyncio.run(_imap_target(dovecot_target, user))
-        _migrate(dovecot_source, user, target, tmp_path / "state.db")
+        _migrate(dovecot_source, user, _imap_target(dovecot_target, user), tmp_path / "state.db")
     rows = [(u.address, u.login, u.password) for u in (alice, bob)]
     csv = _csv(tmp_path / "users.csv", rows)
     target_args = ["--target", f"imap://127.0.0.1:{dovecot_target.imap_port}"]
     env = {"MAILFERRY_TARGET_PASSWORD": MASTER_USER.password}
     report_path = tmp_path / "report.json"
 
-    done = _run(
-        [*_source_args(dovecot_source, csv), *target_args, "--report", str(report_path)], env
-    )
+    args = [*_source_args(dovecot_source, csv), *target_args]
+    done = _run([*args, "--report", str(report_path)], env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 user(s): 2 match, 0 with differences, 0 could not be verified" in done.stdout
     assert alice.address in done.stdout and "Archive" in done.stdout
@@ -173,13 +185,19 @@ def test_verify_maildir_target_prints_a_table(
 ) -> None:
     user = _user(make_user, dovecot_source, dovecot_target)
     root = tmp_path / "mail"
-    _migrate(dovecot_source, user, MaildirTarget(root).mailbox(user.address), tmp_path / "s.db")
+    _migrate(dovecot_source, user, _maildir_target(root, user), tmp_path / "state.db")
     csv = _csv(tmp_path / "users.csv", [(user.address, user.login, user.password)])
-    done = _run([*_source_args(dovecot_source, csv), "--target", f"maildir:{root}"])
+    args = [*_source_args(dovecot_source, csv), "--target", f"maildir:{root}"]
+    done = _run(args, {"COLUMNS": "160"})
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 user(s): 1 match" in done.stdout
-    for column in ("folder", "expected", "missing", "extra", "flag diffs", "date diffs"):
-        assert column in done.stdout
+    assert "1 user(s): 1 match, 0 with differences, 0 could not be verified" in done.stdout
+    header = "flag date folder source expected target missing extra diffs diffs status"
+    assert header in " ".join(done.stdout.split())
+    rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines() if line.strip()}
+    for folder in SPEC.folders:
+        assert rows[folder][3:] == ["0", "0", "0", "0", "ok"], done.stdout
+        assert rows[folder][1] == rows[folder][2]  # expected == target
+    assert sum(int(rows[folder][1]) for folder in SPEC.folders) == SPEC.messages
     _secret_free([user.password], done.stdout, done.stderr)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -166,11 +167,20 @@ def _print_user(console: Console, outcome: UserVerification) -> None:
     if outcome.report is None:
         console.print(f"[red]{who}: could not be verified:[/] {escape(outcome.error or '')}")
         return
-    table = Table(title=f"{who} ({user_status(outcome)})", title_justify="left")
-    for name in ("folder", "source", "expected", "target", "missing", "extra"):
-        table.add_column(name, justify="left" if name == "folder" else "right")
-    for name in ("flag diffs", "date diffs", "status"):
-        table.add_column(name, justify="left" if name == "status" else "right")
+    title = f"{who} ({user_status(outcome)})"
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("folder", overflow="fold", ratio=1)
+    for name in ("source", "expected", "target", "missing", "extra"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for name in ("flag\ndiffs", "date\ndiffs"):  # two short lines keep 80 columns usable
+        table.add_column(name, justify="right")
+    table.add_column("status", no_wrap=True)
     for folder in outcome.report.folders:
         table.add_row(*_row(folder))
     console.print(table)
@@ -186,7 +196,11 @@ def _row(folder: FolderVerification) -> list[str]:
     if folder.target_folder != folder.source_folder:
         name = f"{name} → {folder.target_folder}"
     status = folder_status(folder)
-    colour = {MATCH: "green", DIFFERENCES: "yellow", FAILED: "red"}[status]
+    colour, word = {
+        MATCH: ("green", "ok"),
+        DIFFERENCES: ("yellow", "DIFF"),
+        FAILED: ("red", "FAILED"),
+    }[status]
     return [
         escape(name),
         str(folder.source_count),
@@ -196,7 +210,7 @@ def _row(folder: FolderVerification) -> list[str]:
         str(len(folder.unexpected)),
         str(len(folder.flag_mismatches)),
         str(len(folder.date_mismatches)),
-        f"[{colour}]{status}[/]",
+        f"[{colour}]{word}[/]",
     ]
 
 
