@@ -76,7 +76,7 @@ def demo(workdir: Path, messages: int) -> None:
         _run(["migrate", *src, "--target", f"maildir:{maildir}", "--state", str(state),
               "--report", str(workdir / "report-maildir.json")])  # fmt: skip
         _say("3. Verify the Maildir tree against the source")
-        _run(["verify", *src, "--target", f"maildir:{maildir}"], check=False)
+        _run(["verify", *src, "--target", f"maildir:{maildir}"])
         _say("4. Run again: an incremental sync copies nothing new")
         _run(["migrate", *src, "--target", f"maildir:{maildir}", "--state", str(state)])
         env = {**os.environ, "MAILFERRY_TARGET_PASSWORD": ADMIN_PASSWORD}
@@ -86,7 +86,7 @@ def demo(workdir: Path, messages: int) -> None:
         _run(["migrate", *src, *imap, "--state", str(workdir / "imap-state.db"),
               "--report", str(workdir / "report-imap.json")], env=env)  # fmt: skip
         _say("6. Verify the target IMAP server against the source")
-        _run(["verify", *src, *imap], env=env, check=False)
+        _run(["verify", *src, *imap], env=env)
     _say(f"Done. Reports and state are in {workdir}")
 
 
