@@ -172,6 +172,13 @@ def test_match_by_fingerprint_counts_duplicates_once_each():
     assert match_by_fingerprint(wanted, {}) == {}
 
 
+def test_in_order_matching_follows_the_append_order_of_identical_messages():
+    appended = {7: "a", 3: "a", 5: "b"}  # appended in this order: UID 7 first
+    available = {20: "a", 21: "b", 22: "a"}
+    assert match_by_fingerprint(appended, available, in_order=True) == {7: 20, 3: 22, 5: 21}
+    assert match_by_fingerprint(appended, available) == {3: 20, 7: 22, 5: 21}
+
+
 # -- properties -------------------------------------------------------------------
 
 flag_sets = st.lists(st.sampled_from(["\\Seen", "\\Deleted", "\\Flagged", "$Junk", "\\Recent"]))

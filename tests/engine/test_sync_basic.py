@@ -339,8 +339,10 @@ def test_unkept_flags_are_reported_and_not_retried(tmp_path: Path):
             kept = [set(m.flags) for m in target.boxes["INBOX"].messages.values()]
             assert all(flags <= {"\\Seen", "\\Answered"} for flags in kept)
             source.calls.clear()
+            target.calls.clear()
             again = await sync(source, target, state)
             assert again.flags_updated == 0 and again.copied == 0
+            assert dict(target.calls) == {"list_folders": 1}
 
     asyncio.run(main())
 

@@ -203,9 +203,10 @@ async def _record_outcomes(
             unknown,
             min_uid=tally.uidnext,
             exclude=job.ledger.target_uids(),
+            in_order=True,
         )
-        job.ledger.settle({uid: found.get(uid) for uid in unknown})
-        known.update(found)
+        job.ledger.settle({uid: found[uid].uid if uid in found else None for uid in unknown})
+        known.update({uid: meta.uid for uid, meta in found.items()})
     uids = [uid for uid in known.values() if uid is not None]
     if uids:
         tally.uidnext = max(tally.uidnext, max(uids) + 1)

@@ -1,8 +1,10 @@
 """A lenient reader of the few headers the engine needs: Subject, From, Date, Message-ID.
 
-Only the first 64 KB of a message are looked at. Nothing here raises on bad
-input: broken encodings, missing headers and unparseable dates give ``""`` or
-None, because these values only label skipped items and identify messages.
+Labels come from the first 64 KB of a message; the Message-ID is read by the
+stores' own reader (``stores.message_id``) so that source, target and engine
+fingerprint a message alike, then normalised by :func:`normalize_message_id`
+(applied to every side's value). Nothing here raises on bad input: broken
+encodings, missing headers and unparseable dates give ``""`` or None.
 """
 
 from __future__ import annotations

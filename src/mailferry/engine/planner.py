@@ -260,17 +260,20 @@ def items_over_limit(
     return over
 
 
-def match_by_fingerprint(wanted: Mapping[K, str], available: Mapping[int, str]) -> dict[K, int]:
+def match_by_fingerprint(
+    wanted: Mapping[K, str], available: Mapping[int, str], *, in_order: bool = False
+) -> dict[K, int]:
     """Pair keys with UIDs of equal fingerprint, as multisets: each UID is used at most
-    once, so two copies of one message match two, never one twice. Deterministic: within
-    a fingerprint the smallest keys get the smallest UIDs."""
+    once, so two copies of one message match two, never one twice. Deterministic:
+    within a fingerprint the smallest UIDs go to the smallest keys, or (``in_order``)
+    to the keys in ``wanted``'s own order (messages appended in that order)."""
     pool: dict[str, list[int]] = defaultdict(list)
     for uid in sorted(available):
         pool[available[uid]].append(uid)
     for uids in pool.values():
         uids.reverse()  # pop() from the end yields the smallest first
     matched: dict[K, int] = {}
-    for key in sorted(wanted):
+    for key in wanted if in_order else sorted(wanted):
         uids = pool.get(wanted[key], [])
         if uids:
             matched[key] = uids.pop()

@@ -73,12 +73,29 @@ async def find_on_target(
     *,
     min_uid: int,
     exclude: Collection[int],
-) -> dict[int, int]:
-    """Source UID -> target UID for the wanted fingerprints found on the target."""
+    in_order: bool = False,
+) -> dict[int, MessageMeta]:
+    """Source UID -> the target message found with its fingerprint. ``in_order``: the
+    wanted messages were appended in that order, so identical ones get rising UIDs."""
     if not wanted:
         return {}
-    available, _ = await target_messages(target, folder, min_uid=min_uid, exclude=exclude)
-    return match_by_fingerprint(wanted, available)
+    available, metas = await target_messages(target, folder, min_uid=min_uid, exclude=exclude)
+    matched = match_by_fingerprint(wanted, available, in_order=in_order)
+    return {uid: metas[target_uid] for uid, target_uid in matched.items()}
+
+
+def settle_found(ledger: Ledger, found: Mapping[int, MessageMeta]) -> None:
+    """Mark found pairs done, and record the flags their target copy really has: a
+    copy found by fingerprint may be the twin of the one we meant (identical
+    messages), so the next plan puts the right flags on it."""
+    ledger.settle({uid: meta.uid for uid, meta in found.items()})
+    actual = {uid: target_flags(meta) for uid, meta in found.items()}
+    ledger.set_flags({uid: f for uid, f in actual.items() if f != ledger.pairs[uid].flags})
+
+
+def target_flags(meta: MessageMeta) -> tuple[str, ...]:
+    """A target copy's flags as a pair records them (canonical, sorted, no ``\\Recent``)."""
+    return tuple(sorted({canonical_flag(f) for f in meta.flags} - {_RECENT}))
 
 
 async def reconcile_pending(
@@ -94,7 +111,7 @@ async def reconcile_pending(
     found = await find_on_target(
         target, folder, wanted, min_uid=min_uid, exclude=ledger.target_uids()
     )
-    ledger.settle(found)
+    settle_found(ledger, found)
     lost = [uid for uid in wanted if uid not in found]
     ledger.drop(lost)
     return len(lost)
@@ -104,7 +121,7 @@ async def revalidate_target(target: TargetMailbox, folder: str, ledger: Ledger) 
     """Re-find every done pair's target copy after a target UIDVALIDITY change."""
     wanted = {p.source_uid: p.fingerprint for p in ledger.done}
     found = await find_on_target(target, folder, wanted, min_uid=1, exclude=())
-    ledger.settle(found)
+    settle_found(ledger, found)
     ledger.drop([uid for uid in wanted if uid not in found])
 
 
@@ -170,12 +187,11 @@ async def adopt(
 
 def _adopted(source_uid: int, fp: str, found: MessageMeta) -> PairIntent:
     """A pair for a copy already on the target, with the flags it has there."""
-    flags = {canonical_flag(f) for f in found.flags} - {_RECENT}
     return PairIntent(
         source_uid=source_uid,
         fingerprint=fp,
         size=found.size,
         internaldate=found.internaldate,
-        flags=tuple(sorted(flags)),
+        flags=target_flags(found),
         target_uidnext_before=found.uid,
     )
