@@ -22,6 +22,7 @@ one mailbox's operations run one at a time, under an ``flock`` on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import stat
@@ -152,7 +153,15 @@ class MaildirMailbox:
                 raise FolderError(folder, exc.strerror or str(exc)) from exc
 
         async with self._lock:
-            return await asyncio.to_thread(locked)
+            thread = asyncio.ensure_future(asyncio.to_thread(locked))
+            try:
+                return await asyncio.shield(thread)
+            except asyncio.CancelledError:
+                # A thread can't be stopped: keep the lock (and the fd) until it is done,
+                # so close() never pulls the directory out from under it.
+                with contextlib.suppress(BaseException):
+                    await thread
+                raise
 
     def _open(self, folder: str) -> mf.FolderDir:
         return mf.FolderDir.open(self.fd, folder, folder_dirname(folder))
