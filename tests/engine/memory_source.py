@@ -199,6 +199,12 @@ class MemorySource:
             uid: parse_message_id(box.messages[uid].body) for uid in uids if uid in box.messages
         }
 
+    async def headers(self, folder: str, uids: Sequence[int]) -> Mapping[int, bytes]:
+        await self._call("headers")
+        box = self._folder(folder)
+        return {uid: box.messages[uid].body.split(b"\r\n\r\n", 1)[0] for uid in uids
+                if uid in box.messages}  # fmt: skip
+
     async def fetch(self, folder: str, uids: Sequence[int]) -> AsyncIterator[SourceMessage]:
         await self._call("fetch")
         box = self._folder(folder)

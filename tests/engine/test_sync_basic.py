@@ -158,6 +158,7 @@ def test_large_items_are_skipped_without_download_and_reported(tmp_path: Path):
                 (LARGE_ITEM, big, "INBOX")
             ]
             item = result.skipped_items[0]
+            assert (item.subject, item.sender) == ("big", "a@example.org")  # headers only
             assert item.size == len(source.folders["INBOX"].messages[big].body)
             assert item.date == BASE_DATE + dt.timedelta(minutes=big)
             assert [e.item for e in events if isinstance(e, ItemSkipped)] == [item]

@@ -16,10 +16,12 @@ first pair of a folder is recorded and after every re-validation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from mailferry.engine.copier import CopyJob, copy_messages
 from mailferry.engine.folder_types import FolderMapping
+from mailferry.engine.headers import read_headers
 from mailferry.engine.ledger import Ledger
 from mailferry.engine.planner import (
     FolderPlan,
@@ -221,7 +223,7 @@ async def execute(ctx: Context, work: Prepared) -> tuple[FolderResult, list[Skip
     ctx.emit(FolderStarted(name, target_name, len(plan.copies), plan.copy_bytes))
     await _forget(ctx, work, plan)
     await _set_flags(ctx, work, plan)
-    skipped = [_skipped_item(name, skip) for skip in plan.skips]
+    skipped = await _skipped_items(ctx, name, plan.skips)
     if skipped and not ctx.options.dry_run:
         ctx.state.record_skipped(ctx.mailbox_id, skipped)
     for item in skipped:
@@ -280,13 +282,19 @@ async def _set_flags(ctx: Context, work: Prepared, plan: FolderPlan) -> None:
         work.ledger.set_flags({u.source_uid: u.flags for u in chunk})
 
 
-def _skipped_item(folder: str, skip: Skip) -> SkippedItem:
-    """A skipped item decided from the listing alone (the message was not downloaded,
-    so subject and sender are unknown)."""
-    meta = skip.meta
-    return SkippedItem(
-        folder, meta.uid, skip.kind, "", "", meta.internaldate, meta.size, skip.reason
-    )
+async def _skipped_items(ctx: Context, folder: str, skips: Sequence[Skip]) -> list[SkippedItem]:
+    """Skipped items decided from the listing; subject and sender come from the
+    header fields alone (the message itself is never downloaded)."""
+    if not skips:
+        return []
+    raw = await ctx.source.headers(folder, [skip.meta.uid for skip in skips])
+    items = []
+    for skip in skips:
+        meta = skip.meta
+        summary = read_headers(raw.get(meta.uid, b"") + b"\r\n\r\n")
+        items.append(SkippedItem(folder, meta.uid, skip.kind, summary.subject, summary.sender,
+                                 meta.internaldate, meta.size, skip.reason))  # fmt: skip
+    return items
 
 
 def unchanged_result(work: Prepared) -> FolderResult:

@@ -155,6 +155,11 @@ class SourceMailbox(Protocol):
         """The messages' bytes, in any order; missing UIDs are simply absent."""
         ...
 
+    async def headers(self, folder: str, uids: Sequence[int]) -> Mapping[int, bytes]:
+        """The Subject, From, Date and Message-ID header lines of each UID, raw
+        (to describe a skipped message without downloading it)."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -20,6 +20,7 @@ from mailferry.stores.message_id import parse_message_id
 
 META_ITEMS = ("UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE")
 HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
+SUMMARY_ITEM = "BODY.PEEK[HEADER.FIELDS (SUBJECT FROM DATE MESSAGE-ID)]"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ID_CHUNK = 500
 _ID_WINDOW = 4
@@ -116,21 +117,29 @@ def forget_unsolicited(client: ImapClient) -> None:
 
 async def fetch_message_ids(client: ImapClient, uids: Sequence[int]) -> dict[int, str | None]:
     """The Message-ID of each UID of the selected folder (absent UIDs are left out)."""
+    raw = await fetch_header_fields(client, uids, HEADER_ITEM)
+    return {uid: parse_message_id(header) for uid, header in raw.items()}
+
+
+async def fetch_header_fields(
+    client: ImapClient, uids: Sequence[int], item: str = SUMMARY_ITEM
+) -> dict[int, bytes]:
+    """The raw header section ``item`` of each UID of the selected folder."""
     wanted = sorted(set(uids))
     chunks = [wanted[i : i + _ID_CHUNK] for i in range(0, len(wanted), _ID_CHUNK)]
-    found: dict[int, str | None] = {}
+    found: dict[int, bytes] = {}
     for start in range(0, len(chunks), _ID_WINDOW):
         group = chunks[start : start + _ID_WINDOW]
-        results = await asyncio.gather(*(_ids_of(client, chunk) for chunk in group))
+        results = await asyncio.gather(*(_headers_of(client, chunk, item) for chunk in group))
         for result in results:
             found.update(result)
     return {uid: found[uid] for uid in wanted if uid in found}
 
 
-async def _ids_of(client: ImapClient, uids: list[int]) -> dict[int, str | None]:
-    args = uid_fetch_args(format_sequence_set(uids), fetch_items("UID", HEADER_ITEM))
+async def _headers_of(client: ImapClient, uids: list[int], item: str) -> dict[int, bytes]:
+    args = uid_fetch_args(format_sequence_set(uids), fetch_items("UID", item))
     result = await client.connection.command("UID FETCH", *args, pipelined=True)
-    found: dict[int, str | None] = {}
+    found: dict[int, bytes] = {}
     asked = set(uids)
     for event in result.untagged:
         if not isinstance(event, FetchedMessage):
@@ -138,7 +147,7 @@ async def _ids_of(client: ImapClient, uids: list[int]) -> dict[int, str | None]:
         try:
             uid, header = event.uid, _header_section(event)
             if uid is not None and uid in asked and header is not None:
-                found[uid] = parse_message_id(header)
+                found[uid] = header
         finally:
             event.close()
     return found

@@ -20,6 +20,7 @@ from mailferry.stores.base import FolderListing, FolderStatus, MessageMeta, Sour
 from mailferry.stores.imap_common import (
     META_ITEMS,
     closing_stream,
+    fetch_header_fields,
     fetch_message_ids,
     folder_listing,
     forget_unsolicited,
@@ -105,6 +106,12 @@ class ImapSource:
             return {}
         await self._ensure_examined(folder)
         return await fetch_message_ids(self.client, uids)
+
+    async def headers(self, folder: str, uids: Sequence[int]) -> Mapping[int, bytes]:
+        if not uids:
+            return {}
+        await self._ensure_examined(folder)
+        return await fetch_header_fields(self.client, uids)
 
     async def fetch(self, folder: str, uids: Sequence[int]) -> AsyncIterator[SourceMessage]:
         """Stream the bodies (several UID FETCH in flight, big bodies spooled to disk)."""
