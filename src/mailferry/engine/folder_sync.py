@@ -33,7 +33,7 @@ from mailferry.engine.progress import FolderStarted, ItemSkipped, ProgressCallba
 from mailferry.engine.reconcile import adopt, reconcile_pending, remap_source, revalidate_target
 from mailferry.engine.results import FolderResult
 from mailferry.errors import FolderError
-from mailferry.state.records import FolderRecord, PairRecord, SkippedItem
+from mailferry.state.records import DONE, PENDING, FolderRecord, PairRecord, SkippedItem
 from mailferry.state.store import StateStore
 from mailferry.stores.base import (
     FolderStatus,
@@ -70,6 +70,7 @@ class Prepared:
     metas: dict[int, MessageMeta] = field(default_factory=dict)
     adopted: int = 0
     plan: FolderPlan | None = None
+    done_count: int = 0  # pairs already done (known before the ledger is loaded)
 
     @property
     def unchanged(self) -> bool:
@@ -79,10 +80,13 @@ class Prepared:
 async def prepare(ctx: Context, mapping: FolderMapping) -> Prepared:
     """Everything before the copy, up to a preliminary plan (no ItemLimit yet)."""
     record, retargeted = _record(ctx, mapping)
-    ledger = Ledger(ctx.state, record, _pairs(ctx, record), dry_run=ctx.options.dry_run)
+    counts = ctx.state.pair_counts(record.id) if record.id >= 0 else {DONE: 0, PENDING: 0}
     status = await ctx.source.status(mapping.source_name)
-    if not (retargeted or ledger.pending) and _unchanged(record, status):
-        return Prepared(mapping, ledger, status)
+    if not (retargeted or counts[PENDING]) and _unchanged(record, status):
+        # Nothing changed: the pairs are not even loaded (the no-op re-run stays fast).
+        empty = Ledger(ctx.state, record, (), dry_run=ctx.options.dry_run)
+        return Prepared(mapping, empty, status, done_count=counts[DONE])
+    ledger = Ledger(ctx.state, record, _pairs(ctx, record), dry_run=ctx.options.dry_run)
     tstatus = await _target_status(ctx, mapping.target_name)
     work = Prepared(mapping, ledger, status, tstatus)
     moved = retargeted or record.target_uidvalidity not in (None, tstatus.uidvalidity)
@@ -303,7 +307,7 @@ def unchanged_result(work: Prepared) -> FolderResult:
         source_folder=work.mapping.source_name,
         target_folder=work.mapping.target_name,
         items=work.status.messages,
-        already_present=len(work.ledger.done),
+        already_present=work.done_count,
         unchanged=True,
         note=work.mapping.note,
     )

@@ -131,7 +131,7 @@ def _apply_item_limit(options: SyncOptions, prepared: Sequence[Prepared]) -> Non
     plans = {w.mapping.source_name: (w, w.plan) for w in prepared if w.plan is not None}
     candidates = {name: [c.meta for c in plan.copies] for name, (_, plan) in plans.items()}
     forgotten = sum(len(plan.forgets) for _, plan in plans.values())
-    paired = sum(len(w.ledger.done) for w in prepared) - forgotten
+    paired = sum(len(w.ledger.done) + w.done_count for w in prepared) - forgotten
     over = items_over_limit(candidates, paired, options.max_items)
     for name, (work, _) in plans.items():
         if over[name]:

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from mailferry.errors import StateNotFound
@@ -246,6 +246,20 @@ class StateStore:
         self._write("save_checkpoint", run)
 
     # -- message pairs ------------------------------------------------------------
+
+    def pair_counts(self, folder_id: int) -> dict[str, int]:
+        """How many pairs the folder has in each state (``done``, ``pending``), without
+        loading them: the no-op check of a 100,000-message folder stays cheap."""
+        query = (
+            select(message_pairs.c.state, func.count())
+            .where(message_pairs.c.folder_id == folder_id)
+            .group_by(message_pairs.c.state)
+        )
+        with self._read("pair_counts") as connection:
+            rows = connection.execute(query).all()
+        counts: dict[str, int] = {DONE: 0, PENDING: 0}
+        counts.update({str(state): int(count) for state, count in rows})
+        return counts
 
     def pairs(self, folder_id: int) -> list[PairRecord]:
         """All pairs of the folder, ordered by source UID."""
