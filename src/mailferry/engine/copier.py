@@ -119,7 +119,9 @@ async def _consume(
 ) -> None:
     loop = asyncio.get_running_loop()
     limits = job.options
-    while (first := await queue.get()) is not None:
+    carry: SourceMessage | None = None  # the message that would have overfilled a batch
+    while (first := carry or await queue.get()) is not None:
+        carry = None
         batch = [first]
         try:
             size, deadline = first.body.size, loop.time() + limits.batch_linger
@@ -127,11 +129,18 @@ async def _consume(
                 more = await queue.get(timeout=max(0.0, deadline - loop.time()))
                 if more is None:
                     break
+                if size + more.body.size > limits.batch_bytes:
+                    carry = more  # a big message starts the next batch instead
+                    break
                 batch.append(more)
                 size += more.body.size
             wanted = _wanted(batch, planned, tally)
             if wanted:
                 await _write_batch(job, wanted, planned, tally)
+        except BaseException:
+            if carry is not None:
+                carry.body.close()
+            raise
         finally:
             for message in batch:
                 message.body.close()

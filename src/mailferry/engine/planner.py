@@ -60,8 +60,8 @@ class SyncOptions:
     include_deleted: bool = False
     propagate_deletions: bool = False
     batch_count: int = 50
-    batch_bytes: int = 16 * MiB
-    queue_bytes: int = 64 * MiB
+    batch_bytes: int = 8 * MiB
+    queue_bytes: int = 16 * MiB
     fetch_chunk: int = 1000
     batch_linger: float = 1.0
     dry_run: bool = False
