@@ -17,8 +17,10 @@ each is one short transaction.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from mailferry.engine.folder_sync import (
@@ -45,7 +47,7 @@ from mailferry.engine.special_folders import (
     special_use_from_attributes,
     special_use_from_name,
 )
-from mailferry.errors import FolderError
+from mailferry.errors import FolderError, MailferryError
 from mailferry.state.records import SkippedItem
 from mailferry.state.store import StateStore
 from mailferry.stores.base import FolderListing, SourceMailbox, TargetMailbox
@@ -61,6 +63,8 @@ async def sync_mailbox(
     options: SyncOptions,
     progress: Callable[[ProgressEvent], None] | None = None,
     target_layout: TargetLayout | None = None,
+    more_sessions: SessionOpener | None = None,
+    connections: int = 1,
 ) -> MailboxResult:
     """Copy what is new, update what changed, resume what a crash interrupted.
 
@@ -70,6 +74,11 @@ async def sync_mailbox(
     ``target_layout`` gives the target's naming limits (default: its delimiter and
     case sensitivity with Dovecot's limits); its special folders are completed
     from the target's own folder list.
+
+    With ``connections`` > 1 and ``more_sessions`` (opens one more source/target
+    session pair), changed folders are copied in parallel, one folder per session
+    pair: each folder's pairs and checkpoint are its own, so this is as safe as
+    the sequential order. The no-op check and planning stay on the first pair.
     """
     started = time.monotonic()
     emit = progress or _ignore
@@ -85,12 +94,18 @@ async def sync_mailbox(
         )
     )
     skipped_items: list[SkippedItem] = []
+    changed = [w for w in prepared if not w.unchanged]
+    done_in_parallel: set[str] = set()
+    if connections > 1 and len(changed) > 1 and more_sessions is not None:
+        await _run_parallel(ctx, changed, skipped_items, results, more_sessions, connections)
+        done_in_parallel = {w.mapping.source_name for w in changed}
     works = {work.mapping.source_name: work for work in prepared}
     for mapping in folder_plan.mappings:
         work = works.get(mapping.source_name)
-        if work is not None:
+        if work is not None and mapping.source_name not in done_in_parallel:
             results[mapping.source_name] = await _run_folder(ctx, work, skipped_items)
-        emit(FolderFinished(results[mapping.source_name]))
+        if mapping.source_name not in done_in_parallel:
+            emit(FolderFinished(results[mapping.source_name]))
     outcome = MailboxResult(
         folders=tuple(results[m.source_name] for m in folder_plan.mappings),
         skipped_items=tuple(skipped_items),
@@ -100,6 +115,40 @@ async def sync_mailbox(
     )
     emit(MailboxFinished(outcome))
     return outcome
+
+
+SessionOpener = Callable[[], Awaitable[tuple[SourceMailbox, TargetMailbox]]]
+
+
+async def _run_parallel(
+    ctx: Context,
+    works: list[Prepared],
+    skipped: list[SkippedItem],
+    results: dict[str, FolderResult],
+    more_sessions: SessionOpener,
+    connections: int,
+) -> None:
+    """Copy ``works`` folder by folder over up to ``connections`` session pairs."""
+    queue = list(reversed(works))
+    extra: list[tuple[SourceMailbox, TargetMailbox]] = []
+
+    async def worker(worker_ctx: Context) -> None:
+        while queue:
+            work = queue.pop()
+            result = await _run_folder(worker_ctx, work, skipped)
+            results[work.mapping.source_name] = result
+            ctx.emit(FolderFinished(result))
+
+    try:
+        for _ in range(min(connections, len(works)) - 1):
+            extra.append(await more_sessions())
+        contexts = [ctx, *(replace(ctx, source=s, target=t) for s, t in extra)]
+        await asyncio.gather(*(worker(c) for c in contexts))
+    finally:
+        for source, target in extra:
+            for store in (source, target):
+                with contextlib.suppress(MailferryError, OSError):
+                    await store.close()
 
 
 async def _prepare_all(

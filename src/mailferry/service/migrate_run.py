@@ -45,6 +45,7 @@ class MigrationRequest:
     exclude_folders: tuple[str, ...] = ()
     options: SyncOptions = field(default_factory=SyncOptions)
     max_concurrent: int = 4
+    connections_per_mailbox: int = 1
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,18 @@ async def run_migration(
         state.close()
 
 
+async def _open_pair(
+    request: MigrationRequest, row: MigrationUserRow
+) -> tuple[SourceMailbox, TargetMailbox]:
+    """One more source/target session pair for the same user (parallel folders)."""
+    source = await open_source(request.source, row)
+    try:
+        return source, await open_target(request.target, row)
+    except BaseException:
+        await source.close()
+        raise
+
+
 async def _migrate_user(
     request: MigrationRequest,
     state: StateStore,
@@ -117,6 +130,8 @@ async def _migrate_user(
             ),
             options=request.options,
             progress=(lambda event: on_event(row, event)) if on_event else None,
+            more_sessions=lambda: _open_pair(request, row),
+            connections=request.connections_per_mailbox,
         )
     except MailferryError as error:
         return UserOutcome(

@@ -31,6 +31,13 @@ from mailferry.service.migration_report import migration_report
 @click.command("migrate")
 @migration_options
 @click.option("--max-concurrent", type=click.IntRange(1, 100), default=4, show_default=True)
+@click.option(
+    "--connections-per-mailbox",
+    type=click.IntRange(1, 10),
+    default=1,
+    show_default=True,
+    help="Session pairs per user; folders are then copied in parallel.",
+)
 @click.option("--dry-run", is_flag=True, help="List and plan; write nothing to the target.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -83,6 +90,7 @@ def _request(params: dict[str, Any]) -> MigrationRequest:
         exclude_folders=folder_list(params["exclude_folders"]),
         options=options,
         max_concurrent=params["max_concurrent"],
+        connections_per_mailbox=params["connections_per_mailbox"],
     )
 
 
