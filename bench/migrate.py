@@ -39,6 +39,7 @@ from bench.peers import corpora, dsync, mailferry_cli, mbsync, offlineimap  # no
 from bench.peers.context import HOST, MASTER_PASSWORD, MASTER_USER, RunContext  # noqa: E402
 from bench.peers.fidelity import (  # noqa: E402
     FidelityReport,
+    MessageFacts,
     SkipRule,
     Snapshot,
     compare,
@@ -66,8 +67,9 @@ class Tool:
     report_note: Callable[[RunContext], str] | None = None
 
 
-def _large_item(folder: str, facts: object) -> bool:
-    return getattr(facts, "size", 0) > corpora.MAILFERRY_MAX_MESSAGE
+def _large_item(folder: str, facts: MessageFacts) -> bool:
+    """mailferry's documented default: messages over 35 MiB are skipped (LargeItem)."""
+    return facts.size > corpora.MAILFERRY_MAX_MESSAGE
 
 
 TOOLS = {

@@ -54,7 +54,8 @@ def table(corpus: str, rows: Sequence[Row]) -> str:
             rate = f"{row.messages / full.seconds:>8.0f}{row.bytes / 1e6 / full.seconds:>7.1f}"
         else:
             rate = f"{'-':>8}{'-':>7}"
-        rss = f"{row.peak_rss_mb:>8.0f}" if row.full is not None else f"{'-':>8}"
+        known = row.full is not None and not row.full.timed_out
+        rss = f"{row.peak_rss_mb:>8.0f}" if known else f"{'-':>8}"
         lines.append(
             f"{row.tool:<22}{_secs(full):>9}{rate}{rss}{_secs(row.noop):>9}"
             f"{_secs(row.incremental):>8}  {row.fidelity_full} | {row.fidelity_incremental}"

@@ -90,7 +90,7 @@ def run_parallel(
             if not timed_out and proc.returncode not in ok_codes:
                 output = (Path(tmp) / f"out-{number}.txt").read_text(errors="replace")
                 errors.append(f"exit {proc.returncode}: {_gist(output)}")
-        error = errors[0] if errors else ""
+        error = errors[0] if errors else (f"killed after {timeout:g} s" if timed_out else "")
         if len(errors) > 1:
             error += f" (and {len(errors) - 1} more processes failed)"
         return Measured(seconds, peak, not errors and not timed_out, timed_out, error)
