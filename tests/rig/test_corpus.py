@@ -11,12 +11,9 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from mailferry.rig import DEFAULT_FOLDERS, CorpusSpec, GeneratedMessage, RigError, generate
 from mailferry.rig.mailgen import LONG_LINE_LENGTH, MALFORMED_KINDS
-from mailferry.rig.mutf7 import decode_mutf7, encode_mutf7
 
 SPEC = CorpusSpec(seed=42, messages=400)
 
@@ -165,19 +162,6 @@ def test_bad_specs_are_refused() -> None:
         CorpusSpec(date_range=(datetime(2020, 1, 1), datetime(2021, 1, 1)))
     with pytest.raises(RigError):
         CorpusSpec(date_range=(datetime(2021, 1, 1, tzinfo=UTC), datetime(2020, 1, 1, tzinfo=UTC)))
-
-
-@given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=30))
-def test_modified_utf7_round_trips(name: str) -> None:
-    encoded = encode_mutf7(name)
-    assert encoded.isascii()
-    assert all(0x20 <= ord(c) <= 0x7E for c in encoded)
-    assert decode_mutf7(encoded) == name
-
-
-def test_modified_utf7_known_values() -> None:
-    assert encode_mutf7("Økonomi & Løn") == "&ANg-konomi &- L&APg-n"
-    assert encode_mutf7("~peter/mail/台北/日本語") == "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
 
 
 def test_bytes_do_not_depend_on_the_hash_seed(corpus: list[GeneratedMessage]) -> None:

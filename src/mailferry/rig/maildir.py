@@ -17,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from mailferry.imap import mutf7
 from mailferry.rig.errors import RigError
-from mailferry.rig.mutf7 import encode_mutf7
 
 _SYSTEM_FLAGS = {
     "\\Draft": "D",
@@ -63,7 +63,7 @@ def folder_dir(root: Path, folder: str, separator: str = ".") -> Path:
     for part in parts:
         if not part or separator in part or part in (".", ".."):
             raise RigError(f"folder {folder!r}: component {part!r} cannot be stored in Maildir++")
-    return root / (separator + separator.join(encode_mutf7(p) for p in parts))
+    return root / (separator + separator.join(_encoded(p) for p in parts))
 
 
 class _Folder:
@@ -205,8 +205,13 @@ def _subscribe(root: Path, names: list[str]) -> None:
         entry = (
             "INBOX"
             if name.upper() == "INBOX"
-            else "\t".join(encode_mutf7(part) for part in name.split("/"))
+            else "\t".join(_encoded(part) for part in name.split("/"))
         )
         if entry not in lines:
             lines.append(entry)
     path.write_text("V\t2\n\n" + "".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def _encoded(name: str) -> str:
+    """A folder name as Dovecot stores it in Maildir++ (modified UTF-7)."""
+    return mutf7.encode(name).decode("ascii")
