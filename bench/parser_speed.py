@@ -41,6 +41,9 @@ def run(stream: bytes, chunk_size: int) -> tuple[float, int, int]:
                 body_bytes += len(event.data)
             elif type(event) is FetchResponse:
                 responses += 1
+                body = event.attributes.get("BODY[]")
+                if isinstance(body, bytes):  # small bodies come whole
+                    body_bytes += len(body)
     return time.process_time() - start, responses, body_bytes
 
 

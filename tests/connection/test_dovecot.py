@@ -227,21 +227,44 @@ def test_unsolicited_updates_during_a_fetch(
     run(main)
 
 
-def test_compress_deflate_gives_the_same_messages(
-    corpus_account: CorpusAccount, dovecot_source: DovecotServer
-) -> None:
+@pytest.mark.parametrize(
+    ("security", "compress"),
+    [(Security.NONE, True), (Security.SSL, False), (Security.TLS, False), (Security.SSL, True)],
+)
+def test_tls_and_compress_give_the_same_messages(
+    security: Security, compress: bool, corpus_account: CorpusAccount,
+    dovecot_source: DovecotServer,
+) -> None:  # fmt: skip
+    tls_port = dovecot_source.imaps_port if security is Security.SSL else dovecot_source.imap_port
+    options = ConnectOptions(
+        "127.0.0.1",
+        tls_port,
+        security,
+        ca_file=dovecot_source.ca_pem_path,
+        read_chunk=16 * 1024,  # small buffers: bodies cross many receives, some stream
+        spool_threshold=20 * 1024,
+    )
+
+    async def digests(client: ImapClient) -> list[tuple[int | None, str, bool]]:
+        await client.select("INBOX", readonly=True)
+        messages = await client.fetch_all("1:*")
+        found = [(m.uid, m.body.sha256(), m.body.spooled) for m in messages if m.body]
+        await client.logout()
+        return sorted(found)
+
     async def main() -> None:
-        client = await logged_in(dovecot_source, corpus_account.account)
-        assert await client.compress()
-        assert client.connection.transport.compressed
-        await client.select("INBOX", readonly=True)
-        bodies = sorted(m.body.sha256() for m in await client.fetch_all("1:*") if m.body)
-        await client.logout()
-        client = await logged_in(dovecot_source, corpus_account.account)
-        await client.select("INBOX", readonly=True)
-        plain_bodies = sorted(m.body.sha256() for m in await client.fetch_all("1:*") if m.body)
-        await client.logout()
-        assert bodies == plain_bodies and bodies
+        account = corpus_account.account
+        client = await ImapClient.connect(options)
+        await client.login(Credentials(account.name, account.password))
+        if compress:
+            assert await client.compress()
+        assert client.connection.transport.compressed == compress
+        assert (client.connection.transport.tls is not None) == (security is not Security.NONE)
+        got = await digests(client)
+        expected = await digests(await logged_in(dovecot_source, account))
+        assert [d[:2] for d in got] == [d[:2] for d in expected] and got
+        assert {d[2] for d in got} == {True, False}  # large bodies spooled, small in memory
+        assert not any(d[2] for d in expected)
 
     run(main)
 

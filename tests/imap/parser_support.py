@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailferry.imap.events import Event, LiteralData
+from mailferry.imap.events import (
+    Event,
+    FetchLiteralEnd,
+    FetchLiteralStart,
+    FetchResponse,
+    LiteralData,
+    StreamedLiteral,
+)
 from mailferry.imap.parser import ResponseParser
+
+#: The parser's two ways of handing out a body literal: streamed always, whole when small.
+STREAM_ALL = 0
+WHOLE_DEFAULT = 256 * 1024
 
 
 def merged(events: Iterable[Event]) -> list[Event]:
@@ -25,9 +36,49 @@ def merged(events: Iterable[Event]) -> list[Event]:
     return out
 
 
-def feed_chunks(chunks: Iterable[bytes], *, greeting: bool = False) -> list[Event]:
+def normalized(events: Iterable[Event]) -> list[Event]:
+    """Streamed bodies folded into their FetchResponse as bytes (the whole-body form).
+
+    A body streamed as FetchLiteralStart / LiteralData... / FetchLiteralEnd with
+    ``StreamedLiteral(n)`` in the response equals the same body handed out whole
+    (``bytes`` in the response), so both parser modes can be compared.
+    """
+    out: list[Event] = []
+    bodies: dict[str, bytearray] = {}
+    current: bytearray | None = None
+    for event in events:
+        if isinstance(event, FetchLiteralStart):
+            current = bodies[event.item] = bytearray()
+        elif isinstance(event, LiteralData):
+            assert current is not None, "LiteralData outside a literal"
+            current += event.data
+        elif isinstance(event, FetchLiteralEnd):
+            assert current is not None, "FetchLiteralEnd outside a literal"
+            current = None
+        elif isinstance(event, FetchResponse):
+            out.append(FetchResponse(event.seq, _folded(event.attributes, bodies)))
+            bodies = {}
+        else:
+            out.append(event)
+    assert current is None and not bodies, "streamed body without its FetchResponse"
+    return out
+
+
+def _folded(attributes: Mapping[str, object], bodies: dict[str, bytearray]) -> dict[str, object]:
+    folded = dict(attributes)
+    for name, value in attributes.items():
+        if isinstance(value, StreamedLiteral):
+            body = bodies.pop(name)
+            assert len(body) == value.size, f"{name}: {len(body)} bytes, announced {value.size}"
+            folded[name] = bytes(body)
+    return folded
+
+
+def feed_chunks(
+    chunks: Iterable[bytes], *, greeting: bool = False, whole: int = WHOLE_DEFAULT
+) -> list[Event]:
     """Feed ``chunks`` one after the other, draining events after each."""
-    parser = ResponseParser(expect_greeting=greeting)
+    parser = ResponseParser(expect_greeting=greeting, max_whole_body=whole)
     events: list[Event] = []
     for chunk in chunks:
         parser.feed(chunk)
@@ -36,12 +87,17 @@ def feed_chunks(chunks: Iterable[bytes], *, greeting: bool = False) -> list[Even
     return events
 
 
-def parse_whole(data: bytes, *, greeting: bool = False) -> list[Event]:
-    return merged(feed_chunks([data], greeting=greeting))
+def parse_whole(data: bytes, *, greeting: bool = False, whole: int = WHOLE_DEFAULT) -> list[Event]:
+    """Events of ``data`` fed at once, normalized (see ``normalized``)."""
+    return normalized(feed_chunks([data], greeting=greeting, whole=whole))
 
 
-def parse_bytewise(data: bytes, *, greeting: bool = False) -> list[Event]:
-    return merged(feed_chunks([data[i : i + 1] for i in range(len(data))], greeting=greeting))
+def parse_bytewise(
+    data: bytes, *, greeting: bool = False, whole: int = WHOLE_DEFAULT
+) -> list[Event]:
+    """Events of ``data`` fed one byte at a time, normalized (see ``normalized``)."""
+    chunks = [data[i : i + 1] for i in range(len(data))]
+    return normalized(feed_chunks(chunks, greeting=greeting, whole=whole))
 
 
 def split_at(data: bytes, cuts: Sequence[int]) -> list[bytes]:
@@ -64,26 +120,35 @@ def table_tests(
 ) -> tuple[Callable[..., None], Callable[..., None], Callable[..., None]]:
     """The three checks every table gets: fed whole, byte by byte, in random chunks.
 
+    Each runs with bodies streamed and with bodies handed out whole; the
+    expected events may be written in either form (compared ``normalized``).
     Use as ``test_whole, test_byte_by_byte, test_random_chunks = table_tests(CASES)``.
     """
     ids = [case[0] for case in cases]
     params = [case[1:] for case in cases]
     parametrize = pytest.mark.parametrize(("data", "expected"), params, ids=ids)
+    modes = pytest.mark.parametrize("whole", [STREAM_ALL, WHOLE_DEFAULT], ids=["stream", "whole"])
 
+    @modes
     @parametrize
-    def test_whole(data: bytes, expected: list[Event]) -> None:
-        assert parse_whole(data) == expected
+    def test_whole(data: bytes, expected: list[Event], whole: int) -> None:
+        assert parse_whole(data, whole=whole) == normalized(expected)
 
+    @modes
     @parametrize
-    def test_byte_by_byte(data: bytes, expected: list[Event]) -> None:
-        assert parse_bytewise(data) == expected
+    def test_byte_by_byte(data: bytes, expected: list[Event], whole: int) -> None:
+        assert parse_bytewise(data, whole=whole) == normalized(expected)
 
+    @modes
     @parametrize
     @settings(max_examples=examples, deadline=None)
     @given(st.data())
-    def test_random_chunks(data: bytes, expected: list[Event], draw: st.DataObject) -> None:
+    def test_random_chunks(
+        data: bytes, expected: list[Event], whole: int, draw: st.DataObject
+    ) -> None:
         cuts = draw.draw(st.lists(st.integers(0, len(data)), max_size=10))
-        assert merged(feed_chunks(split_at(data, cuts))) == expected
+        events = feed_chunks(split_at(data, cuts), whole=whole)
+        assert normalized(events) == normalized(expected)
 
     return test_whole, test_byte_by_byte, test_random_chunks
 
@@ -91,6 +156,7 @@ def table_tests(
 def check_one_stream(cases: Sequence[Case]) -> None:
     """All cases back to back in one stream give all their events in order."""
     stream = b"".join(case[1] for case in cases)
-    expected = [event for case in cases for event in case[2]]
-    assert parse_whole(stream) == expected
-    assert parse_bytewise(stream) == expected
+    expected = normalized([event for case in cases for event in case[2]])
+    for whole in (STREAM_ALL, WHOLE_DEFAULT):
+        assert parse_whole(stream, whole=whole) == expected
+        assert parse_bytewise(stream, whole=whole) == expected

@@ -2,7 +2,9 @@
 
 A raw socket sends commands to the rig's source server and the parser turns what
 comes back into events; the recorded bytes are then replayed byte by byte and in
-odd-sized chunks, which must give the same events.
+odd-sized chunks, which must give the same events. The session's parser hands
+bodies up to 32 KiB out whole and streams larger ones, so both forms meet real
+data; replays compare the two parser modes (``normalized``).
 """
 
 from __future__ import annotations
@@ -20,25 +22,22 @@ from mailferry.imap.events import (
     ESearchResponse,
     Event,
     Exists,
-    FetchLiteralEnd,
     FetchLiteralStart,
     FetchResponse,
     FlagsResponse,
     Greeting,
     IdResponse,
     ListResponse,
-    LiteralData,
     NamespaceResponse,
     ResponseCode,
     StatusResponse,
-    StreamedLiteral,
     TaggedResponse,
     UntaggedStatus,
 )
 from mailferry.imap.parser import ResponseParser
 from mailferry.rig import DovecotServer
 from tests.conftest import CorpusAccount
-from tests.imap.parser_support import feed_chunks, merged
+from tests.imap.parser_support import STREAM_ALL, feed_chunks, merged, normalized
 
 MAX_READS = 100_000
 E = TypeVar("E")
@@ -49,7 +48,7 @@ class Session:
 
     def __init__(self, server: DovecotServer) -> None:
         self.sock = socket.create_connection((server.host, server.imap_port), timeout=15)
-        self.parser = ResponseParser()
+        self.parser = ResponseParser(max_whole_body=32 * 1024)
         self.received = bytearray()
         self.greeting = self._read_until(lambda event: isinstance(event, Greeting))
 
@@ -88,18 +87,12 @@ def _of(kind: type[E], events: list[Event]) -> list[E]:
 
 
 def _bodies(events: list[Event]) -> list[bytes]:
+    """The body sections of the FETCH responses, streamed or whole, in order."""
     bodies: list[bytes] = []
-    current: bytearray | None = None
-    for event in events:
-        if isinstance(event, FetchLiteralStart):
-            current = bytearray()
-        elif isinstance(event, LiteralData):
-            assert current is not None
-            current += event.data
-        elif isinstance(event, FetchLiteralEnd):
-            assert current is not None
-            bodies.append(bytes(current))
-            current = None
+    for response in _of(FetchResponse, normalized(events)):
+        for name, value in response.attributes.items():
+            if name.startswith("BODY[") and isinstance(value, bytes):
+                bodies.append(value)
     return bodies
 
 
@@ -149,8 +142,12 @@ def test_recorded_dovecot_session(session: Session, corpus_account: CorpusAccoun
     responses = _of(FetchResponse, fetched)
     bodies = _bodies(fetched)
     assert len(responses) == len(bodies) == len(inbox)
+    streamed = len(_of(FetchLiteralStart, fetched))
+    assert 0 < streamed < len(inbox)  # both forms: whole (small) and streamed (large)
     for response, body in zip(responses, bodies, strict=True):
-        assert response.attributes["BODY[]"] == StreamedLiteral(len(body))
+        value = response.attributes["BODY[]"]
+        assert value == body if isinstance(value, bytes) else value.size == len(body)  # type: ignore[attr-defined]
+        assert (len(body) > 32 * 1024) == (not isinstance(value, bytes))
         assert response.attributes["RFC822.SIZE"] == len(body)
         assert response.internaldate is not None and response.uid is not None
     digests = sorted(hashlib.sha256(body).hexdigest() for body in bodies)
@@ -179,7 +176,9 @@ def test_recorded_dovecot_session(session: Session, corpus_account: CorpusAccoun
     recorded = bytes(session.received)
     whole = merged(feed_chunks([recorded], greeting=True))
     assert len(_of(FetchResponse, whole)) == len(inbox) + 1
+    assert not _of(FetchLiteralStart, whole)  # every body fits the default whole-body limit
     odd = [recorded[i : i + 7919] for i in range(0, len(recorded), 7919)]
     assert merged(feed_chunks(odd, greeting=True)) == whole
     small = [recorded[i : i + 61] for i in range(0, len(recorded), 61)]
-    assert merged(feed_chunks(small, greeting=True)) == whole
+    streamed_events = feed_chunks(small, greeting=True, whole=STREAM_ALL)
+    assert normalized(streamed_events) == normalized(whole)

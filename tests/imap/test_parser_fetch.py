@@ -12,8 +12,11 @@ from mailferry.imap.events import (
     TaggedResponse,
 )
 from tests.imap.parser_support import (
+    STREAM_ALL,
+    WHOLE_DEFAULT,
     Case,
     date,
+    normalized,
     parse_bytewise,
     parse_whole,
     table_tests,
@@ -348,6 +351,7 @@ test_whole, test_byte_by_byte, test_random_chunks = table_tests(CASES, examples=
 def test_whole_table_as_one_stream() -> None:
     stream = b"".join(case[1] for case in CASES) + b"a1 OK FETCH completed\r\n"
     done = TaggedResponse("a1", "OK", None, "FETCH completed")
-    expected = [*(e for case in CASES for e in case[2]), done]
-    assert parse_whole(stream) == expected
-    assert parse_bytewise(stream) == expected
+    expected = normalized([*(e for case in CASES for e in case[2]), done])
+    for whole in (STREAM_ALL, WHOLE_DEFAULT):
+        assert parse_whole(stream, whole=whole) == expected
+        assert parse_bytewise(stream, whole=whole) == expected

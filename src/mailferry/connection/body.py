@@ -1,7 +1,8 @@
 """Message bodies that live in memory when small and in a temp file when large.
 
-A FETCH hands literals out in chunks; ``BodyWriter`` collects them and
-turns into a ``MessageBody`` once complete. Large bodies are memory-mapped
+A FETCH hands small bodies out whole (``MessageBody(data)``) and large
+literals in chunks; ``BodyWriter`` collects those and turns into a
+``MessageBody`` once complete. Large bodies are memory-mapped
 when sent on, so a 40 MB message never needs 40 MB of heap.
 """
 

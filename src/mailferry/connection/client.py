@@ -107,7 +107,7 @@ class ImapClient:
         connection = self.connection
 
         async def upgrade() -> None:
-            if connection._parser.buffered:  # bytes sent before TLS must not be trusted
+            if connection.unparsed:  # bytes sent before TLS must not be trusted
                 raise RemoteProtocolError("data injected after STARTTLS response")
             await connection.transport.start_tls(connection.options, on_step)
 
@@ -126,7 +126,7 @@ class ImapClient:
         connection = self.connection
 
         async def switch() -> None:
-            connection.transport.enable_compression()
+            connection.enable_compression()
 
         await connection.command("COMPRESS", Atom("DEFLATE"), on_ok=switch)
         return True

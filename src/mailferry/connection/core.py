@@ -1,12 +1,14 @@
 """The asyncio shell around the sans-IO IMAP core (as httpcore drives h11).
 
-One reader task feeds received bytes to ``ResponseParser`` and routes each
-event: tagged completions to the command that owns the tag, continuation
-requests to the command that is sending, FETCH responses to the active
-fetch sink (streaming bodies), everything else to an untagged log that each
-command gets its share of. Commands are sent through ``CommandEncoder``;
-synchronising literals wait for the server's ``+``. ``CommandGate`` lets
-UID FETCH / APPEND pipeline while all other commands run alone.
+One reader task drains ``ResponseParser`` (the transport receives straight
+into its buffer) and routes each event: tagged completions to the command
+that owns the tag, continuation requests to the command that is sending,
+FETCH responses to the active fetch sink (streaming bodies), everything else
+to an untagged log that each command gets its share of. After each drain the
+sink is flushed (a ``QueueSink`` hands its batch of messages to the consumer).
+Commands are sent through ``CommandEncoder``; synchronising literals wait for
+the server's ``+``. ``CommandGate`` lets UID FETCH / APPEND pipeline while all
+other commands run alone.
 """
 
 from __future__ import annotations
@@ -99,17 +101,15 @@ def suggested_backoff(text: str) -> float | None:
 class ImapConnection:
     """A live IMAP connection. Use ``await ImapConnection.open(options)``."""
 
-    def __init__(self, transport: Transport, options: ConnectOptions) -> None:
+    def __init__(
+        self, transport: Transport, options: ConnectOptions, parser: ResponseParser
+    ) -> None:
         self.options = options
         self.transport = transport
         self.capabilities: frozenset[str] = frozenset()
         self.greeting: Greeting | None = None
         self.last_tagged: TaggedResponse | None = None
-        self._parser = ResponseParser(
-            expect_greeting=True,
-            max_line_length=options.max_line_length,
-            max_literal_size=options.max_literal_size,
-        )
+        self._parser = parser
         self._encoder = CommandEncoder()
         self._tags = (f"M{n}" for n in itertools.count(1))
         self._pending: dict[str, InFlight] = {}
@@ -131,8 +131,9 @@ class ImapConnection:
         cls, options: ConnectOptions, on_step: StepCallback | None = None
     ) -> ImapConnection:
         """Connect, and wait for the greeting (failing on BYE)."""
-        transport = await open_transport(options, on_step)
-        connection = cls(transport, options)
+        parser = new_parser(options)
+        transport = await open_transport(options, parser, on_step)
+        connection = cls(transport, options, parser)
         connection._reader_task = asyncio.create_task(connection._read_loop())
         started = time.monotonic()
         try:
@@ -165,6 +166,15 @@ class ImapConnection:
     def set_capabilities(self, capabilities: frozenset[str]) -> None:
         self.capabilities = frozenset(c.upper() for c in capabilities)
         self._encoder.set_capabilities(self.capabilities)
+
+    @property
+    def unparsed(self) -> int:
+        """Bytes received but not yet turned into events (none may precede a TLS switch)."""
+        return self._parser.buffered
+
+    def enable_compression(self) -> None:
+        """Switch to COMPRESS=DEFLATE (right after its tagged OK)."""
+        self.transport.enable_compression(self._parser.take_unread())
 
     def set_fetch_sink(self, sink: FetchSink | None) -> None:
         """Route FETCH responses to ``sink`` (``None``: collect them in the log)."""
@@ -294,17 +304,14 @@ class ImapConnection:
                 raise error
 
     async def _read_loop(self) -> None:
+        receive = self.transport.receive
         try:
             while True:
-                data = await self.transport.read(self.options.read_chunk)
-                if not data:
+                if not await receive():
                     raise self._eof_error()
                 self._last_activity = time.monotonic()
-                self._parser.feed(data)
-                for event in self._parser.events():
-                    hook = self._dispatch(event)
-                    if hook is not None:
-                        await hook
+                while (hook := self._drain()) is not None:
+                    await hook
         except asyncio.CancelledError:
             raise
         except MailferryError as exc:
@@ -318,8 +325,19 @@ class ImapConnection:
             return ServerBye(self._bye)
         return ConnectionLost("the server closed the connection")
 
+    def _drain(self) -> Awaitable[None] | None:
+        """Route the parser's events until one needs awaiting; at the end, flush the sink."""
+        next_event = self._parser.next_event
+        dispatch = self._dispatch
+        sink = self._sink  # only another task changes it: not during this loop
+        while (event := next_event()) is not None:
+            hook = sink.response(event) if type(event) is FetchResponse else dispatch(event)
+            if hook is not None:
+                return hook
+        return sink.flush()
+
     def _dispatch(self, event: Event) -> Awaitable[None] | None:
-        """Route one event; hot path first (bodies), everything else by type."""
+        """Route one event (FETCH responses went straight to the sink), by type."""
         kind = type(event)
         if kind is LiteralData or kind is FetchLiteralStart or kind is FetchLiteralEnd:
             self._sink.feed(event)  # type: ignore[arg-type]
@@ -409,6 +427,21 @@ class ImapConnection:
         for future in (self._greeting_future,):
             if future.done() and not future.cancelled():
                 future.exception()  # mark retrieved: nobody may be waiting any more
+
+
+def new_parser(options: ConnectOptions) -> ResponseParser:
+    """The response parser of a connection with ``options``.
+
+    Bodies up to the smaller of ``spool_threshold`` and ``read_chunk`` come
+    whole in their FetchResponse (one event, no spool); larger ones stream.
+    """
+    return ResponseParser(
+        expect_greeting=True,
+        max_line_length=options.max_line_length,
+        max_literal_size=options.max_literal_size,
+        max_whole_body=min(options.spool_threshold, options.read_chunk),
+        buffer_size=options.read_chunk,
+    )
 
 
 def command_error(command: str, tagged: TaggedResponse) -> CommandFailed:

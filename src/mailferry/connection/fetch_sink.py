@@ -1,12 +1,13 @@
 """Where FETCH responses go: assembled into ``FetchedMessage`` values.
 
-The parser streams body literals as chunks; ``FetchAssembler`` writes them
-into ``BodyWriter`` spools and, when the whole ``* n FETCH (...)`` response
-has been read, joins them with the other attributes. A sink decides what
+The parser hands small bodies out whole inside the ``FetchResponse`` and
+streams large ones as chunks; ``FetchAssembler`` writes the chunks into
+``BodyWriter`` spools and, when the whole ``* n FETCH (...)`` response has
+been read, joins all bodies with the other attributes. A sink decides what
 happens next: ``CollectingSink`` keeps messages for the command's result
 (small fetches), ``QueueSink`` hands them to a consumer through a bounded
-queue, so a slow consumer slows the reading of the socket instead of
-filling memory.
+queue, one batch per drain of the parser, so a slow consumer slows the
+reading of the socket instead of filling memory.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from mailferry.imap.events import (
 LiteralEvent = FetchLiteralStart | LiteralData | FetchLiteralEnd
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FetchedMessage:
     """One message's FETCH data; body sections as ``MessageBody``.
 
@@ -79,11 +80,17 @@ class FetchedMessage:
 
 
 class FetchSink(Protocol):
-    """Receives the FETCH events of a connection."""
+    """Receives the FETCH events of a connection.
+
+    ``flush`` is called after each drain of the parser (the awaitable, if
+    any, is awaited before reading on: backpressure).
+    """
 
     def feed(self, event: LiteralEvent) -> None: ...
 
     def response(self, event: FetchResponse) -> Awaitable[None] | None: ...
+
+    def flush(self) -> Awaitable[None] | None: ...
 
     def fail(self, error: MailferryError) -> None: ...
 
@@ -113,15 +120,17 @@ class FetchAssembler:
 
     def assemble(self, event: FetchResponse) -> FetchedMessage:
         sections = self._done
-        self._done = {}
+        if sections:
+            self._done = {}
+        else:
+            sections = {}
         attributes: dict[str, object] = {}
         for name, value in event.attributes.items():
-            if isinstance(value, StreamedLiteral):
-                continue
-            if _is_section(name) and isinstance(value, bytes):
-                sections[name] = MessageBody.from_bytes(value)
-                continue
-            attributes[name] = value
+            kind = value.__class__
+            if kind is bytes and _is_section(name):
+                sections[name] = MessageBody(value)  # type: ignore[arg-type]
+            elif kind is not StreamedLiteral:
+                attributes[name] = value
         return FetchedMessage(event.seq, attributes, sections)
 
     def discard(self) -> None:
@@ -133,12 +142,20 @@ class FetchAssembler:
         self._done = {}
 
 
+_SECTION_NAMES: dict[str, bool] = {}
+
+
 def _is_section(name: str) -> bool:
-    return name.startswith(("BODY[", "BINARY[")) or name in {
-        "RFC822",
-        "RFC822.HEADER",
-        "RFC822.TEXT",
-    }
+    known = _SECTION_NAMES.get(name)
+    if known is None:
+        known = name.startswith(("BODY[", "BINARY[")) or name in {
+            "RFC822",
+            "RFC822.HEADER",
+            "RFC822.TEXT",
+        }
+        if len(_SECTION_NAMES) < 1024:
+            _SECTION_NAMES[name] = known
+    return known
 
 
 class CollectingSink:
@@ -154,15 +171,25 @@ class CollectingSink:
     def response(self, event: FetchResponse) -> None:
         self._deliver(self._assembler.assemble(event))
 
+    def flush(self) -> None:
+        return None
+
     def fail(self, error: MailferryError) -> None:
         self._assembler.discard()
+
+
+#: What a QueueSink's queue carries: a batch of messages, an error, or None (the end).
+QueueEntry = list[FetchedMessage] | MailferryError | None
 
 
 class QueueSink:
     """Hands messages that satisfy ``wanted`` to a bounded queue; others to ``other``.
 
     ``wanted`` tells a message we asked for from an unsolicited update
-    (a FETCH carrying only new FLAGS of some other message).
+    (a FETCH carrying only new FLAGS of some other message). Messages go into
+    the queue in batches, one per ``flush`` (one drain of the parser, at most
+    a receive buffer's worth of in-memory bodies), so ``max_queued`` batches
+    bound the memory ahead of the consumer.
     """
 
     def __init__(
@@ -170,32 +197,45 @@ class QueueSink:
         spool_threshold: int,
         wanted: Callable[[FetchedMessage], bool],
         other: Callable[[FetchedMessage], None],
-        max_queued: int = 64,
+        max_queued: int = 8,
     ) -> None:
         self._assembler = FetchAssembler(spool_threshold)
         self._wanted = wanted
         self._other = other
-        self.queue: asyncio.Queue[FetchedMessage | MailferryError | None] = asyncio.Queue(
-            max_queued
-        )
+        self._batch: list[FetchedMessage] = []
+        self.queue: asyncio.Queue[QueueEntry] = asyncio.Queue(max_queued)
 
     def feed(self, event: LiteralEvent) -> None:
         self._assembler.feed(event)
 
-    def response(self, event: FetchResponse) -> Awaitable[None] | None:
+    def response(self, event: FetchResponse) -> None:
         message = self._assembler.assemble(event)
-        if not self._wanted(message):
+        if self._wanted(message):
+            self._batch.append(message)
+        else:
             self._other(message)
+
+    def flush(self) -> Awaitable[None] | None:
+        batch = self._batch
+        if not batch:
             return None
+        self._batch = []
         if not self.queue.full():
-            self.queue.put_nowait(message)
+            self.queue.put_nowait(batch)
             return None
-        return self.queue.put(message)
+        return self.queue.put(batch)
 
     def fail(self, error: MailferryError) -> None:
         self._assembler.discard()
+        close_all(self._batch)
+        self._batch = []
         while self.queue.full():
-            stale = self.queue.get_nowait()
-            if isinstance(stale, FetchedMessage):
-                stale.close()
+            close_all(self.queue.get_nowait())
         self.queue.put_nowait(error)
+
+
+def close_all(entry: QueueEntry) -> None:
+    """Release the bodies of a queue entry nobody will read."""
+    if isinstance(entry, list):
+        for message in entry:
+            message.close()

@@ -2,8 +2,9 @@
 
 A pump task keeps up to ``window`` UID FETCH commands in flight; the
 connection routes their FETCH responses into a ``QueueSink``; the caller
-iterates the queue. Backpressure runs all the way to the socket: when the
-caller is slow the queue fills, the reader task waits, TCP stops reading.
+iterates the queue (batches of messages). Backpressure runs all the way to
+the socket: when the caller is slow the queue fills, the reader task waits,
+the receiver pauses reading, TCP stops.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from mailferry.connection.fetch_sink import FetchedMessage, QueueSink
+from mailferry.connection.fetch_sink import FetchedMessage, QueueSink, close_all
 from mailferry.errors import MailferryError
 from mailferry.imap.commands import fetch_items, uid_fetch_args
 from mailferry.imap.sequence_set import format_sequence_set
@@ -54,9 +55,12 @@ async def fetch_pipelined(
     sections = _wants(items)
 
     def wanted(message: FetchedMessage) -> bool:
-        if message.uid is None:
+        if message.attributes.get("UID").__class__ is not int:
             return False
-        return all(_has_section(message, name) for name in sections)
+        got = message.sections
+        if sections <= got.keys():
+            return True
+        return all(name in got or _has_section(message, name) for name in sections)
 
     sink = QueueSink(connection.options.spool_threshold, wanted, client.unsolicited.append)
     item_list = fetch_items(*items)
@@ -64,6 +68,7 @@ async def fetch_pipelined(
     pump = asyncio.create_task(
         _pump(client, uid_chunks(uids, chunk), item_list, window, changedsince, sink)
     )
+    unread: Iterator[FetchedMessage] = iter(())
     try:
         while True:
             entry = await sink.queue.get()
@@ -71,8 +76,12 @@ async def fetch_pipelined(
                 break
             if isinstance(entry, MailferryError):
                 raise entry
-            yield entry
+            unread = iter(entry)
+            for message in unread:
+                yield message
     finally:
+        for message in unread:  # the consumer stopped early: release the rest of the batch
+            message.close()
         await _finish(pump, sink)
         connection.set_fetch_sink(None)
 
@@ -131,9 +140,6 @@ async def _finish(pump: asyncio.Task[None], sink: QueueSink) -> None:
             entry = await asyncio.wait_for(sink.queue.get(), 1.0)
         except TimeoutError:
             continue
-        if isinstance(entry, FetchedMessage):
-            entry.close()
+        close_all(entry)
     while not sink.queue.empty():
-        entry = sink.queue.get_nowait()
-        if isinstance(entry, FetchedMessage):
-            entry.close()
+        close_all(sink.queue.get_nowait())

@@ -3,6 +3,8 @@
 This is the only module that opens sockets. Every failure is translated
 once, here, into the typed errors of ``mailferry.errors``; each connection
 step can be reported with its duration (``test-server`` shows them).
+Received bytes go straight into a ``ReceiveTarget`` (the response parser)
+through ``mailferry.connection.receiver.Receiver``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.receiver import Receiver, ReceiveTarget
 from mailferry.errors import ConnectFailed, ConnectionLost, ConnectTimeout, TlsError
 
 #: Called as ``on_step(name, seconds, detail)`` after each connection step.
@@ -38,24 +42,20 @@ class TlsInfo:
 
 
 class Transport:
-    """A connected stream with optional TLS and DEFLATE layers."""
+    """A connected stream with optional TLS and DEFLATE layers.
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
-        self._inflate: zlib._Decompress | None = None
+    Received bytes go straight into the target given to ``open_transport``.
+    """
+
+    def __init__(self, transport: asyncio.Transport, receiver: Receiver) -> None:
+        self._transport = transport
+        self._receiver = receiver
         self._deflate: zlib._Compress | None = None
         self.tls: TlsInfo | None = None
 
-    async def read(self, size: int) -> bytes:
-        """Up to ``size`` bytes; ``b""`` at end of stream."""
-        try:
-            data = await self._reader.read(size)
-        except (ConnectionError, OSError, ssl.SSLError) as exc:
-            raise ConnectionLost(f"connection lost while reading: {exc}") from exc
-        if self._inflate is not None and data:
-            return self._inflate.decompress(data)
-        return data
+    async def receive(self) -> bool:
+        """Wait until new bytes are in the target; False at the end of the stream."""
+        return await self._receiver.receive()
 
     async def write(self, parts: Iterable[bytes | memoryview]) -> None:
         """Write all parts, in slices, waiting for the socket to drain."""
@@ -63,8 +63,8 @@ class Transport:
             for part in parts:
                 await self._write_one(part)
             if self._deflate is not None:
-                self._writer.write(self._deflate.flush(zlib.Z_SYNC_FLUSH))
-            await self._writer.drain()
+                self._transport.write(self._deflate.flush(zlib.Z_SYNC_FLUSH))
+            await self._receiver.drain()
         except (ConnectionError, OSError, ssl.SSLError) as exc:
             raise ConnectionLost(f"connection lost while writing: {exc}") from exc
 
@@ -73,62 +73,84 @@ class Transport:
         for start in range(0, len(view), _WRITE_SLICE):
             piece = view[start : start + _WRITE_SLICE]
             if self._deflate is not None:
-                self._writer.write(self._deflate.compress(piece))
+                self._transport.write(self._deflate.compress(piece))
             else:
-                self._writer.write(piece)
-            if self._writer.transport.get_write_buffer_size() > 4 * _WRITE_SLICE:
-                await self._writer.drain()
+                self._transport.write(piece)
+            await self._receiver.drain()
 
     async def start_tls(self, options: ConnectOptions, on_step: StepCallback | None) -> None:
-        """Upgrade this plain connection to TLS (STARTTLS)."""
+        """Upgrade this plain connection to TLS (STARTTLS).
+
+        Reading stops at once: no byte that follows the server's OK in clear
+        text may reach the parser.
+        """
         started = time.monotonic()
+        self._transport.pause_reading()
         context = options.ssl_context()
+        loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(
-                self._writer.start_tls(context, server_hostname=options.host),
-                options.connect_timeout,
-            )
+            async with asyncio.timeout(options.connect_timeout):
+                upgraded = await loop.start_tls(
+                    self._transport, self._receiver, context, server_hostname=options.host
+                )
         except TimeoutError as exc:
             raise ConnectTimeout("TLS handshake", options.connect_timeout) from exc
         except ssl.SSLCertVerificationError as exc:
             raise TlsError(describe_verification_error(exc)) from exc
         except (ssl.SSLError, ConnectionError, OSError) as exc:
             raise TlsError(str(exc) or type(exc).__name__) from exc
-        self.tls = tls_info(self._writer, verified=not options.accept_untrusted_certificates)
+        if upgraded is None:
+            raise TlsError("the connection closed during the TLS handshake")
+        self._transport = upgraded
+        self._receiver.switched(upgraded)
+        self.tls = tls_info(upgraded, verified=not options.accept_untrusted_certificates)
         if on_step:
             on_step("tls", time.monotonic() - started, describe_tls(self.tls))
 
-    def enable_compression(self) -> None:
-        """Switch both directions to raw DEFLATE (RFC 4978)."""
-        self._inflate = zlib.decompressobj(-15)
+    def enable_compression(self, leftover: bytes = b"") -> None:
+        """Switch both directions to raw DEFLATE (RFC 4978).
+
+        ``leftover``: bytes already received after the switch point (compressed).
+        """
+        self._receiver.start_inflating(leftover)
         self._deflate = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
 
     @property
     def compressed(self) -> bool:
         return self._deflate is not None
 
+    @property
+    def reading_paused(self) -> bool:
+        """True while backpressure holds the socket unread (the parser is full)."""
+        return self._receiver.paused
+
     def abort(self) -> None:
         """Drop the connection at once."""
-        transport = self._writer.transport
-        if transport is not None:
-            transport.abort()
+        self._transport.abort()
 
     async def close(self) -> None:
-        self._writer.close()
+        self._transport.close()
         try:
-            await asyncio.wait_for(self._writer.wait_closed(), 5)
-        except (TimeoutError, ConnectionError, OSError, ssl.SSLError):
+            await asyncio.wait_for(asyncio.shield(self._receiver.closed), 5)
+        except TimeoutError:
             self.abort()
 
 
-async def open_transport(options: ConnectOptions, on_step: StepCallback | None = None) -> Transport:
-    """DNS, TCP connect and (for ``Security.SSL``) the TLS handshake, each timed."""
+async def open_transport(
+    options: ConnectOptions, target: ReceiveTarget, on_step: StepCallback | None = None
+) -> Transport:
+    """DNS, TCP connect and (for ``Security.SSL``) the TLS handshake, each timed.
+
+    Every byte received goes into ``target``.
+    """
     addresses = await _resolve(options, on_step)
     sock = await _connect_any(addresses, options, on_step)
+    receiver = Receiver(target, high_water=2 * options.read_chunk)
     if options.security is Security.SSL:
-        return await _wrap_tls(sock, options, on_step)
-    reader, writer = await asyncio.open_connection(sock=sock, limit=options.read_chunk * 4)
-    return Transport(reader, writer)
+        return await _wrap_tls(sock, receiver, options, on_step)
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_connection(lambda: receiver, sock=sock)
+    return Transport(transport, receiver)
 
 
 async def _resolve(options: ConnectOptions, on_step: StepCallback | None) -> list[tuple[int, str]]:
@@ -185,16 +207,17 @@ async def _connect_any(
 
 
 async def _wrap_tls(
-    sock: socket.socket, options: ConnectOptions, on_step: StepCallback | None
+    sock: socket.socket, receiver: Receiver, options: ConnectOptions, on_step: StepCallback | None
 ) -> Transport:
     started = time.monotonic()
+    loop = asyncio.get_running_loop()
     try:
-        reader, writer = await asyncio.open_connection(
+        raw, _ = await loop.create_connection(
+            lambda: receiver,
             sock=sock,
             ssl=options.ssl_context(),
             server_hostname=options.host,
             ssl_handshake_timeout=options.connect_timeout,
-            limit=options.read_chunk * 4,
         )
     except ssl.SSLCertVerificationError as exc:
         sock.close()
@@ -205,8 +228,8 @@ async def _wrap_tls(
     except (ssl.SSLError, ConnectionError, OSError) as exc:
         sock.close()
         raise TlsError(str(exc) or type(exc).__name__) from exc
-    transport = Transport(reader, writer)
-    transport.tls = tls_info(writer, verified=not options.accept_untrusted_certificates)
+    transport = Transport(raw, receiver)
+    transport.tls = tls_info(raw, verified=not options.accept_untrusted_certificates)
     if on_step:
         on_step("tls", time.monotonic() - started, describe_tls(transport.tls))
     return transport
@@ -218,9 +241,9 @@ def describe_verification_error(exc: ssl.SSLCertVerificationError) -> str:
     return f"certificate verify failed: {message}"
 
 
-def tls_info(writer: asyncio.StreamWriter, verified: bool) -> TlsInfo:
+def tls_info(transport: asyncio.BaseTransport, verified: bool) -> TlsInfo:
     """Protocol, cipher and certificate facts of an established TLS connection."""
-    ssl_object: ssl.SSLObject | None = writer.get_extra_info("ssl_object")
+    ssl_object = cast(ssl.SSLObject | None, transport.get_extra_info("ssl_object"))
     if ssl_object is None:
         return TlsInfo("", "", "", "", None, verified)
     cipher = ssl_object.cipher()

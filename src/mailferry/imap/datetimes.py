@@ -20,16 +20,11 @@ _DATE_TIME = re.compile(
     rb" ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{2})([0-9]{2})"
 )
 _ZONES: dict[bytes, dt.timezone] = {}
-# Fast path for the canonical form: rewrite it as ISO 8601 for the C parser.
-_CANONICAL = re.compile(
-    rb"([ 0-9][0-9])-([A-Za-z]{3})-([0-9]{4})"
-    rb" ([0-9]{2}:[0-9]{2}:[0-9]{2}) ([+-][0-9]{2})([0-5][0-9])"
-)
-_ISO_MONTHS = {
-    spelling: f"-{number:02d}-"
-    for name, number in _MONTHS.items()
-    for spelling in (name.decode(), name.decode().title(), name.decode().lower())
-}
+# Fast path for the canonical form: rewritten as ISO 8601 for the C parser, the
+# date part ("17-Jul-1996" -> "1996-07-17") remembered (messages share days).
+_DAY = re.compile(r"([ 0-9][0-9])-([A-Za-z]{3})-([0-9]{4})")
+_ISO_DAYS: dict[str, str] = {}
+_MAX_DAYS = 4096
 
 
 def _zone(sign: bytes, hours: bytes, minutes: bytes) -> dt.timezone:
@@ -48,19 +43,36 @@ def parse_internaldate(raw: bytes) -> dt.datetime:
 
     A leap second (``:60``) is clamped to ``:59``: datetime cannot hold it.
     """
-    fast = _CANONICAL.fullmatch(raw)
-    if fast is not None:
-        day, month_name, year, time, zone_hours, zone_minutes = fast.group(1, 2, 3, 4, 5, 6)
-        month_part = _ISO_MONTHS.get(month_name.decode())
-        if month_part is not None:
+    text = raw.decode("latin-1")
+    if (
+        len(text) == 26
+        and text[11] == " "
+        and text[14] == ":"
+        and text[17] == ":"
+        and text[20] == " "
+        and text[21] in "+-"
+        and text[24] in "012345"
+    ):
+        day = _ISO_DAYS.get(text[:11]) or _iso_day(text[:11])
+        if day:
             try:
-                return dt.datetime.fromisoformat(
-                    f"{year.decode()}{month_part}{day.decode().replace(' ', '0')}"
-                    f"T{time.decode()}{zone_hours.decode()}:{zone_minutes.decode()}"
-                )
+                return dt.datetime.fromisoformat(f"{day}T{text[12:20]}{text[21:24]}:{text[24:]}")
             except ValueError:
-                pass  # leap second, impossible date...: let the general path decide
+                pass  # leap second, impossible time...: let the general path decide
     return _parse_general(raw)
+
+
+def _iso_day(text: str) -> str:
+    """``17-Jul-1996`` -> ``1996-07-17`` ("" if not a canonical date), remembered."""
+    match = _DAY.fullmatch(text)
+    month = _MONTHS.get(match.group(2).upper().encode()) if match else None
+    day = ""
+    if match is not None and month is not None:
+        day = f"{match.group(3)}-{month:02d}-{match.group(1).replace(' ', '0')}"
+    if len(_ISO_DAYS) >= _MAX_DAYS:
+        _ISO_DAYS.clear()
+    _ISO_DAYS[text] = day
+    return day
 
 
 def _parse_general(raw: bytes) -> dt.datetime:

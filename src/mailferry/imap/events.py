@@ -6,9 +6,13 @@ these events. Everything is decoded into plain Python values: numbers are
 names are decoded from modified UTF-7 into ``str`` (the raw wire bytes are
 kept beside them), dates are timezone-aware ``datetime``.
 
-Bodies are streamed: a FETCH response carrying a body section literal
+Bodies come in one of two forms. A FETCH response whose body section literals
 (``BODY[...]``, ``BODY[...]<origin>``, ``BINARY[...]``, ``RFC822``,
-``RFC822.HEADER``, ``RFC822.TEXT``) produces, in order::
+``RFC822.HEADER``, ``RFC822.TEXT``) total at most the parser's
+``max_whole_body`` is ONE event: ``FetchResponse(seq, attributes)`` with each
+such body as ``bytes`` in ``attributes`` (the common small message, no extra
+events, no copy beyond the one out of the receive buffer). A larger literal is
+streamed, so a 40 MB message never has to sit whole in the parser::
 
     FetchLiteralStart(seq, item, size)
     LiteralData(data) ...            # zero or more chunks, total == size
@@ -16,10 +20,12 @@ Bodies are streamed: a FETCH response carrying a body section literal
     ...                              # more literals of the same response, if any
     FetchResponse(seq, attributes)   # once the whole response has been read
 
-so a 40 MB message never has to sit whole in the parser. In the final
-``FetchResponse.attributes`` a streamed item maps to ``StreamedLiteral(size)``;
-a body section sent as a quoted string maps to ``bytes``; one sent as NIL to
-``None``. Attribute names are upper-case with ``.PEEK`` removed, e.g. ``UID``,
+and in the final ``FetchResponse.attributes`` a streamed item maps to
+``StreamedLiteral(size)``. Which form a body takes depends only on the sizes
+announced, never on how the bytes were chunked; the two forms carry the same
+information (tests compare them after folding streamed bodies into ``bytes``).
+A body section sent as a quoted string maps to ``bytes`` too; one sent as NIL
+to ``None``. Attribute names are upper-case with ``.PEEK`` removed, e.g. ``UID``,
 ``FLAGS``, ``INTERNALDATE``, ``RFC822.SIZE``, ``MODSEQ``, ``BODY[]``,
 ``BODY[HEADER.FIELDS (MESSAGE-ID DATE)]``, ``BODY[]<0>``.
 """
@@ -243,7 +249,8 @@ class FetchResponse:
 
     Values: ``UID``/``RFC822.SIZE``/``MODSEQ`` -> ``int``; ``FLAGS`` ->
     ``tuple[str, ...]``; ``INTERNALDATE`` -> aware ``datetime``; body sections
-    -> ``StreamedLiteral``, ``bytes`` or ``None``; anything else -> the parsed
+    -> ``bytes`` (whole), ``StreamedLiteral`` (streamed before) or ``None``;
+    anything else -> the parsed
     generic value (``str``/``int``/``bytes``/``None``/nested ``tuple``).
     """
 

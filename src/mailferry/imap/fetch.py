@@ -2,7 +2,8 @@
 
 This is the hot path of a mailbox copy, so the common items (UID, FLAGS,
 INTERNALDATE, RFC822.SIZE, MODSEQ, body sections) are read inline from the
-token list instead of through TokenReader's general methods.
+token list instead of through TokenReader's general methods (and simple
+first segments skip tokens altogether: ``mailferry.imap.fetch_fast``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from mailferry.imap.tokenizer import (
     InlineLiteral,
     Token,
     TokenReader,
-    atom_value,
     decode,
     describe,
     excerpt,
@@ -33,14 +33,14 @@ BODY_ITEM = re.compile(
 _PEEK = re.compile(rb"^(BODY|BINARY)\.PEEK\[")
 _CACHE_LIMIT = 4096
 
-# How an item's value is read.
-_NUMBER, _FLAGS, _DATE, _MODSEQ, _BODY, _GENERIC = range(6)
+# How an item's value is read (the kind ``item_name`` returns).
+NUMBER, FLAGS, DATE, MODSEQ, BODY, GENERIC = range(6)
 _KINDS = {
-    "UID": _NUMBER,
-    "RFC822.SIZE": _NUMBER,
-    "FLAGS": _FLAGS,
-    "INTERNALDATE": _DATE,
-    "MODSEQ": _MODSEQ,
+    "UID": NUMBER,
+    "RFC822.SIZE": NUMBER,
+    "FLAGS": FLAGS,
+    "INTERNALDATE": DATE,
+    "MODSEQ": MODSEQ,
 }
 _NAMES: dict[object, tuple[str, int]] = {}
 _FLAG_NAMES: dict[object, str] = {}
@@ -59,11 +59,11 @@ def item_name(token: Token) -> tuple[str, int]:
     kind = _KINDS.get(name)
     if kind is None:
         if BODY_ITEM.fullmatch(upper):
-            kind = _BODY
+            kind = BODY
         elif upper.startswith(b"BINARY.SIZE["):
-            kind = _NUMBER
+            kind = NUMBER
         else:
-            kind = _GENERIC
+            kind = GENERIC
     if len(_NAMES) < _CACHE_LIMIT:
         _NAMES[token] = (name, kind)
     return name, kind
@@ -76,10 +76,11 @@ def body_item(token: bytes) -> str | None:
         if not BODY_ITEM.fullmatch(token):
             return None
         known = item_name(token)
-    return known[0] if known[1] == _BODY else None
+    return known[0] if known[1] == BODY else None
 
 
-def _flag(token: Token) -> str:
+def flag_name(token: Token) -> str:
+    """A flag atom as ``str`` (cached)."""
     known = _FLAG_NAMES.get(token)
     if known is not None:
         return known
@@ -100,7 +101,7 @@ def _flags(tokens: list[Token], index: int) -> tuple[tuple[str, ...], int]:
         end = tokens.index(b")", index)
     except ValueError:
         raise RemoteProtocolError("unterminated flag list") from None
-    return tuple([_flag(token) for token in tokens[index + 1 : end]]), end + 1
+    return tuple([flag_name(token) for token in tokens[index + 1 : end]]), end + 1
 
 
 def _number(token: Token) -> int:
@@ -160,16 +161,16 @@ def _attributes(tokens: list[Token]) -> dict[str, object]:
         name, kind = item_name(token)
         value = tokens[index + 1]
         index += 2
-        if kind == _NUMBER:
+        if kind == NUMBER:
             attributes[name] = _number(value)
-        elif kind == _FLAGS:
+        elif kind == FLAGS:
             attributes[name], index = _flags(tokens, index - 1)
-        elif kind == _DATE:
+        elif kind == DATE:
             attributes[name] = _date(value)
-        elif kind == _MODSEQ:
+        elif kind == MODSEQ:
             attributes[name] = _modseq(tokens, index - 1)
             index += 2
-        elif kind == _BODY:
+        elif kind == BODY:
             attributes[name] = _body(value)
         else:
             reader.index = index - 1
@@ -180,52 +181,3 @@ def _attributes(tokens: list[Token]) -> dict[str, object]:
             f"unexpected data after FETCH list: {describe(tokens[index + 1])}"
         )
     return attributes
-
-
-# -- fast path ---------------------------------------------------------------
-# Most FETCH lines hold only simple items (``UID 7``, ``FLAGS (\Seen)``,
-# ``INTERNALDATE "..."``, ``MODSEQ (5)``), optionally ending with a body item
-# whose literal follows. One fullmatch checks that shape, one findall extracts
-# the items; anything else goes through the token path, with the same result.
-_WORD = rb'\\?[^\x00-\x20\x7f(){"\\\[\]]+'
-_ITEM = (
-    rb"([A-Za-z0-9.\-]+) (?:([0-9]+)|(\((?:"
-    + _WORD
-    + rb"(?: "
-    + _WORD
-    + rb')*)?\))|("[^"\\\r\n]*"))'
-)
-_FAST_LINE = re.compile(
-    rb" ?\((?:" + _ITEM + rb" )*(?:" + _ITEM + rb"\)|((?:BODY|BINARY|RFC822)[^ ()]*))\Z"
-)
-_FAST_ITEM = re.compile(_ITEM)
-
-
-def fast_fetch(text: bytes) -> tuple[dict[str, object], bytes | None] | None:
-    """Attributes of a simple first FETCH segment and its trailing body item name.
-
-    None when the segment is not simple: the caller falls back to tokens.
-    """
-    match = _FAST_LINE.match(text)
-    if match is None:
-        return None
-    attributes: dict[str, object] = {}
-    for raw_name, number, words, quoted in _FAST_ITEM.findall(text):
-        name, kind = _NAMES.get(raw_name) or item_name(raw_name)
-        if kind == _NUMBER and number:
-            attributes[name] = to_int(number)
-        elif kind == _FLAGS and words:
-            attributes[name] = tuple([_FLAG_NAMES.get(w) or _flag(w) for w in words[1:-1].split()])
-        elif kind == _DATE and quoted:
-            attributes[name] = parse_internaldate(quoted[1:-1])
-        elif kind == _MODSEQ and words[1:-1].isdigit():
-            attributes[name] = to_int(words[1:-1])
-        elif kind == _GENERIC and not words:
-            attributes[name] = atom_value(number) if number else decode(quoted[1:-1])
-        elif kind == _GENERIC:
-            attributes[name] = tuple([atom_value(w) for w in words[1:-1].split()])
-        elif kind == _BODY and quoted:
-            attributes[name] = quoted[1:-1]
-        else:
-            return None
-    return attributes, match.group(9)

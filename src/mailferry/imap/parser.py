@@ -1,4 +1,9 @@
-"""Sans-IO IMAP response parser: ``feed(bytes)`` in, events out (h11 style).
+"""Sans-IO IMAP response parser: bytes in, events out (h11 style).
+
+Bytes come in either through ``feed(data)`` or, without a copy, by receiving
+straight into the parser's buffer (``get_buffer`` / ``buffer_updated``, the
+``asyncio.BufferedProtocol`` calls). The buffer is reused: it is compacted
+when full and grows only as far as one line or one whole-body literal needs.
 
 Framing: a response is a line, except that a line ending in a literal marker
 ``{n}`` (also ``~{n}``, leniently ``{n+}``) is followed by ``n`` raw bytes and
@@ -7,9 +12,11 @@ then by the rest of the response, up to the next CRLF. Status responses
 complete after one line. A data response is collected segment by segment:
 FETCH segments are tokenized as they arrive so that a literal that is the
 value of a top-level body item (``BODY[...]``, ``BINARY[...]``, ``RFC822``...)
-can be streamed as FetchLiteralStart / LiteralData... / FetchLiteralEnd
-straight out of the receive buffer; every other literal is read whole
-(capped by ``max_inline_literal``) and parsed with the response.
+is either handed out whole in the ``FetchResponse`` (while the body literals of
+the response total at most ``max_whole_body``) or streamed as
+FetchLiteralStart / LiteralData... / FetchLiteralEnd straight out of the
+receive buffer; every other literal is read whole (capped by
+``max_inline_literal``) and parsed with the response.
 
 Caps: the text of one response (literal contents excluded) may not exceed
 ``max_line_length`` (checked on every feed, so a line without CRLF fails as
@@ -20,7 +27,6 @@ than ``max_line_length``. After an error the parser refuses further use.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from mailferry.errors import RemoteProtocolError, ResponseTooLarge
@@ -30,14 +36,21 @@ from mailferry.imap.events import (
     FetchLiteralEnd,
     FetchLiteralStart,
     FetchResponse,
-    Greeting,
     LiteralData,
     StreamedLiteral,
-    TaggedResponse,
     UntaggedStatus,
 )
-from mailferry.imap.fetch import body_item, fast_fetch, parse_fetch
+from mailferry.imap.fetch import body_item, parse_fetch
+from mailferry.imap.fetch_fast import fast_fetch, fetch_head
+from mailferry.imap.receive_buffer import ReceiveBuffer
 from mailferry.imap.response_codes import parse_resp_text
+from mailferry.imap.response_lines import (
+    UNTAGGED,
+    check_start,
+    parse_greeting,
+    parse_tagged,
+    split_literal,
+)
 from mailferry.imap.tokenizer import (
     InlineLiteral,
     Token,
@@ -48,25 +61,22 @@ from mailferry.imap.tokenizer import (
 )
 from mailferry.imap.untagged import Part, parse_untagged
 
-_UNTAGGED = re.compile(rb"\* (?:([0-9]+) )?([A-Za-z][^\x00-\x20\x7f(){\"\\\[\]%*]*)(?= |\Z)")
-_TAGGED = re.compile(rb'([^\x00-\x20\x7f(){%*"\\+]+) ([A-Za-z]+)(?: |\Z)')
-_START = re.compile(rb'\*(?: |\Z)|\+|[^\x00-\x20\x7f(){%*"\\+]+(?: |\Z)')
-_MARKER = re.compile(rb"\{([0-9]*)\+?\}")
 _STATUSES = frozenset({"OK", "NO", "BAD", "BYE", "PREAUTH"})
-_GREETINGS = frozenset({"OK", "PREAUTH", "BYE"})
-_TAGGED_STATUSES = frozenset({"OK", "NO", "BAD"})
-_COMPACT_AT = 64 * 1024
 _NO_LITERAL = StreamedLiteral(0)
 _CLOSE = [b")"]  # the tokens of the usual last segment of a FETCH (never mutated)
 
 # What the parser is reading right now.
-_LINE, _INLINE, _STREAM = 0, 1, 2
+_LINE, _INLINE, _STREAM, _WHOLE = 0, 1, 2, 3
 # What kind of response is in progress.
 _NONE, _FETCH, _DATA = 0, 1, 2
 
 
-class ResponseParser:
-    """Turns server bytes into ``mailferry.imap.events`` events; never does I/O."""
+class ResponseParser(ReceiveBuffer):
+    """Turns server bytes into ``mailferry.imap.events`` events; never does I/O.
+
+    Bytes go in through the ``ReceiveBuffer`` methods (``feed``, or
+    ``get_buffer``/``buffer_updated``); events come out of ``next_event``.
+    """
 
     def __init__(
         self,
@@ -75,14 +85,15 @@ class ResponseParser:
         max_line_length: int = 16 * 1024 * 1024,
         max_literal_size: int = 1024 * 1024 * 1024,
         max_inline_literal: int = 1024 * 1024,
+        max_whole_body: int = 256 * 1024,
+        buffer_size: int = 256 * 1024,
     ) -> None:
+        super().__init__(buffer_size)
         self._max_line = max_line_length
         self._max_literal = max_literal_size
         self._max_inline = max_inline_literal
+        self._max_whole = max_whole_body
         self._greeting = expect_greeting
-        self._buf = bytearray()
-        self._pos = 0  # start of the unread bytes in _buf
-        self._scan = 0  # where the CRLF search resumes
         self._failed: RemoteProtocolError | None = None
         self._state = _LINE
         self._need = 0  # bytes still expected for the current literal
@@ -91,8 +102,8 @@ class ResponseParser:
         self._context = b""  # its first line, for error messages
         self._name = ""
         self._number: int | None = None
-        self._item = ""  # the streamed item
-        self._streamed = _NO_LITERAL
+        self._item = ""  # the body item whose literal is being read
+        self._streamed: Token = _NO_LITERAL  # its value: StreamedLiteral or InlineLiteral
         self._tokens: list[Token] = []  # FETCH
         self._parts: list[Part] = []  # other data responses
         self._depth = 0  # FETCH paren depth
@@ -100,6 +111,7 @@ class ResponseParser:
         self._fast_text = b""
         self._text_len = 0
         self._inline_total = 0
+        self._whole_total = 0
 
     def _reset_response(self) -> None:
         self._kind = _NONE
@@ -111,17 +123,9 @@ class ResponseParser:
         self._fast = None
         self._text_len = 0
         self._inline_total = 0
+        self._whole_total = 0
 
     # -- public API ---------------------------------------------------------
-
-    def feed(self, data: bytes) -> None:
-        """Append received bytes (any chunking)."""
-        pos = self._pos
-        if pos and (pos >= len(self._buf) or pos > _COMPACT_AT):
-            del self._buf[:pos]
-            self._scan = max(0, self._scan - pos)
-            self._pos = 0
-        self._buf += data
 
     def next_event(self) -> Event | None:
         """The next event, or None when more data is needed."""
@@ -132,6 +136,10 @@ class ResponseParser:
                 state = self._state
                 if state == _STREAM:
                     return self._stream()
+                if state == _WHOLE:
+                    if not self._read_whole():
+                        return None
+                    continue
                 if state == _INLINE:
                     if not self._read_inline():
                         return None
@@ -139,7 +147,12 @@ class ResponseParser:
                 line = self._read_line()
                 if line is None:
                     return None
-                event = self._start(line) if self._kind == _NONE else self._segment(line)
+                if self._kind != _NONE:
+                    event = self._segment(line)
+                elif line[:2] == b"* " and not self._greeting:
+                    event = self._fetch_head(line)
+                else:
+                    event = self._start(line)
                 if event is not None:
                     return event
         except RemoteProtocolError as exc:
@@ -159,39 +172,35 @@ class ResponseParser:
     @property
     def buffered(self) -> int:
         """Bytes received but not yet turned into events."""
-        held = self._text_len + self._inline_total - (self._need if self._state == _INLINE else 0)
-        return len(self._buf) - self._pos + held
+        held = self._text_len + self._inline_total + self._whole_total
+        if self._state == _INLINE or self._state == _WHOLE:
+            held -= self._need
+        return self._end - self._pos + held
 
     @property
     def idle(self) -> bool:
         """True between responses with nothing buffered (safe to switch transport)."""
-        return self._kind == _NONE and self._state == _LINE and len(self._buf) == self._pos
+        return self._kind == _NONE and self._state == _LINE and self._end == self._pos
 
     # -- framing ------------------------------------------------------------
 
     def _read_line(self) -> bytes | None:
-        buf = self._buf
         pos = self._pos
         scan = self._scan
-        end = buf.find(b"\r\n", scan if scan > pos else pos)
+        size = self._end
+        end = self._buf.find(b"\r\n", scan if scan > pos else pos, size)
         if end < 0:
-            size = len(buf)
             if size - pos + self._text_len > self._max_line:
                 raise ResponseTooLarge("response line", size - pos + self._text_len, self._max_line)
             if self._kind == _NONE and size > pos:
-                self._check_start(bytes(buf[pos : pos + 64]))
+                check_start(self._view[pos : min(size, pos + 64)].tobytes())
             self._scan = max(pos, size - 1)
             return None
         if end - pos + self._text_len > self._max_line:
             raise ResponseTooLarge("response line", end - pos + self._text_len, self._max_line)
-        line = bytes(buf[pos:end])
+        line = self._view[pos:end].tobytes()
         self._pos = self._scan = end + 2
         return line
-
-    def _check_start(self, head: bytes) -> None:
-        """Fail at once on a partial line that cannot begin any response."""
-        if _START.match(head[:-1] if head.endswith(b"\r") else head) is None:
-            raise RemoteProtocolError(f"malformed start of response: {excerpt(head)}")
 
     def _stream(self) -> Event | None:
         need = self._need
@@ -199,50 +208,43 @@ class ResponseParser:
             self._state = _LINE
             return FetchLiteralEnd(self._number or 0, self._item)
         pos = self._pos
-        available = len(self._buf) - pos
+        available = self._end - pos
         if available <= 0:
             return None
         take = need if need < available else available
-        with memoryview(self._buf) as view:
-            chunk = bytes(view[pos : pos + take])
+        chunk = self._view[pos : pos + take].tobytes()
         self._pos = pos + take
         self._need = need - take
         return LiteralData(chunk)
 
+    def _read_whole(self) -> bool:
+        """A body literal delivered whole: wait for all of it, keep it for the FetchResponse."""
+        need = self._need
+        pos = self._pos
+        if self._end - pos < need:
+            return False
+        literal = InlineLiteral(self._view[pos : pos + need].tobytes())
+        self._pos = self._scan = pos + need
+        self._state = _LINE
+        if self._fast is None:
+            self._tokens.append(literal)
+        else:
+            self._streamed = literal
+        return True
+
     def _read_inline(self) -> bool:
         need = self._need
         pos = self._pos
-        if len(self._buf) - pos < need:
+        if self._end - pos < need:
             return False
-        with memoryview(self._buf) as view:
-            data = bytes(view[pos : pos + need])
+        literal = InlineLiteral(self._view[pos : pos + need].tobytes())
         self._pos = self._scan = pos + need
-        literal = InlineLiteral(data)
         if self._kind == _FETCH:
             self._tokens.append(literal)
         else:
             self._parts.append(literal)
         self._state = _LINE
         return True
-
-    def _split_literal(self, line: bytes) -> tuple[bytes, int | None]:
-        """Separate a trailing literal marker: (text before it, size or None)."""
-        if not line.endswith(b"}"):
-            return line, None
-        brace = line.rfind(b"{")
-        if brace < 0:
-            return line, None
-        match = _MARKER.fullmatch(line, brace)
-        if match is None or not match.group(1):
-            if b'"' in line[brace:]:
-                return line, None
-            raise RemoteProtocolError(f"malformed literal size in {excerpt(line[-60:])}")
-        digits = match.group(1)
-        if len(digits) > 30 or int(digits) > self._max_literal:
-            size = int(digits) if len(digits) <= 30 else 10**30
-            raise ResponseTooLarge("literal", size, self._max_literal)
-        start = brace - 1 if brace and line[brace - 1] == 0x7E else brace
-        return line[:start].rstrip(b" "), int(digits)
 
     def _expect_literal(self, size: int) -> None:
         if size > self._max_inline:
@@ -261,33 +263,71 @@ class ResponseParser:
         """First line of a response."""
         first = line[:1]
         if self._greeting:
-            return self._greeting_line(line)
+            greeting = parse_greeting(line)
+            self._greeting = False
+            return greeting
         if first == b"+":
             text = line[2:] if line[1:2] == b" " else line[1:]
             return ContinuationRequest(decode(text))
         if first == b"*":
             return self._untagged(line)
-        return self._tagged(line)
+        return parse_tagged(line)
 
-    def _greeting_line(self, line: bytes) -> Event:
-        match = _UNTAGGED.match(line)
-        status = decode(match.group(2)).upper() if match and match.group(1) is None else ""
-        if match is None or status not in _GREETINGS:
-            raise RemoteProtocolError(f"expected a greeting, got {excerpt(line)}")
-        self._greeting = False
-        code, text = parse_resp_text(line[match.end() + 1 :])
-        return Greeting(status, code, text)
+    def _fetch_head(self, line: bytes) -> Event | None:
+        """``* n FETCH (simple items [body-item {size}]``, the hot path, in one go.
 
-    def _tagged(self, line: bytes) -> Event:
-        match = _TAGGED.match(line)
-        status = match.group(2).upper().decode() if match else ""
-        if match is None or status not in _TAGGED_STATUSES:
-            raise RemoteProtocolError(f"malformed tagged response: {excerpt(line)}")
-        code, text = parse_resp_text(line[match.end() :])
-        return TaggedResponse(decode(match.group(1)), status, code, text)
+        A small body that is already received completes the response at once.
+        Anything unusual goes through ``_untagged``, which gives the same events.
+        """
+        quick = fetch_head(line, self._max_literal)
+        if quick is None:
+            return self._untagged(line)
+        seq, attributes, item, size = quick
+        if item is None or size is None:
+            return FetchResponse(seq, attributes)
+        event = self._whole_at_once(seq, attributes, item, size)
+        if event is not None:
+            return event
+        text = line[line.find(b" FETCH ") + 6 : line.rfind(b" {")]
+        return self._await_body(line, text, seq, attributes, item, size)
+
+    def _whole_at_once(
+        self, seq: int, attributes: dict[str, object], item: str, size: int
+    ) -> Event | None:
+        """The FetchResponse, if the small body and the closing ``)`` are all received."""
+        pos = self._pos
+        stop = pos + size
+        if (
+            size <= self._max_whole
+            and stop + 3 <= self._end
+            and self._buf.startswith(b")\r\n", stop)
+            and self._max_whole > 0
+        ):
+            attributes[item] = self._view[pos:stop].tobytes()
+            self._pos = self._scan = stop + 3
+            return FetchResponse(seq, attributes)
+        return None
+
+    def _await_body(
+        self,
+        line: bytes,
+        text: bytes,
+        seq: int,
+        attributes: dict[str, object],
+        item: str,
+        size: int,
+    ) -> Event | None:
+        """Go on like the general path after the first segment: the literal, then the rest."""
+        self._context = line
+        self._name = "FETCH"
+        self._number = seq
+        self._kind = _FETCH
+        self._text_len = len(line) + 2
+        self._fast, self._fast_text = attributes, text
+        return self._start_stream(item, size)
 
     def _untagged(self, line: bytes) -> Event | None:
-        match = _UNTAGGED.match(line)
+        match = UNTAGGED.match(line)
         if match is None:
             raise RemoteProtocolError(f"malformed untagged response: {excerpt(line)}")
         name = decode(match.group(2)).upper()
@@ -304,7 +344,7 @@ class ResponseParser:
     def _segment(self, line: bytes, skip: int = 0) -> Event | None:
         """One line of a data response (after the first one, ``skip`` is 0)."""
         self._text_len += len(line) + 2
-        text, size = self._split_literal(line)
+        text, size = split_literal(line, self._max_literal)
         if skip:
             text = text[skip:]
         if self._kind == _FETCH:
@@ -322,7 +362,10 @@ class ResponseParser:
         fast = self._fast
         if fast is not None:  # the simple first segment was parsed; a literal was streamed
             if text == b")" and size is None:
-                fast[self._item] = self._streamed
+                streamed = self._streamed
+                fast[self._item] = (
+                    streamed.data if isinstance(streamed, InlineLiteral) else streamed
+                )
                 event = FetchResponse(self._number or 0, fast)
                 self._reset_response()
                 return event
@@ -354,15 +397,20 @@ class ResponseParser:
             return event
         item = body_item(tokens[-1]) if tokens and self._depth == 1 else None
         if item is not None:
-            event = self._start_stream(item, size)
-            self._tokens.append(self._streamed)
-            return event
+            return self._start_stream(item, size)
         self._expect_literal(size)
         return None
 
-    def _start_stream(self, item: str, size: int) -> Event:
+    def _start_stream(self, item: str, size: int) -> Event | None:
+        """A body literal: read whole if the response's budget allows, else streamed."""
         self._item = item
-        self._streamed = StreamedLiteral(size)
         self._need = size
+        if self._max_whole > 0 and self._whole_total + size <= self._max_whole:
+            self._whole_total += size
+            self._state = _WHOLE
+            return None
+        self._streamed = StreamedLiteral(size)
+        if self._fast is None:
+            self._tokens.append(self._streamed)
         self._state = _STREAM
         return FetchLiteralStart(self._number or 0, item, size)

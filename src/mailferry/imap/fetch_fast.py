@@ -1,0 +1,226 @@
+"""The FETCH hot path: a simple first segment read without tokens.
+
+Most FETCH lines hold only simple items (``UID 7``, ``FLAGS (\\Seen)``,
+``INTERNALDATE "..."``, ``MODSEQ (5)``), optionally ending with a body item
+whose literal follows. ``fast_fetch`` reads such a segment: one match checks
+the layout, one findall extracts the items. Every response to one FETCH
+command lists the same items in the same order, so a layout of common items
+is also compiled into a *shape*: one expression with a group per value (and
+a reader per group), tried first from then on; the last few shapes are kept.
+Each shape also has a form for the whole first line, ``* n FETCH (...) {size}``,
+which ``fetch_head`` (what the parser calls) tries first.
+A shape only matches text the general reading accepts, and reads it the same
+way. Anything that is not simple gives None: the caller falls back to tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mailferry.errors import RemoteProtocolError, ResponseTooLarge
+from mailferry.imap.datetimes import parse_internaldate
+from mailferry.imap.fetch import (
+    BODY,
+    DATE,
+    FLAGS,
+    GENERIC,
+    MODSEQ,
+    NUMBER,
+    body_item,
+    flag_name,
+    item_name,
+)
+from mailferry.imap.tokenizer import MAX_DIGITS, atom_value, decode, excerpt, to_int
+
+_WORD = rb'\\?[^\x00-\x20\x7f(){"\\\[\]]+'
+_WORDS = rb"\((?:" + _WORD + rb"(?: " + _WORD + rb")*)?\)"
+_QUOTED = rb'"[^"\\\r\n]*"'
+_ITEM = rb"([A-Za-z0-9.\-]+) (?:([0-9]+)|(" + _WORDS + rb")|(" + _QUOTED + rb"))"
+_FAST_LINE = re.compile(
+    rb" ?\((?:" + _ITEM + rb" )*(?:" + _ITEM + rb"\)|((?:BODY|BINARY|RFC822)[^ ()]*))\Z"
+)
+_FAST_ITEM = re.compile(_ITEM)
+_CACHE_LIMIT = 4096
+_MAX_SHAPES = 4
+
+#: Parsed FETCH attributes and the name of the trailing body item (None if none).
+FastFetch = tuple[dict[str, object], bytes | None]
+#: From a whole first line: sequence number, attributes, body item name and literal size
+#: (both None when the line holds no body item).
+FastHead = tuple[int, dict[str, object], str | None, int | None]
+_Read = Callable[[bytes], object]
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    pattern: re.Pattern[bytes]  # the first segment, as fast_fetch sees it
+    items: tuple[tuple[str, _Read], ...]  # (attribute name, reader of its group)
+    body: bytes | None
+    line: re.Pattern[bytes] | None  # the whole first line (None: body item not streamable)
+    item: str | None  # body_item(body)
+
+
+_SHAPES: list[_Shape] = []
+_FLAG_LISTS: dict[bytes, tuple[str, ...]] = {}  # b"(\\Seen $Label)" -> ("\\Seen", "$Label")
+
+
+def fast_fetch(text: bytes) -> FastFetch | None:
+    """Attributes of a simple first FETCH segment and its trailing body item name.
+
+    ``text`` is what follows ``FETCH``, up to a literal marker. None when the
+    segment is not simple.
+    """
+    for shape in _SHAPES:
+        match = shape.pattern.match(text)
+        if match is not None:
+            attributes: dict[str, object] = {}
+            for (name, read), value in zip(shape.items, match.groups(), strict=True):
+                attributes[name] = read(value)
+            return attributes, shape.body
+    return _fast_general(text)
+
+
+def fetch_head(line: bytes, max_literal: int) -> FastHead | None:
+    """A simple first line ``* n FETCH (...) [body-item {size}]``; None if not simple.
+
+    The literal marker is a plain `` {size}`` when there is one. Raises
+    ResponseTooLarge for a literal over ``max_literal`` (before reading values).
+    """
+    try:
+        return _shaped_head(line, max_literal) or _general_head(line, max_literal)
+    except ResponseTooLarge:
+        raise
+    except RemoteProtocolError as exc:
+        raise RemoteProtocolError(f"{exc} in {excerpt(line)}") from None
+
+
+def _general_head(line: bytes, max_literal: int) -> FastHead | None:
+    at = line.find(b" FETCH (", 2, 16)
+    number = line[2:at]
+    if at < 0 or not number.isdigit():
+        return None
+    size = None
+    end = len(line)
+    if line[-1] == 0x7D:  # a literal marker "{size}"
+        brace = line.rfind(b"{")
+        digits = line[brace + 1 : -1]
+        if not digits.isdigit() or len(digits) > 12 or line[brace - 1] != 0x20:
+            return None
+        size = int(digits)
+        if size > max_literal:
+            raise ResponseTooLarge("literal", size, max_literal)
+        end = brace - 1
+    quick = fast_fetch(line[at + 6 : end])
+    if quick is None or (quick[1] is None) != (size is None):
+        return None
+    attributes, body = quick
+    item = body_item(body) if body is not None else None
+    if body is not None and item is None:
+        return None
+    return int(number), attributes, item, size
+
+
+def _shaped_head(line: bytes, max_literal: int) -> FastHead | None:
+    """The line through a learned shape; None if none fits."""
+    for shape in _SHAPES:
+        match = shape.line.match(line) if shape.line is not None else None
+        if match is None:
+            continue
+        groups = match.groups()
+        size = None
+        if shape.item is not None:
+            size = int(groups[-1])
+            if size > max_literal:
+                raise ResponseTooLarge("literal", size, max_literal)
+        attributes: dict[str, object] = {}
+        for (name, read), value in zip(shape.items, groups[1:], strict=False):
+            attributes[name] = read(value)
+        return int(groups[0]), attributes, shape.item, size
+    return None
+
+
+def _fast_general(text: bytes) -> FastFetch | None:
+    match = _FAST_LINE.match(text)
+    if match is None:
+        return None
+    attributes: dict[str, object] = {}
+    layout: list[tuple[bytes, str, int]] | None = []  # what a shape needs; None: no shape
+    for raw_name, number, words, quoted in _FAST_ITEM.findall(text):
+        name, kind = item_name(raw_name)
+        if kind == NUMBER and number:
+            attributes[name] = int(number) if len(number) <= MAX_DIGITS else to_int(number)
+        elif kind == FLAGS and words:
+            attributes[name] = flag_list(words)
+        elif kind == DATE and quoted:
+            attributes[name] = parse_internaldate(quoted[1:-1])
+        elif kind == MODSEQ and words[1:-1].isdigit():
+            attributes[name] = to_int(words[1:-1])
+        else:
+            value = _other_value(kind, number, words, quoted)
+            if value is _NOT_SIMPLE:
+                return None
+            attributes[name] = value
+            layout = None
+            continue
+        if layout is not None:
+            layout.append((raw_name, name, kind))
+    body = match.group(9)
+    if layout:
+        _remember(layout, body)
+    return attributes, body
+
+
+_NOT_SIMPLE = object()
+
+
+def _other_value(kind: int, number: bytes, words: bytes, quoted: bytes) -> object:
+    """Values of other simple items (generic atoms, lists, quoted body sections)."""
+    if kind == GENERIC and not words:
+        return atom_value(number) if number else decode(quoted[1:-1])
+    if kind == GENERIC:
+        return tuple([atom_value(w) for w in words[1:-1].split()])
+    if kind == BODY and quoted:  # a body section sent as a string
+        return quoted[1:-1]
+    return _NOT_SIMPLE
+
+
+def flag_list(words: bytes) -> tuple[str, ...]:
+    """``(\\Seen $Label)`` (only atoms, checked by the caller) -> a tuple of flags."""
+    flags = _FLAG_LISTS.get(words)
+    if flags is None:
+        flags = tuple([flag_name(word) for word in words[1:-1].split()])
+        if len(_FLAG_LISTS) < _CACHE_LIMIT:
+            _FLAG_LISTS[words] = flags
+    return flags
+
+
+# How each kind's value is written in a shape, and read from its group.
+# (Numbers longer than MAX_DIGITS do not match: the general path reports them.)
+_DIGITS = rb"([0-9]{1,%d})" % MAX_DIGITS
+_SHAPE_VALUES: dict[int, tuple[bytes, _Read]] = {
+    NUMBER: (_DIGITS, int),
+    FLAGS: (rb"(" + _WORDS + rb")", flag_list),
+    DATE: (rb'"([^"\\\r\n]*)"', parse_internaldate),
+    MODSEQ: (rb"\(" + _DIGITS + rb"\)", int),
+}
+
+
+def _remember(layout: list[tuple[bytes, str, int]], body: bytes | None) -> None:
+    """Compile the shape of a simple segment made only of common items."""
+    parts = b" ".join(re.escape(raw) + b" " + _SHAPE_VALUES[kind][0] for raw, _, kind in layout)
+    items = tuple((name, _SHAPE_VALUES[kind][1]) for _, name, kind in layout)
+    if body is None:
+        pattern = re.compile(rb" ?\(" + parts + rb"\)\Z")
+        line = re.compile(rb"\* ([0-9]{1,10}) FETCH \(" + parts + rb"\)\Z")
+        shape = _Shape(pattern, items, None, line, None)
+    else:
+        ending = b" " + re.escape(body)
+        pattern = re.compile(rb" ?\(" + parts + ending + rb"\Z")
+        item = body_item(body)
+        marker = ending + rb" \{([0-9]{1,12})\}\Z"
+        head = re.compile(rb"\* ([0-9]{1,10}) FETCH \(" + parts + marker) if item else None
+        shape = _Shape(pattern, items, body, head, item)
+    _SHAPES.insert(0, shape)
+    del _SHAPES[_MAX_SHAPES:]
