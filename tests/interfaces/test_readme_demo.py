@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +21,16 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert "mailferry.rig demo" in (ROOT / "scripts" / "demo.sh").read_text()
 
 
-def test_the_demo_migrates_and_verifies_on_real_servers(tmp_path: Path) -> None:
+def test_the_demo_migrates_and_verifies_on_real_servers() -> None:
+    # Not pytest's tmp_path: its 0700 parents would lock the dovecot user out (see conftest).
+    tmp_path = Path(tempfile.mkdtemp(prefix="mailferry-demo-test-"))
+    try:
+        check_demo(tmp_path)
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def check_demo(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "mailferry.rig", "demo", "--messages", "40",
          "--workdir", str(tmp_path)],

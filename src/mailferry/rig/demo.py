@@ -51,7 +51,20 @@ def _csv(path: Path) -> Path:
     return path
 
 
+def _check_reachable(workdir: Path) -> None:
+    """As root, Dovecot reads mail as its own user: every parent must be searchable."""
+    if os.geteuid() != 0:
+        return
+    for parent in workdir.resolve().parents:
+        if not parent.stat().st_mode & 0o001:
+            raise SystemExit(
+                f"--workdir {workdir}: {parent} is not searchable by other users, so the "
+                "dovecot user could not read the mail; pick a directory such as /tmp/demo"
+            )
+
+
 def demo(workdir: Path, messages: int) -> None:
+    _check_reachable(workdir)
     workdir.chmod(0o755)
     ca = make_ca(workdir / "ca")
     source = DovecotServer(workdir / "source", ca, name="source")
