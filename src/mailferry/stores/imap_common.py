@@ -18,6 +18,9 @@ from mailferry.stores.base import FolderListing, MessageMeta, SourceMessage
 from mailferry.stores.flags import without_recent
 from mailferry.stores.message_id import parse_message_id
 
+FETCH_CHUNK = 100  # UIDs per UID FETCH of bodies
+FETCH_WINDOW = 3  # UID FETCH commands in flight
+
 META_ITEMS = ("UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE")
 HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 SUMMARY_ITEM = "BODY.PEEK[HEADER.FIELDS (SUBJECT FROM DATE MESSAGE-ID)]"
@@ -160,3 +163,16 @@ def _header_section(message: FetchedMessage) -> bytes | None:
     if any(name.startswith("BODY[HEADER") for name in message.attributes):
         return b""  # sent as NIL: no such header
     return None
+
+
+async def stream_bodies(
+    client: ImapClient, uids: Sequence[int], items: Sequence[str]
+) -> AsyncIterator[SourceMessage]:
+    """Bodies of the selected folder (several UID FETCH in flight, big ones spooled)."""
+    stream = client.fetch_messages(list(uids), items, chunk=FETCH_CHUNK, window=FETCH_WINDOW)
+    async with closing_stream(stream) as messages:
+        async for message in messages:
+            found = message_with_body(message)
+            if found is not None:
+                yield found
+    forget_unsolicited(client)

@@ -19,18 +19,13 @@ from mailferry.errors import CommandFailed, FolderError, Throttled
 from mailferry.stores.base import FolderListing, FolderStatus, MessageMeta, SourceMessage
 from mailferry.stores.imap_common import (
     META_ITEMS,
-    closing_stream,
     fetch_header_fields,
     fetch_message_ids,
     folder_listing,
-    forget_unsolicited,
     list_metas,
-    message_with_body,
     select_folder,
+    stream_bodies,
 )
-
-FETCH_CHUNK = 100  # UIDs per UID FETCH of bodies
-FETCH_WINDOW = 3  # UID FETCH commands in flight
 
 
 class ImapSource:
@@ -119,15 +114,8 @@ class ImapSource:
             return
         await self._ensure_examined(folder)
         items = (*META_ITEMS, *(("MODSEQ",) if self._modseq else ()), "BODY.PEEK[]")
-        stream = self.client.fetch_messages(
-            list(uids), items, chunk=FETCH_CHUNK, window=FETCH_WINDOW
-        )
-        async with closing_stream(stream) as messages:
-            async for message in messages:
-                source_message = message_with_body(message)
-                if source_message is not None:
-                    yield source_message
-        forget_unsolicited(self.client)
+        async for message in stream_bodies(self.client, uids, items):
+            yield message
 
     async def close(self) -> None:
         await self.client.logout()

@@ -45,13 +45,11 @@ from mailferry.stores.base import (
 from mailferry.stores.flags import storable
 from mailferry.stores.imap_common import (
     META_ITEMS,
-    closing_stream,
     fetch_message_ids,
     folder_listing,
-    forget_unsolicited,
     list_metas,
-    message_with_body,
     select_folder,
+    stream_bodies,
 )
 
 MAX_BATCH_COUNT = 50
@@ -59,8 +57,6 @@ MAX_BATCH_BYTES = 16 * 1024 * 1024
 APPEND_WINDOW = 2
 UIDS_PER_COMMAND = 1000  # keeps command lines far below servers' line limits
 STORE_WINDOW = 4  # UID STORE commands in flight
-FETCH_CHUNK = 100  # UIDs per UID FETCH of bodies (verification)
-FETCH_WINDOW = 3  # UID FETCH commands in flight
 _SIZE_WORDS = re.compile(r"too (big|large)|\bsize\b|larger than|\bbytes\b", re.IGNORECASE)
 _SIZE_CODES = {"TOOBIG"}
 _QUOTA_CODES = {"OVERQUOTA"}
@@ -240,16 +236,8 @@ class ImapTarget:
         if not uids:
             return
         await self._selected_status(folder)
-        items = (*META_ITEMS, "BODY.PEEK[]")
-        stream = self.client.fetch_messages(
-            list(uids), items, chunk=FETCH_CHUNK, window=FETCH_WINDOW
-        )
-        async with closing_stream(stream) as messages:
-            async for message in messages:
-                stored = message_with_body(message)
-                if stored is not None:
-                    yield stored
-        forget_unsolicited(self.client)
+        async for message in stream_bodies(self.client, uids, (*META_ITEMS, "BODY.PEEK[]")):
+            yield message
 
     async def set_flags(self, folder: str, changes: Mapping[int, tuple[str, ...]]) -> None:
         if not changes:
