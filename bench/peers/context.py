@@ -27,3 +27,22 @@ class RunContext:
         path = self.workdir / user.name.replace("@", "_at_")
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def peer_config(self, user: BenchUser, name: str, template: str, state_key: str) -> str:
+        """Write a peer tool's config for ``user`` once (``template`` takes host, ports,
+        user, password and ``state_key``, a fresh directory); return its path."""
+        directory = self.user_dir(user)
+        path = directory / name
+        if not path.exists():
+            (directory / state_key).mkdir(exist_ok=True)
+            path.write_text(
+                template.format(
+                    host=HOST,
+                    source_port=self.source_port,
+                    target_port=self.target_port,
+                    user=user.name,
+                    password=user.password,
+                    **{state_key: directory / state_key},
+                )
+            )
+        return str(path)

@@ -7,7 +7,7 @@ sync state in the work dir (IMAP-to-IMAP channels need an explicit ``SyncState``
 
 from __future__ import annotations
 
-from bench.peers.context import HOST, RunContext
+from bench.peers.context import RunContext
 from bench.peers.corpora import BenchUser
 
 _RC = """\
@@ -47,21 +47,7 @@ SyncState {state}/
 
 
 def _config(ctx: RunContext, user: BenchUser) -> str:
-    directory = ctx.user_dir(user)
-    path = directory / "mbsyncrc"
-    if not path.exists():
-        (directory / "state").mkdir(exist_ok=True)
-        path.write_text(
-            _RC.format(
-                host=HOST,
-                source_port=ctx.source_port,
-                target_port=ctx.target_port,
-                user=user.name,
-                password=user.password,
-                state=directory / "state",
-            )
-        )
-    return str(path)
+    return ctx.peer_config(user, "mbsyncrc", _RC, "state")
 
 
 def commands(ctx: RunContext) -> list[list[str]]:

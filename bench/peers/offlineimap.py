@@ -8,7 +8,7 @@ known-issues file says the IMAP/IMAP mode can hang with several.
 
 from __future__ import annotations
 
-from bench.peers.context import HOST, RunContext
+from bench.peers.context import RunContext
 from bench.peers.corpora import BenchUser
 
 _RC = """\
@@ -50,21 +50,7 @@ maxconnections = 1
 
 
 def _config(ctx: RunContext, user: BenchUser) -> str:
-    directory = ctx.user_dir(user)
-    path = directory / "offlineimaprc"
-    if not path.exists():
-        (directory / "metadata").mkdir(exist_ok=True)
-        path.write_text(
-            _RC.format(
-                host=HOST,
-                source_port=ctx.source_port,
-                target_port=ctx.target_port,
-                user=user.name,
-                password=user.password,
-                metadata=directory / "metadata",
-            )
-        )
-    return str(path)
+    return ctx.peer_config(user, "offlineimaprc", _RC, "metadata")
 
 
 def commands(ctx: RunContext) -> list[list[str]]:
