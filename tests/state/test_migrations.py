@@ -19,7 +19,7 @@ from mailferry.state.database import create_state_engine
 from mailferry.state.migrate import current_revisions, head_revisions, upgrade_to_head
 from mailferry.state.schema import metadata
 
-TABLES = {"mailboxes", "folders", "message_pairs", "skipped_items"}
+TABLES = {"mailboxes", "folders", "message_pairs", "skipped_items", "endpoints", "batches"}
 
 
 def test_open_creates_the_schema_from_empty(db_url: str) -> None:
@@ -28,7 +28,7 @@ def test_open_creates_the_schema_from_empty(db_url: str) -> None:
     StateStore.open(db_url).close()
     assert TABLES | {"alembic_version"} <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
-        assert current_revisions(connection) == head_revisions() == {"0001_initial"}
+        assert current_revisions(connection) == head_revisions() == {"0002_service"}
     engine.dispose()
 
 

@@ -72,6 +72,7 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA secure_delete = ON")  # purged rows leave no bytes behind
         finally:
             cursor.close()
 

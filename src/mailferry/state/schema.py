@@ -12,13 +12,16 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -155,4 +158,113 @@ skipped_items = Table(
     Column("size", BigInteger),
     Column("reason", Text, nullable=False),
     UniqueConstraint("mailbox_id", "folder", "source_uid", "kind"),
+)
+
+# -- the migration service: endpoints, batches, migration users, event log ---------
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    _id_column(),
+    Column("name", Text, nullable=False),
+    Column("name_key", Text, nullable=False),  # casefolded: names are case-insensitive
+    Column("remote_server", Text, nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("security", Text, nullable=False),
+    Column("authentication", Text, nullable=False),
+    Column("max_concurrent_migrations", Integer, nullable=False),
+    Column("max_concurrent_incremental_syncs", Integer, nullable=False),
+    Column("accept_untrusted_certificates", Boolean, nullable=False),
+    Column("ca_file", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("name_key"),
+    sqlite_autoincrement=True,
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    _id_column(),
+    Column("name", Text, nullable=False),
+    Column("name_key", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("source_endpoint_id", BigInteger, ForeignKey("endpoints.id"), nullable=False),
+    Column("target", Text, nullable=False),  # TargetSettings as JSON (no secrets)
+    Column("target_secret", LargeBinary),  # the vault's ciphertext
+    Column("exclude_folders", Text, nullable=False),  # JSON arrays
+    Column("include_folders", Text, nullable=False),
+    Column("auto_start", Boolean, nullable=False),
+    Column("start_after", UtcDateTime),
+    Column("complete_after", UtcDateTime),
+    Column("notification_emails", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("initial_sync_finished_at", UtcDateTime),
+    Column("last_synced_at", UtcDateTime),
+    Column("mx_switched_at", UtcDateTime),
+    Column("completed_at", UtcDateTime),
+    Column("last_report_at", UtcDateTime),
+    Column("error", Text),
+    UniqueConstraint("name_key"),
+    sqlite_autoincrement=True,
+)
+
+migration_users = Table(
+    "migration_users",
+    metadata,
+    _id_column(),
+    Column("batch_id", BigInteger, ForeignKey("batches.id", ondelete="CASCADE"), nullable=False),
+    Column("row", Integer, nullable=False),
+    Column("email_address", Text, nullable=False),
+    Column("email_key", Text, nullable=False),  # one active migration per address
+    Column("user_name", Text, nullable=False),
+    Column("user_root", Text),
+    Column("password_secret", LargeBinary, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("error", Text),
+    Column("error_kind", Text),
+    Column("mailbox_key", Text, nullable=False),
+    Column("total_items_in_source", BigInteger, nullable=False),
+    Column("synced_item_count", BigInteger, nullable=False),
+    Column("skipped_item_count", BigInteger, nullable=False),
+    Column("bytes_transferred", BigInteger, nullable=False),
+    Column("queued_seconds", Float, nullable=False),
+    Column("in_progress_seconds", Float, nullable=False),
+    Column("queued_since", UtcDateTime),
+    Column("started_at", UtcDateTime),
+    Column("last_successful_sync_at", UtcDateTime),
+    Column("initial_sync_done", Boolean, nullable=False),
+    Column("next_sync_at", UtcDateTime),
+    Column("sync_requested", Boolean, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("retry_at", UtcDateTime),
+    Column("claimed_by", Text),
+    Column("claimed_until", UtcDateTime),
+    UniqueConstraint("email_key"),
+    Index("ix_migration_users_batch_id", "batch_id"),
+    Index("ix_migration_users_status", "status"),
+    sqlite_autoincrement=True,
+)
+
+events = Table(
+    "events",
+    metadata,
+    _id_column(),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("batch_id", BigInteger),  # no foreign keys: the log outlives what it names
+    Column("user_id", BigInteger),
+    Column("endpoint_id", BigInteger),
+    Column("detail", Text, nullable=False),  # JSON, never a secret
+    Index("ix_events_batch_id", "batch_id"),
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("owner", Text, primary_key=True),  # "host:pid:start"
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
 )

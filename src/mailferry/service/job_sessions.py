@@ -1,0 +1,95 @@
+"""The source and target sessions of one user's job, opened from the stored settings.
+
+The password is decrypted here, at the last moment, and lives only in the
+credentials handed to the connection layer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+from mailferry.connection.auth import AuthMethod
+from mailferry.connection.options import ConnectOptions, Security
+from mailferry.errors import MailferryError
+from mailferry.service.context import ServiceContext
+from mailferry.service.csv_import import MigrationUserRow
+from mailferry.service.endpoints import connect_options
+from mailferry.service.migration_spec import SourceSpec, TargetSpec, open_source, open_target
+from mailferry.service.service_errors import NotFound
+from mailferry.state.migration_records import Batch, MigrationUser, TargetSettings
+from mailferry.stores.base import SourceMailbox, TargetMailbox
+from mailferry.stores.logins import (
+    AdminAuthzid,
+    MasterUser,
+    PerUser,
+    StaticTokenProvider,
+    TargetLogin,
+    XOAuth2,
+)
+
+
+class JobSessions:
+    def __init__(self, ctx: ServiceContext, user: MigrationUser, batch: Batch) -> None:
+        endpoint = ctx.store.endpoint_by_id(batch.source_endpoint_id)
+        if endpoint is None:
+            raise NotFound("migration endpoint", str(batch.source_endpoint_id))
+        self.source = SourceSpec(
+            connect_options(endpoint), AuthMethod.parse(endpoint.authentication)
+        )
+        secret = None if batch.target_secret is None else ctx.vault.decrypt(batch.target_secret)
+        self.target = target_spec(batch.target, secret, ctx.settings.ca_file)
+        self.row = MigrationUserRow(
+            row=user.row,
+            email_address=user.email_address,
+            user_name=user.user_name,
+            password=ctx.vault.decrypt(user.password_secret),
+            user_root=user.user_root,
+        )
+        self.opened: list[SourceMailbox | TargetMailbox] = []
+
+    async def open(self) -> tuple[SourceMailbox, TargetMailbox]:
+        """Log in on both sides (the validation step: a wrong password or a missing
+        target mailbox fails here, before anything is copied)."""
+        source = await open_source(self.source, self.row)
+        self.opened.append(source)
+        target = await open_target(self.target, self.row)
+        self.opened.append(target)
+        return source, target
+
+    async def open_more(self) -> tuple[SourceMailbox, TargetMailbox]:
+        return await self.open()
+
+    async def close(self) -> None:
+        for store in reversed(self.opened):
+            with contextlib.suppress(MailferryError, OSError):
+                await store.close()
+        self.opened.clear()
+
+
+def target_spec(settings: TargetSettings, secret: str | None, ca_file: Path | None) -> TargetSpec:
+    if settings.kind == "maildir":
+        assert settings.maildir_root is not None
+        return TargetSpec(maildir_root=Path(settings.maildir_root))
+    assert settings.host is not None and settings.port is not None
+    options = ConnectOptions(
+        host=settings.host,
+        port=settings.port,
+        security=Security.parse(settings.security),
+        accept_untrusted_certificates=settings.accept_untrusted_certificates,
+        ca_file=Path(settings.ca_file) if settings.ca_file else ca_file,
+    )
+    return TargetSpec(imap=options, login=_login(settings, secret or ""))
+
+
+def _login(settings: TargetSettings, secret: str) -> TargetLogin:
+    admin = settings.admin_user or ""
+    if settings.login == "master-user":
+        return MasterUser(admin, secret, settings.separator)
+    if settings.login == "admin-authzid":
+        return AdminAuthzid(admin, secret)
+    if settings.login == "per-user":
+        logins = {k: (v[0], v[1]) for k, v in json.loads(secret).items()}
+        return PerUser(logins)
+    return XOAuth2(StaticTokenProvider(secret))

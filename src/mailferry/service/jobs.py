@@ -1,0 +1,72 @@
+"""Where jobs run: a small interface, so the scheduler does not care.
+
+``AsyncioJobRunner`` runs each job as a task in this process (the embedded mode of
+``mailferry serve`` and of in-process CLI runs). A later runner hands jobs to
+procrastinate workers on other machines: the claim in the database (``user_rows``)
+is what keeps caps and one-job-per-mailbox across them, not the runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+Work = Callable[[], Awaitable[object]]
+
+
+class JobRunner(Protocol):
+    def start(self, job_id: int, work: Work) -> None:
+        """Run ``work`` for migration user ``job_id`` (at most one job per id)."""
+
+    def cancel(self, job_id: int) -> None:
+        """Ask the job to stop now; its work sees CancelledError and records its state."""
+
+    def running(self) -> set[int]: ...
+
+    async def wait(self, timeout: float) -> None:
+        """Return when a job finishes, or after ``timeout`` seconds."""
+
+    async def shutdown(self) -> None:
+        """Cancel every job and wait for them to record their state."""
+
+
+class AsyncioJobRunner:
+    def __init__(self) -> None:
+        self._tasks: dict[int, asyncio.Task[object]] = {}
+        self._finished = asyncio.Event()
+        self.crashed: list[tuple[int, BaseException | None]] = []
+
+    def start(self, job_id: int, work: Work) -> None:
+        if job_id in self._tasks:
+            raise RuntimeError(f"job {job_id} is already running")
+        task = asyncio.ensure_future(work())
+        self._tasks[job_id] = task
+        task.add_done_callback(lambda _t: self._done(job_id))
+
+    def cancel(self, job_id: int) -> None:
+        task = self._tasks.get(job_id)
+        if task is not None:
+            task.cancel()
+
+    def running(self) -> set[int]:
+        return set(self._tasks)
+
+    async def wait(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._finished.wait(), timeout)
+        self._finished.clear()
+
+    async def shutdown(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _done(self, job_id: int) -> None:
+        task = self._tasks.pop(job_id, None)
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            # A job must record its own failures; reaching here is a bug, keep it visible.
+            self.crashed.append((job_id, task.exception()))
+        self._finished.set()

@@ -1,0 +1,251 @@
+"""One migration user's job: validate the logins, sync the mailbox, record the outcome.
+
+A job runs only while its user row is claimed by this worker (``owner``); every
+status write checks that claim, so a job whose claim was taken over (after its
+worker was presumed dead) can't overwrite the new owner's work. The engine's own
+intent/outcome records make a cancelled or killed job safe to run again.
+
+Outcomes: success → Synced (or Completed for the final sync); a permanent error
+(wrong password, no target mailbox, quota…) → Failed / IncrementalFailed with the
+reason; a transient one (connection lost, throttled, server busy) → back in the
+queue with a backoff (the server's suggested time when it gave one), and Failed
+after ``max_attempts`` in a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from mailferry.engine.folder_types import FolderOptions
+from mailferry.engine.planner import SyncOptions
+from mailferry.engine.progress import MailboxStarted, MessagesCopied, ProgressEvent
+from mailferry.engine.results import MailboxResult
+from mailferry.engine.sync import sync_mailbox
+from mailferry.errors import MailferryError, Throttled
+from mailferry.service.context import ServiceContext
+from mailferry.service.job_sessions import JobSessions
+from mailferry.service.statuses import UserStatus
+from mailferry.state.migration_records import Batch, MigrationUser
+
+U = UserStatus
+JOB_STATUSES = frozenset({U.VALIDATING, U.SYNCING, U.INCREMENTAL_SYNCING, U.COMPLETING})
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    user_id: int
+    status: UserStatus
+    error: str | None = None
+
+
+async def run_user_job(
+    ctx: ServiceContext, user_id: int, owner: str, describe: Any = str
+) -> JobOutcome:
+    """Run the job of a user this worker has claimed; never raises MailferryError."""
+    user = ctx.store.user_by_id(user_id)
+    assert user is not None and user.claimed_by == owner
+    batch = ctx.store.batch_by_id(user.batch_id)
+    assert batch is not None
+    job = _Job(ctx, user, batch, owner, describe)
+    return await job.run()
+
+
+class _Job:
+    def __init__(
+        self, ctx: ServiceContext, user: MigrationUser, batch: Batch, owner: str, describe: Any
+    ) -> None:
+        self.ctx = ctx
+        self.user = user
+        self.batch = batch
+        self.owner = owner
+        self.describe = describe
+        self.kind = user.status  # Validating (initial), IncrementalSyncing or Completing
+        self.started = time.monotonic()
+        self.synced = user.synced_item_count
+        self.total = user.total_items_in_source
+        self.bytes = user.bytes_transferred
+        self.last_write = 0.0
+
+    async def run(self) -> JobOutcome:
+        self._write(self._start_changes())
+        self._event("job_started")
+        sessions: JobSessions | None = None
+        try:
+            sessions = JobSessions(self.ctx, self.user, self.batch)
+            source, target = await sessions.open()
+            if self.kind == U.VALIDATING:
+                self._write({"status": U.SYNCING})
+            result = await sync_mailbox(
+                source,
+                target,
+                self.ctx.store,
+                self.user.mailbox_key,
+                folder_options=FolderOptions(
+                    user_root=self.user.user_root,
+                    include=self.batch.include_folders,
+                    exclude=self.batch.exclude_folders,
+                ),
+                options=SyncOptions(),
+                progress=self._progress,
+                more_sessions=sessions.open_more,
+            )
+        except asyncio.CancelledError:
+            self._cancelled()
+            raise
+        except MailferryError as error:
+            return self._failed(error)
+        finally:
+            if sessions is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(sessions.close()), 10)
+        return self._succeeded(result)
+
+    # -- outcomes -------------------------------------------------------------------
+
+    def _succeeded(self, result: MailboxResult) -> JobOutcome:
+        now = self.ctx.now()
+        skipped = len(self.ctx.store.skipped(self.ctx.store.mailbox_id(self.user.mailbox_key)))
+        status = U.COMPLETED if self.kind == U.COMPLETING else U.SYNCED
+        errors = result.errors
+        error = None
+        if errors:
+            shown = "; ".join(f"{name}: {why}" for name, why in list(errors.items())[:3])
+            error = f"{len(errors)} folder(s) skipped: {shown}"
+        changes = {
+            **self._finish_changes(),
+            "status": status,
+            "error": error,
+            "error_kind": "FolderError" if errors else None,
+            "total_items_in_source": result.items,
+            "synced_item_count": result.copied + result.already_present,
+            "skipped_item_count": skipped,
+            "bytes_transferred": self.user.bytes_transferred + result.bytes_copied,
+            "last_successful_sync_at": now,
+            "initial_sync_done": True,
+            "next_sync_at": now + self.ctx.settings.incremental_interval,
+            "attempts": 0,
+            "retry_at": None,
+        }
+        self._event("job_finished", status=status.value, copied=result.copied)
+        self._write(changes, release=True)
+        return JobOutcome(self.user.id, status)
+
+    def _failed(self, error: MailferryError) -> JobOutcome:
+        words = self.describe(error)
+        attempts = self.user.attempts + 1
+        changes: dict[str, Any] = {
+            **self._finish_changes(),
+            "error": words,
+            "error_kind": type(error).__name__,
+            "attempts": attempts,
+        }
+        if error.transient and attempts < self.ctx.settings.max_attempts:
+            changes.update(self._retry_changes(error, attempts))
+        else:
+            changes["status"] = self._failed_status()
+            changes["retry_at"] = None
+        status = changes["status"]
+        self._event("job_finished", status=UserStatus(status).value, error=words)
+        self._write(changes, release=True)
+        return JobOutcome(self.user.id, UserStatus(status), words)
+
+    def _cancelled(self) -> None:
+        """Stop or Remove cancelled the job: keep everything, record where it stands."""
+        self._event("job_cancelled")
+        changes = {**self._finish_changes(), **self._counters(), **self._requeue_changes()}
+        self._write(changes, release=True)
+
+    def _requeue_changes(self) -> dict[str, Any]:
+        """Where a job interrupted by a shutdown resumes (Stop and Remove win over it)."""
+        if self.kind == U.VALIDATING:
+            return {"status": U.QUEUED, "queued_since": self.ctx.now()}
+        if self.kind == U.COMPLETING:
+            return {"status": U.COMPLETING}
+        return {"status": U.SYNCED, "sync_requested": True}
+
+    def _retry_changes(self, error: MailferryError, attempts: int) -> dict[str, Any]:
+        settings = self.ctx.settings
+        delay = min(settings.retry_max_seconds, settings.retry_base_seconds * 2 ** (attempts - 1))
+        if isinstance(error, Throttled) and error.backoff_seconds:
+            delay = max(error.backoff_seconds, 1.0)
+        retry_at = self.ctx.now() + dt.timedelta(seconds=delay)
+        if self.kind == U.VALIDATING:
+            return {"status": U.QUEUED, "retry_at": retry_at, "queued_since": self.ctx.now()}
+        if self.kind == U.COMPLETING:
+            return {"status": U.COMPLETING, "retry_at": retry_at}
+        return {"status": U.SYNCED, "retry_at": retry_at, "sync_requested": True}
+
+    def _failed_status(self) -> UserStatus:
+        if self.kind == U.INCREMENTAL_SYNCING:
+            return U.INCREMENTAL_FAILED
+        return U.FAILED
+
+    # -- bookkeeping ----------------------------------------------------------------
+
+    def _start_changes(self) -> dict[str, Any]:
+        now = self.ctx.now()
+        queued = self.user.queued_seconds
+        if self.user.queued_since is not None:
+            queued += max(0.0, (now - self.user.queued_since).total_seconds())
+        return {"started_at": now, "queued_since": None, "queued_seconds": queued}
+
+    def _finish_changes(self) -> dict[str, Any]:
+        elapsed = time.monotonic() - self.started
+        return {
+            "started_at": None,
+            "in_progress_seconds": self.user.in_progress_seconds + elapsed,
+            "sync_requested": False,
+        }
+
+    def _counters(self) -> dict[str, Any]:
+        return {
+            "synced_item_count": self.synced,
+            "total_items_in_source": self.total,
+            "bytes_transferred": self.bytes,
+        }
+
+    def _progress(self, event: ProgressEvent) -> None:
+        if isinstance(event, MailboxStarted):
+            self.total = max(self.total, self.synced + event.total_items)
+        elif isinstance(event, MessagesCopied):
+            self.synced += event.count
+            self.bytes += event.bytes
+        else:
+            return
+        if time.monotonic() - self.last_write >= self.ctx.settings.stats_interval_seconds:
+            self.last_write = time.monotonic()
+            self._write(self._counters())
+
+    def _write(self, changes: dict[str, Any], *, release: bool = False) -> None:
+        """Write under our claim. A status set meanwhile by Stop or Remove wins over
+        ours; a stopped user whose job ends becomes Stopped."""
+        store = self.ctx.store
+        if release:
+            changes = {**changes, "claimed_by": None, "claimed_until": None}
+        if "status" in changes or release:
+            if "status" in changes and store.update_user(
+                self.user.id, changes, owner=self.owner, expect=JOB_STATUSES
+            ):
+                return
+            changes = {k: v for k, v in changes.items() if k != "status"}
+            current = store.user_by_id(self.user.id)
+            if release and current is not None and current.status == U.STOPPING:
+                changes["status"] = U.STOPPED
+        store.update_user(self.user.id, changes, owner=self.owner)
+
+    def _event(self, kind: str, **detail: Any) -> None:
+        self.ctx.store.add_event(
+            kind,
+            self.ctx.now(),
+            batch_id=self.batch.id,
+            user_id=self.user.id,
+            endpoint_id=self.batch.source_endpoint_id,
+            job=self.kind.value,
+            email=self.user.email_address,
+            **detail,
+        )

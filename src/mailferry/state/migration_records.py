@@ -1,0 +1,142 @@
+"""Values the service's repository reads and writes: endpoints, batches, migration users,
+their statistics and the event log. Secrets never appear here in clear: they are stored
+encrypted (``*_secret`` fields hold the vault's ciphertext) and excluded from repr.
+
+Field names follow Exchange Online's objects (``MaxConcurrentMigrations``,
+``TotalItemsInSourceMailboxCount``…) in snake case; the interfaces render them in
+PascalCase.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from mailferry.state.statuses import BatchStatus, UserStatus
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A migration endpoint: the source IMAP server shared by batches."""
+
+    id: int
+    name: str
+    remote_server: str
+    port: int
+    security: str  # "None" | "Ssl" | "Tls"
+    authentication: str  # "Basic" | "Plain" | "XOAuth2"
+    max_concurrent_migrations: int
+    max_concurrent_incremental_syncs: int
+    accept_untrusted_certificates: bool
+    ca_file: str | None  # extra trust anchor (a private CA), mailferry's addition
+    created_at: dt.datetime
+    endpoint_type: str = "IMAP"
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """Where a batch's mail goes (no secrets: those are in ``Batch.target_secret``).
+
+    ``kind`` is ``maildir`` (``maildir_root``) or ``imap`` (``host``, ``port``,
+    ``security``, ``login``: ``master-user`` | ``admin-authzid`` | ``per-user`` |
+    ``xoauth2``, with ``admin_user`` and ``separator`` where they apply).
+    """
+
+    kind: str
+    maildir_root: str | None = None
+    host: str | None = None
+    port: int | None = None
+    security: str = "None"
+    accept_untrusted_certificates: bool = False
+    ca_file: str | None = None
+    login: str | None = None
+    admin_user: str | None = None
+    separator: str = "*"
+
+    def describe(self) -> str:
+        if self.kind == "maildir":
+            return f"maildir:{self.maildir_root}"
+        return f"imap://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Batch:
+    id: int
+    name: str
+    status: BatchStatus
+    source_endpoint_id: int
+    source_endpoint: str  # the endpoint's name
+    target: TargetSettings
+    exclude_folders: tuple[str, ...]
+    include_folders: tuple[str, ...]
+    auto_start: bool
+    start_after: dt.datetime | None
+    complete_after: dt.datetime | None
+    notification_emails: tuple[str, ...]
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    initial_sync_finished_at: dt.datetime | None  # InitialSyncDuration = this - started_at
+    last_synced_at: dt.datetime | None
+    mx_switched_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    last_report_at: dt.datetime | None
+    error: str | None
+    target_secret: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class MigrationUser:
+    """One CSV row of a batch, its status and its statistics."""
+
+    id: int
+    batch_id: int
+    batch: str  # the batch's name
+    row: int
+    email_address: str
+    user_name: str
+    user_root: str | None
+    status: UserStatus
+    error: str | None
+    error_kind: str | None
+    mailbox_key: str
+    # statistics (Get-MigrationUserStatistics)
+    total_items_in_source: int
+    synced_item_count: int
+    skipped_item_count: int
+    bytes_transferred: int
+    queued_seconds: float
+    in_progress_seconds: float
+    queued_since: dt.datetime | None
+    started_at: dt.datetime | None  # the current job's start, while one runs
+    last_successful_sync_at: dt.datetime | None
+    initial_sync_done: bool
+    next_sync_at: dt.datetime | None
+    sync_requested: bool
+    attempts: int
+    retry_at: dt.datetime | None
+    claimed_by: str | None
+    claimed_until: dt.datetime | None
+    password_secret: bytes = field(default=b"", repr=False)
+
+    @property
+    def percentage_complete(self) -> int:
+        if self.initial_sync_done and self.status.value != "Failed":
+            return 100
+        if self.total_items_in_source <= 0:
+            return 0
+        done = self.synced_item_count + self.skipped_item_count
+        return min(99, int(100 * done / self.total_items_in_source))
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the event log (``detail`` is JSON-able, never a secret)."""
+
+    id: int
+    at: dt.datetime
+    kind: str
+    batch_id: int | None
+    user_id: int | None
+    endpoint_id: int | None
+    detail: dict[str, Any]

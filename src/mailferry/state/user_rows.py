@@ -1,0 +1,197 @@
+"""Migration users: reads, compare-and-set updates, and claims (leases) for jobs.
+
+A claim is how "never two jobs on one mailbox" and the endpoint caps hold across
+processes: a job may run only while its user row carries the worker's ``claimed_by``
+and an unexpired ``claimed_until``. Claims are taken in one write transaction that
+first counts the endpoint's live claims, so two workers can't both take the last slot
+(SQLite serialises write transactions; PostgreSQL takes a per-endpoint advisory lock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, text, update
+
+from mailferry.state.migration_records import MigrationUser
+from mailferry.state.schema import batches, migration_users
+from mailferry.state.service_rows import user_query, user_record, user_values
+from mailferry.state.statuses import UserStatus
+from mailferry.state.store import StateStore
+
+U = migration_users.c
+INCREMENTAL_JOBS = (UserStatus.INCREMENTAL_SYNCING, UserStatus.COMPLETING)
+"""Jobs counted against MaxConcurrentIncrementalSyncs (the final sync is incremental)."""
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    """Take ``user_id`` (now in ``expect``) into ``status`` if the caps allow it."""
+
+    user_id: int
+    expect: UserStatus
+    status: UserStatus
+    incremental: bool
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Caps:
+    """The endpoint's limits: initial syncs, incremental syncs, both together."""
+
+    initial: int
+    incremental: int
+    total: int
+
+
+class UserRows(StateStore):
+    def users(
+        self,
+        *,
+        batch_id: int | None = None,
+        statuses: Collection[UserStatus] | None = None,
+        email_key: str | None = None,
+        endpoint_id: int | None = None,
+    ) -> list[MigrationUser]:
+        query = user_query().order_by(U.batch_id, U.row, U.id)
+        if batch_id is not None:
+            query = query.where(U.batch_id == batch_id)
+        if statuses is not None:
+            query = query.where(U.status.in_([s.value for s in statuses]))
+        if email_key is not None:
+            query = query.where(U.email_key == email_key)
+        if endpoint_id is not None:
+            query = query.where(batches.c.source_endpoint_id == endpoint_id)
+        with self._read("users") as connection:
+            return [user_record(row) for row in connection.execute(query)]
+
+    def user_by_id(self, user_id: int) -> MigrationUser | None:
+        with self._read("user_by_id") as connection:
+            row = connection.execute(user_query().where(U.id == user_id)).one_or_none()
+        return None if row is None else user_record(row)
+
+    def active_addresses(self) -> dict[str, str]:
+        """Every address with a migration user, mapped to its batch's name."""
+        query = select(U.email_address, batches.c.name).join(batches)
+        with self._read("active_addresses") as connection:
+            return {address: batch for address, batch in connection.execute(query)}
+
+    def update_user(
+        self,
+        user_id: int,
+        changes: Mapping[str, Any],
+        *,
+        expect: Collection[UserStatus] | None = None,
+        owner: str | None = None,
+    ) -> bool:
+        """Apply ``changes`` if the user is (still) in ``expect`` and claimed by ``owner``
+        (when given); False when the row no longer matches (someone else changed it)."""
+        statement = update(migration_users).where(U.id == user_id).values(user_values(changes))
+        if expect is not None:
+            statement = statement.where(U.status.in_([s.value for s in expect]))
+        if owner is not None:
+            statement = statement.where(U.claimed_by == owner)
+        return self._write("update_user", lambda c: c.execute(statement).rowcount == 1)
+
+    def update_batch_users(
+        self, batch_id: int, changes: Mapping[str, Any], expect: Collection[UserStatus]
+    ) -> int:
+        statement = (
+            update(migration_users)
+            .where(U.batch_id == batch_id, U.status.in_([s.value for s in expect]))
+            .values(user_values(changes))
+        )
+        return self._write("update_batch_users", lambda c: int(c.execute(statement).rowcount))
+
+    # -- claims ---------------------------------------------------------------------
+
+    def live_claims(self, endpoint_id: int, now: dt.datetime) -> tuple[int, int]:
+        """(initial, incremental) jobs holding a live claim on the endpoint."""
+        with self._read("live_claims") as connection:
+            return _count_claims(connection, endpoint_id, now)
+
+    def claim(
+        self,
+        endpoint_id: int,
+        requests: Sequence[ClaimRequest],
+        caps: Caps,
+        owner: str,
+        now: dt.datetime,
+        until: dt.datetime,
+    ) -> list[int]:
+        """Claim as many of ``requests`` (in order) as the caps allow; their ids."""
+
+        def run(connection: Connection) -> list[int]:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(1, :e)"), {"e": endpoint_id})
+            initial, incremental = _count_claims(connection, endpoint_id, now)
+            taken: list[int] = []
+            for request in requests:
+                if initial + incremental >= caps.total:
+                    break
+                if request.incremental and incremental >= caps.incremental:
+                    continue
+                if not request.incremental and initial >= caps.initial:
+                    continue
+                if _take(connection, request, owner, now, until):
+                    taken.append(request.user_id)
+                    incremental += request.incremental
+                    initial += not request.incremental
+            return taken
+
+        return self._write("claim", run)
+
+    def renew_claims(self, owner: str, until: dt.datetime) -> int:
+        statement = update(migration_users).where(U.claimed_by == owner).values(claimed_until=until)
+        return self._write("renew_claims", lambda c: int(c.execute(statement).rowcount))
+
+    def stale_claims(
+        self, now: dt.datetime, dead_owners: Collection[str], running: Collection[UserStatus]
+    ) -> list[MigrationUser]:
+        """Users claimed by an owner that is gone (expired lease or a known-dead owner),
+        and users left in a ``running`` status without any claim."""
+        expired = or_(U.claimed_until < now, U.claimed_by.in_(list(dead_owners)))
+        orphan = and_(U.claimed_by.is_(None), U.status.in_([s.value for s in running]))
+        query = user_query().where(or_(and_(U.claimed_by.is_not(None), expired), orphan))
+        with self._read("stale_claims") as connection:
+            return [user_record(row) for row in connection.execute(query)]
+
+
+def _count_claims(connection: Connection, endpoint_id: int, now: dt.datetime) -> tuple[int, int]:
+    incremental = U.status.in_([s.value for s in INCREMENTAL_JOBS])
+    query = (
+        select(incremental.label("incremental"), func.count())
+        .select_from(migration_users.join(batches))
+        .where(
+            batches.c.source_endpoint_id == endpoint_id,
+            U.claimed_by.is_not(None),
+            U.claimed_until >= now,
+        )
+        .group_by(incremental)
+    )
+    counts = {bool(kind): int(n) for kind, n in connection.execute(query)}
+    return counts.get(False, 0), counts.get(True, 0)
+
+
+def _take(
+    connection: Connection, request: ClaimRequest, owner: str, now: dt.datetime, until: dt.datetime
+) -> bool:
+    free = or_(U.claimed_by.is_(None), U.claimed_until < now)
+    statement = (
+        update(migration_users)
+        .where(and_(U.id == request.user_id, U.status == request.expect.value, free))
+        .values(
+            user_values(
+                {
+                    **request.changes,
+                    "status": request.status,
+                    "claimed_by": owner,
+                    "claimed_until": until,
+                }
+            )
+        )
+    )
+    return bool(connection.execute(statement).rowcount == 1)

@@ -1,0 +1,76 @@
+"""Glue of the service tests: a context on a fresh SQLite file with a manual clock,
+endpoints on the rig's Dovecot, CSVs of rig users."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from mailferry.rig import CorpusSpec, DovecotServer, RigAccount, generate
+from mailferry.service.context import ServiceContext, ServiceSettings
+from mailferry.service.endpoints import EndpointChanges
+from mailferry.service.vault import Vault
+from mailferry.state.migration_records import TargetSettings
+from mailferry.state.service_store import ServiceStore
+
+MakeUser = Callable[..., RigAccount]
+
+
+class ManualClock:
+    """Real time plus an offset the test moves forward ("24 hours later")."""
+
+    def __init__(self) -> None:
+        self.offset = dt.timedelta(0)
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.offset
+
+    def advance(self, delta: dt.timedelta) -> None:
+        self.offset += delta
+
+
+def make_context(
+    tmp_path: Path, *, clock: ManualClock | None = None, **settings: object
+) -> ServiceContext:
+    store = ServiceStore.open(f"sqlite:///{tmp_path / 'mailferry.db'}")
+    defaults: dict[str, object] = {
+        "poll_seconds": 0.2,
+        "retry_base_seconds": 1.0,
+        "stats_interval_seconds": 0.2,
+        "default_target": TargetSettings(kind="maildir", maildir_root=str(tmp_path / "mail")),
+    }
+    defaults.update(settings)
+    return ServiceContext(
+        store=store,
+        vault=Vault(Vault.generate_key()),
+        settings=ServiceSettings(**defaults),  # type: ignore[arg-type]
+        clock=clock or ManualClock(),
+    )
+
+
+def source_endpoint(server: DovecotServer, **limits: int) -> EndpointChanges:
+    return EndpointChanges(
+        remote_server="127.0.0.1",
+        port=server.imaps_port,
+        security="Ssl",
+        ca_file=str(server.ca_pem_path),
+        **limits,  # type: ignore[arg-type]
+    )
+
+
+def filled_user(
+    server: DovecotServer, make_user: MakeUser, *, seed: int, messages: int = 30
+) -> RigAccount:
+    account = make_user("svc", servers=(server,))
+    server.write_maildir(account.name, generate(CorpusSpec(seed=seed, messages=messages)))
+    return account
+
+
+def users_csv(rows: Sequence[tuple[str, str, str]]) -> bytes:
+    lines = ["EmailAddress,UserName,Password", *(",".join(row) for row in rows)]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def address(account: RigAccount) -> str:
+    return f"{account.name}@service.example"
