@@ -63,7 +63,8 @@ def filled_user(
     server: DovecotServer, make_user: MakeUser, *, seed: int, messages: int = 30
 ) -> RigAccount:
     account = make_user("svc", servers=(server,))
-    server.write_maildir(account.name, generate(CorpusSpec(seed=seed, messages=messages)))
+    spec = CorpusSpec(seed=seed, messages=messages, deleted_fraction=0.0)
+    server.write_maildir(account.name, generate(spec))
     return account
 
 

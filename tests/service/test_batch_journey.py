@@ -15,8 +15,8 @@ from mailferry.service.migration_users import get_user, get_users, user_sync_now
 from mailferry.service.scheduler import run_in_process
 from mailferry.service.statuses import BatchStatus, UserStatus
 from tests.service.service_support import (
-    ManualClock,
     MakeUser,
+    ManualClock,
     address,
     filled_user,
     make_context,
@@ -29,9 +29,7 @@ def count_files(root: Path) -> int:
     return sum(1 for p in root.rglob("*") if p.is_file() and p.parent.name in ("cur", "new"))
 
 
-def test_batch_journey(
-    dovecot_source: DovecotServer, make_user: MakeUser, tmp_path: Path
-) -> None:
+def test_batch_journey(dovecot_source: DovecotServer, make_user: MakeUser, tmp_path: Path) -> None:
     clock = ManualClock()
     ctx = make_context(tmp_path, clock=clock)
     alice = filled_user(dovecot_source, make_user, seed=1, messages=25)

@@ -1,0 +1,237 @@
+"""Exchange-named, JSON-able views of endpoints, batches and migration users.
+
+The interfaces and reports show these dicts as they are, so a script written against
+``Get-MigrationBatch`` / ``Get-MigrationUserStatistics`` finds the names it expects:
+PascalCase keys in a stable order, datetimes as ISO 8601 UTC strings
+(``2026-11-24T10:00:00Z``, whole seconds), durations as Exchange's TimeSpan text
+(``00:05:03``, ``1.02:03:04``), ``None`` kept as ``None``. Secrets never appear:
+records are read field by field, never dumped whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from mailferry.state.migration_records import Batch, Endpoint, MigrationUser
+from mailferry.state.records import SkippedItem
+from mailferry.state.statuses import UserStatus
+
+U = UserStatus
+
+ACTIVE_USER = frozenset(
+    {U.QUEUED, U.VALIDATING, U.SYNCING, U.INCREMENTAL_SYNCING, U.COMPLETING, U.STOPPING}
+)
+"""Users counted in a batch's ActiveCount: waiting for or doing work."""
+
+FAILED_USER = frozenset({U.FAILED, U.INCREMENTAL_FAILED})
+
+STATUS_SUMMARY: dict[UserStatus, str] = {
+    **{status: "Active" for status in ACTIVE_USER},
+    U.SYNCED: "Synced",
+    U.COMPLETED: "Completed",
+    U.FAILED: "Failed",
+    U.INCREMENTAL_FAILED: "Failed",
+    U.STOPPED: "Stopped",
+    U.REMOVING: "Stopped",
+}
+"""Get-MigrationUser's StatusSummary roll-up (Microsoft doesn't document theirs).
+
+It matches the batch counters: Active = ActiveCount's statuses (Stopping included: the
+user is still winding down), Failed = both failures (an IncrementalFailed user needs
+attention just like a Failed one), and Removing counts as Stopped: no sync runs for it.
+"""
+
+USER_STATISTICS_FIELDS: tuple[str, ...] = (
+    "Identity",
+    "EmailAddress",
+    "BatchId",
+    "Status",
+    "Error",
+    "TotalItemsInSourceMailboxCount",
+    "SyncedItemCount",
+    "SkippedItemCount",
+    "SkippedItems",
+    "BytesTransferred",
+    "PercentageComplete",
+    "TotalQueuedDuration",
+    "TotalInProgressDuration",
+    "LastSuccessfulSyncTime",
+)
+"""The keys of ``user_statistics_properties``, in order (the report's CSV columns)."""
+
+SKIPPED_ITEM_FIELDS: tuple[str, ...] = (
+    "Kind",
+    "FolderName",
+    "Subject",
+    "Sender",
+    "DateReceived",
+    "MessageSize",
+)
+
+
+def iso_utc(value: dt.datetime | None) -> str | None:
+    """``2026-11-24T10:00:00Z``; a naive datetime is taken to be UTC already."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def timespan(value: dt.timedelta | float | None) -> str | None:
+    """Exchange's TimeSpan text, whole seconds: ``00:05:03``, ``1.02:03:04``.
+
+    A negative span (clocks moved backwards) shows as zero rather than nonsense.
+    """
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+    total = max(0, int(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    clock = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{days}.{clock}" if days else clock
+
+
+def endpoint_properties(e: Endpoint) -> dict[str, Any]:
+    return {
+        "Identity": e.name,
+        "Name": e.name,
+        "EndpointType": e.endpoint_type,
+        "RemoteServer": e.remote_server,
+        "Port": e.port,
+        "Security": e.security,
+        "Authentication": e.authentication,
+        "MaxConcurrentMigrations": e.max_concurrent_migrations,
+        "MaxConcurrentIncrementalSyncs": e.max_concurrent_incremental_syncs,
+        "AcceptUntrustedCertificates": e.accept_untrusted_certificates,
+        "CreationDateTime": iso_utc(e.created_at),
+    }
+
+
+def batch_properties(b: Batch, users: Sequence[MigrationUser], now: dt.datetime) -> dict[str, Any]:
+    """Get-MigrationBatch's view. ``now`` is reserved for live durations (none yet)."""
+    del now  # every field here is a stored fact or a count
+    statuses = [u.status for u in users]
+    return {
+        "Identity": b.name,
+        "Name": b.name,
+        "Status": b.status.value,
+        "MigrationType": "IMAP",
+        "SourceEndpoint": b.source_endpoint,
+        "Target": b.target.describe(),
+        "TotalCount": len(users),
+        "ActiveCount": sum(s in ACTIVE_USER for s in statuses),
+        "StoppedCount": statuses.count(U.STOPPED),
+        "SyncedCount": statuses.count(U.SYNCED),
+        "FinalizedCount": statuses.count(U.COMPLETED),
+        "FailedCount": sum(s in FAILED_USER for s in statuses),
+        "ExcludedFolders": list(b.exclude_folders),
+        "IncludedFolders": list(b.include_folders),
+        "AutoStart": b.auto_start,
+        "StartAfter": iso_utc(b.start_after),
+        "CompleteAfter": iso_utc(b.complete_after),
+        "NotificationEmails": list(b.notification_emails),
+        "CreationDateTime": iso_utc(b.created_at),
+        "StartDateTime": iso_utc(b.started_at),
+        "InitialSyncDuration": _initial_sync_duration(b),
+        "LastSyncedDateTime": iso_utc(b.last_synced_at),
+        "MxSwitchedDateTime": iso_utc(b.mx_switched_at),
+        "CompletedDateTime": iso_utc(b.completed_at),
+        "PercentageComplete": _mean_percentage(users),
+        "Error": b.error,
+    }
+
+
+def user_properties(u: MigrationUser) -> dict[str, Any]:
+    """Get-MigrationUser's view (never the password, not even its ciphertext)."""
+    return {
+        "Identity": u.email_address,
+        "EmailAddress": u.email_address,
+        "BatchId": u.batch,
+        "Status": u.status.value,
+        "StatusSummary": STATUS_SUMMARY[u.status],
+        "UserName": u.user_name,
+        "UserRoot": u.user_root,
+        "Error": u.error,
+        "ItemsSynced": u.synced_item_count,
+        "ItemsSkipped": u.skipped_item_count,
+        "LastSuccessfulSyncTimestamp": iso_utc(u.last_successful_sync_at),
+    }
+
+
+def user_statistics_properties(
+    u: MigrationUser,
+    skipped: Sequence[SkippedItem],
+    now: dt.datetime,
+    include_skipped_items: bool,
+) -> dict[str, Any]:
+    """Get-MigrationUserStatistics' view; ``SkippedItems`` is empty unless asked for.
+
+    Durations include the running stretch: time queued so far while the user is
+    Queued, and the current job's time while one runs (``started_at`` set).
+    """
+    items = [skipped_item_properties(item) for item in skipped] if include_skipped_items else []
+    values = {
+        "Identity": u.email_address,
+        "EmailAddress": u.email_address,
+        "BatchId": u.batch,
+        "Status": u.status.value,
+        "Error": u.error,
+        "TotalItemsInSourceMailboxCount": u.total_items_in_source,
+        "SyncedItemCount": u.synced_item_count,
+        "SkippedItemCount": u.skipped_item_count,
+        "SkippedItems": items,
+        "BytesTransferred": u.bytes_transferred,
+        "PercentageComplete": u.percentage_complete,
+        "TotalQueuedDuration": timespan(_queued_seconds(u, now)),
+        "TotalInProgressDuration": timespan(_in_progress_seconds(u, now)),
+        "LastSuccessfulSyncTime": iso_utc(u.last_successful_sync_at),
+    }
+    return {key: values[key] for key in USER_STATISTICS_FIELDS}
+
+
+def skipped_item_properties(item: SkippedItem) -> dict[str, Any]:
+    return {
+        "Kind": item.kind,
+        "FolderName": item.folder,
+        "Subject": item.subject,
+        "Sender": item.sender,
+        "DateReceived": iso_utc(item.date),
+        "MessageSize": item.size,
+    }
+
+
+def _initial_sync_duration(b: Batch) -> str | None:
+    if b.started_at is None or b.initial_sync_finished_at is None:
+        return None
+    return timespan(_utc(b.initial_sync_finished_at) - _utc(b.started_at))
+
+
+def _mean_percentage(users: Sequence[MigrationUser]) -> int:
+    """Rounded down, so a batch shows 100 only when every user is at 100."""
+    if not users:
+        return 0
+    return sum(u.percentage_complete for u in users) // len(users)
+
+
+def _queued_seconds(u: MigrationUser, now: dt.datetime) -> float:
+    running = 0.0
+    if u.status == U.QUEUED and u.queued_since is not None:
+        running = max(0.0, (_utc(now) - _utc(u.queued_since)).total_seconds())
+    return u.queued_seconds + running
+
+
+def _in_progress_seconds(u: MigrationUser, now: dt.datetime) -> float:
+    running = 0.0
+    if u.started_at is not None:
+        running = max(0.0, (_utc(now) - _utc(u.started_at)).total_seconds())
+    return u.in_progress_seconds + running
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Aware UTC (naive values are UTC already), so naive and aware ones subtract."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
