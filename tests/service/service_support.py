@@ -31,8 +31,9 @@ class ManualClock:
 
 
 def make_context(
-    tmp_path: Path, *, clock: ManualClock | None = None, **settings: object
-) -> ServiceContext:
+    tmp_path: Path, *, clock: ManualClock | None = None, key: bytes | None = None,
+    **settings: object,
+) -> ServiceContext:  # fmt: skip
     store = ServiceStore.open(f"sqlite:///{tmp_path / 'mailferry.db'}")
     defaults: dict[str, object] = {
         "poll_seconds": 0.2,
@@ -43,7 +44,7 @@ def make_context(
     defaults.update(settings)
     return ServiceContext(
         store=store,
-        vault=Vault(Vault.generate_key()),
+        vault=Vault(key or Vault.generate_key()),
         settings=ServiceSettings(**defaults),  # type: ignore[arg-type]
         clock=clock or ManualClock(),
     )

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 import click
 
+from mailferry.interfaces.cli.service_context import build_context, cli_errors, mailferry_home
 from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK
 from mailferry.service.mx_check import (
     MxCheckError,
@@ -23,6 +24,7 @@ from mailferry.service.mx_check import (
     MxFailure,
     check_mx,
 )
+from mailferry.service.mx_switch import record_mx_result
 
 TARGET_ENV = "MAILFERRY_MX_TARGET"
 
@@ -73,10 +75,31 @@ def check(
         click.echo(json.dumps(result_as_dict(result), indent=2))
     else:
         _print_text(result)
+    _record(result)
     if result.expected and not result.points_to_target:
         click.echo(f"{result.domain} does not point at the target: {result.detail}", err=True)
         sys.exit(EXIT_FAILED)
     sys.exit(EXIT_OK)
+
+
+def _record(result: MxCheckResult) -> None:
+    """Record the switch on the batches of that domain, when there is a database."""
+    if not result.points_to_target or not _has_database():
+        return
+    with cli_errors():
+        service = build_context(None, os.environ)
+        try:
+            for name in record_mx_result(service, result):
+                click.echo(f"Recorded the MX switch on batch {name}", err=True)
+        finally:
+            service.store.close()
+
+
+def _has_database() -> bool:
+    env = os.environ
+    if env.get("MAILFERRY_DB"):
+        return True
+    return (mailferry_home(env) / "mailferry.db").exists()
 
 
 def parse_nameserver(text: str) -> tuple[list[str], int]:

@@ -1,0 +1,197 @@
+"""``mailferry serve``: the embedded service (scheduler and workers in this process).
+
+It runs until SIGINT/SIGTERM; then running copies are cancelled, each records where it
+stopped, and the next ``serve`` resumes them. A ``kill -9`` is survived too: the next
+``serve`` finds the dead process's claims and resumes those jobs (the engine
+reconciles half-done appends, so nothing is lost or duplicated).
+
+Status changes are printed as lines on stderr (never a secret).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from mailferry.interfaces.cli.service_context import build_context, cli_errors, db_option
+from mailferry.interfaces.cli.words import describe
+from mailferry.service.context import Clock, ServiceContext, system_clock
+from mailferry.service.notifications import SmtpSettings
+from mailferry.service.scheduler import Scheduler
+from mailferry.state.migration_records import Batch
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
+_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class DurationType(click.ParamType[dt.timedelta]):
+    """``90``, ``90s``, ``15m``, ``24h``, ``1d`` (seconds without a unit)."""
+
+    name = "duration"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dt.timedelta:
+        if isinstance(value, dt.timedelta):
+            return value
+        match = _DURATION.match(str(value))
+        if match is None:
+            self.fail(f"{value!r} is not a duration like 90s, 15m, 24h or 1d", param, ctx)
+        unit = (match.group(2) or "s").lower()
+        return dt.timedelta(seconds=float(match.group(1)) * _UNIT[unit])
+
+
+DURATION = DurationType()
+
+
+@click.command()
+@db_option
+@click.option(
+    "--incremental-interval",
+    type=DURATION,
+    default="24h",
+    show_default=True,
+    help="Time between incremental syncs of a synced user.",
+)
+@click.option(
+    "--report-interval",
+    type=DURATION,
+    default="24h",
+    show_default=True,
+    help="Time between e-mailed batch reports (0 = only the first).",
+)
+@click.option(
+    "--poll",
+    type=DURATION,
+    default="1s",
+    show_default=True,
+    help="How often the scheduler looks for work.",
+)
+@click.option(
+    "--lease",
+    type=DURATION,
+    default="60s",
+    show_default=True,
+    help="How long a job's claim lasts without a heartbeat (another worker "
+    "resumes the job after that).",
+)
+@click.option(
+    "--retry-base",
+    type=DURATION,
+    default="30s",
+    show_default=True,
+    help="First backoff after a transient error (doubles each time).",
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(1, 100),
+    default=5,
+    show_default=True,
+    help="Transient failures in a row before a user fails.",
+)
+@click.option("--smtp-server", metavar="HOST[:PORT]", help="SMTP server for e-mailed reports.")
+@click.option(
+    "--smtp-security", type=click.Choice(["None", "Ssl", "Tls"]), default="None", show_default=True
+)
+@click.option("--smtp-user", help="SMTP login (password from MAILFERRY_SMTP_PASSWORD).")
+@click.option("--smtp-from", default="mailferry@localhost", show_default=True)
+@click.option(
+    "--clock-offset-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    hidden=True,
+    help="Testing aid: seconds added to the clock, read each time.",
+)
+def serve(
+    incremental_interval: dt.timedelta,
+    report_interval: dt.timedelta,
+    poll: dt.timedelta,
+    lease: dt.timedelta,
+    retry_base: dt.timedelta,
+    max_attempts: int,
+    smtp_server: str | None,
+    smtp_security: str,
+    smtp_user: str | None,
+    smtp_from: str,
+    clock_offset_file: Path | None,
+) -> None:
+    """Run the migration service: batches started from the CLI or API are copied here."""
+    with cli_errors():
+        ctx = build_context(click.get_current_context().meta.get("mailferry.db_url"), os.environ)
+        ctx.settings = dataclasses.replace(
+            ctx.settings,
+            incremental_interval=incremental_interval,
+            report_interval=report_interval,
+            poll_seconds=poll.total_seconds(),
+            lease=lease,
+            retry_base_seconds=retry_base.total_seconds(),
+            max_attempts=max_attempts,
+            smtp=_smtp(smtp_server, smtp_security, smtp_user, smtp_from),
+        )
+        if clock_offset_file is not None:
+            ctx.clock = _offset_clock(clock_offset_file)
+        try:
+            asyncio.run(_serve(ctx))
+        finally:
+            ctx.store.close()
+
+
+async def _serve(ctx: ServiceContext) -> None:
+    scheduler = Scheduler(ctx, describe=describe)
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, task.cancel)
+    seen: dict[int, str] = {}
+    _say(f"mailferry serve: running (pid {os.getpid()})")
+
+    def report(batches: list[Batch]) -> bool:
+        for batch in batches:
+            if seen.get(batch.id) != batch.status.value:
+                _say(f"batch {batch.name}: {batch.status.value}")
+                seen[batch.id] = batch.status.value
+        return False
+
+    try:
+        await scheduler.run(until=report)
+    except asyncio.CancelledError:
+        _say("mailferry serve: stopped; running copies saved where they were")
+
+
+def _say(text: str) -> None:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    print(f"{stamp} {text}", file=sys.stderr, flush=True)
+
+
+def _smtp(server: str | None, security: str, user: str | None, sender: str) -> SmtpSettings | None:
+    if not server:
+        return None
+    host, _, port = server.rpartition(":") if ":" in server else (server, "", "")
+    default_port = {"Ssl": 465, "Tls": 587}.get(security, 25)
+    return SmtpSettings(
+        host=host or server,
+        port=int(port) if port.isdigit() else default_port,
+        security=security,
+        username=user,
+        password=os.environ.get("MAILFERRY_SMTP_PASSWORD"),
+        sender=sender,
+    )
+
+
+def _offset_clock(path: Path) -> Clock:
+    def now() -> dt.datetime:
+        try:
+            offset = float(path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            offset = 0.0
+        return system_clock() + dt.timedelta(seconds=offset)
+
+    return now
