@@ -43,3 +43,9 @@ def check_demo(tmp_path: Path) -> None:
     assert (tmp_path / "report-maildir.json").is_file()
     assert (tmp_path / "report-imap.json").is_file()
     assert "demo-admin-pass" not in out + done.stderr
+    # The service's journey with Exchange's cmdlet names and real | Format-List pipes.
+    assert "MaxConcurrentIncrementalSyncs : 10" in out
+    assert "Status              : Synced" in out
+    assert "SyncedItemCount                : 40" in out
+    assert "Removed batch IMAPBatch1" in out
+    assert "migration batch 'IMAPBatch1' was not found" in done.stderr

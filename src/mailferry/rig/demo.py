@@ -4,7 +4,9 @@ Starts a SOURCE Dovecot (Maildir, filled with generated mail for a few users)
 and a TARGET Dovecot (sdbox), then runs — as an administrator would type them —
 ``mailferry test-server``, ``mailferry migrate`` into a local Maildir tree and
 into the target IMAP server (Dovecot master-user logins on both sides),
-``mailferry verify``, and a second ``migrate`` to show the incremental sync.
+``mailferry verify``, and a second ``migrate`` to show the incremental sync;
+then the service's journey with Exchange's cmdlet names (endpoint, batch from the
+CSV run to Synced, ``| Format-List``, statistics, removal).
 """
 
 from __future__ import annotations
@@ -100,7 +102,39 @@ def demo(workdir: Path, messages: int) -> None:
               "--report", str(workdir / "report-imap.json")], env=env)  # fmt: skip
         _say("6. Verify the target IMAP server against the source")
         _run(["verify", *src, *imap], env=env)
+        _service_journey(workdir, source, users_csv)
     _say(f"Done. Reports and state are in {workdir}")
+
+
+def _service_journey(workdir: Path, source: DovecotServer, users_csv: Path) -> None:
+    """The same users as a batch of the service, typed as Microsoft's article types it."""
+    home = workdir / "service"
+    env = {**os.environ, "MAILFERRY_HOME": str(home), "MAILFERRY_TARGET": f"maildir:{home}/mail"}
+    env.pop("MAILFERRY_DB", None)
+    _say("7. The service: an endpoint, a batch from the CSV, run to Synced (Exchange names)")
+    _run(["endpoint", "new", "--name", "IMAPEndpoint", "--remote-server", "127.0.0.1",
+          "--port", str(source.imap_port), "--security", "Tls",
+          "--ca-file", str(source.ca_pem_path), "--format", "list"], env=env)  # fmt: skip
+    _shell("mailferry Get-MigrationEndpoint IMAPEndpoint"
+           " | Format-List EndpointType,RemoteServer,Port,Security,Max*", env)  # fmt: skip
+    _run(["New-MigrationBatch", "-Name", "IMAPBatch1", "-SourceEndpoint", "IMAPEndpoint",
+          "-CSVData", str(users_csv), "-AutoStart"], env=env)  # fmt: skip
+    _shell("mailferry Get-MigrationBatch -Identity IMAPBatch1 | Format-List", env)
+    _shell("mailferry Get-MigrationUserStatistics -Identity alice@example.test"
+           " | Format-List Status,TotalItemsInSourceMailboxCount,SyncedItemCount,"
+           "SkippedItemCount,PercentageComplete", env)  # fmt: skip
+    _run(["Remove-MigrationBatch", "-Identity", "IMAPBatch1"], env=env)
+    _run(["Get-MigrationBatch", "IMAPBatch1"], env=env, check=False)
+
+
+def _shell(command: str, env: dict[str, str]) -> None:
+    """A real shell pipe, as an administrator types it (``| Format-List`` included)."""
+    print(f"$ {command}", flush=True)
+    bindir = str(Path(sys.executable).parent)
+    shell_env = {**env, "PATH": bindir + os.pathsep + env.get("PATH", "")}
+    done = subprocess.run(["bash", "-c", f"set -o pipefail; {command}"], env=shell_env)
+    if done.returncode != 0:
+        raise SystemExit(f"demo step failed (exit {done.returncode}): {command}")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from mailferry.errors import MailferryError
 from mailferry.service.batch_settle import settle_batch
 from mailferry.service.context import ServiceContext
 from mailferry.service.jobs import AsyncioJobRunner, JobRunner
@@ -57,7 +58,7 @@ class Scheduler:
         *,
         runner: JobRunner | None = None,
         owner: str | None = None,
-        describe: Callable[[Exception], str] = str,
+        describe: Callable[[MailferryError], str] = str,
     ) -> None:
         self.ctx = ctx
         self.runner: JobRunner = runner or AsyncioJobRunner()
@@ -226,7 +227,7 @@ async def run_in_process(
     batch_ids: set[int],
     on_change: Callable[[], None] | None = None,
     *,
-    describe: Callable[[Exception], str] = str,
+    describe: Callable[[MailferryError], str] = str,
 ) -> None:
     """Run the scheduler here until the given batches settle (or are gone)."""
     scheduler = Scheduler(ctx, owner=new_owner("cli"), describe=describe)
@@ -240,7 +241,7 @@ async def run_in_process(
     await scheduler.run(until=settled)
 
 
-async def serve(ctx: ServiceContext, *, describe: Callable[[Exception], str] = str) -> None:
+async def serve(ctx: ServiceContext, *, describe: Callable[[MailferryError], str] = str) -> None:
     """``mailferry serve``: schedule forever (until cancelled: SIGINT/SIGTERM)."""
     await Scheduler(ctx, describe=describe).run()
 

@@ -26,9 +26,10 @@ from mailferry.engine.planner import SyncOptions
 from mailferry.engine.progress import MailboxStarted, MessagesCopied, ProgressEvent
 from mailferry.engine.results import MailboxResult
 from mailferry.engine.sync import sync_mailbox
-from mailferry.errors import MailferryError, Throttled
+from mailferry.errors import MailferryError
 from mailferry.service.context import ServiceContext
 from mailferry.service.job_sessions import JobSessions
+from mailferry.service.retry_policy import retry_delay
 from mailferry.service.statuses import UserStatus
 from mailferry.state.migration_records import Batch, MigrationUser
 
@@ -144,8 +145,12 @@ class _Job:
             "error_kind": type(error).__name__,
             "attempts": attempts,
         }
-        if error.transient and attempts < self.ctx.settings.max_attempts:
-            changes.update(self._retry_changes(error, attempts))
+        settings = self.ctx.settings
+        delay = retry_delay(
+            error, attempts, base=settings.retry_base_seconds, ceiling=settings.retry_max_seconds
+        )
+        if delay is not None and attempts < settings.max_attempts:
+            changes.update(self._retry_changes(delay))
         else:
             changes["status"] = self._failed_status()
             changes["retry_at"] = None
@@ -168,11 +173,7 @@ class _Job:
             return {"status": U.COMPLETING}
         return {"status": U.SYNCED, "sync_requested": True}
 
-    def _retry_changes(self, error: MailferryError, attempts: int) -> dict[str, Any]:
-        settings = self.ctx.settings
-        delay = min(settings.retry_max_seconds, settings.retry_base_seconds * 2 ** (attempts - 1))
-        if isinstance(error, Throttled) and error.backoff_seconds:
-            delay = max(error.backoff_seconds, 1.0)
+    def _retry_changes(self, delay: float) -> dict[str, Any]:
         retry_at = self.ctx.now() + dt.timedelta(seconds=delay)
         if self.kind == U.VALIDATING:
             return {"status": U.QUEUED, "retry_at": retry_at, "queued_since": self.ctx.now()}

@@ -21,7 +21,12 @@ from pathlib import Path
 
 import click
 
-from mailferry.interfaces.cli.service_context import build_context, cli_errors, db_option
+from mailferry.interfaces.cli.service_context import (
+    build_context,
+    chosen_db_url,
+    cli_errors,
+    db_option,
+)
 from mailferry.interfaces.cli.words import describe
 from mailferry.service.context import Clock, ServiceContext, system_clock
 from mailferry.service.notifications import SmtpSettings
@@ -124,7 +129,7 @@ def serve(
 ) -> None:
     """Run the migration service: batches started from the CLI or API are copied here."""
     with cli_errors():
-        ctx = build_context(click.get_current_context().meta.get("mailferry.db_url"), os.environ)
+        ctx = build_context(chosen_db_url(), os.environ)
         ctx.settings = dataclasses.replace(
             ctx.settings,
             incremental_interval=incremental_interval,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,12 +16,21 @@ from rich.table import Table
 
 from mailferry.connection.auth import AuthMethod, Credentials
 from mailferry.connection.options import ConnectOptions, Security, default_port
+from mailferry.interfaces.cli.service_context import (
+    build_context,
+    chosen_db_url,
+    cli_errors,
+    db_option,
+)
 from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, describe
+from mailferry.service.endpoints import connect_options, get_endpoint
 from mailferry.service.server_check import ServerCheckReport, check_server
 
 
 @click.command("test-server")
-@click.option("--remote-server", required=True, help="Host name or address of the IMAP server.")
+@db_option
+@click.option("--remote-server", help="Host name or address of the IMAP server.")
+@click.option("--endpoint", "endpoint_name", help="Test a migration endpoint's stored settings.")
 @click.option("--port", type=click.IntRange(1, 65535), help="Default: 993 for Ssl, else 143.")
 @click.option(
     "--security",
@@ -43,7 +54,8 @@ from mailferry.service.server_check import ServerCheckReport, check_server
 @click.option("--timeout", type=float, default=15.0, show_default=True, help="Connect timeout (s).")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
 def test_server(
-    remote_server: str,
+    remote_server: str | None,
+    endpoint_name: str | None,
     port: int | None,
     security: str,
     user: str | None,
@@ -56,16 +68,24 @@ def test_server(
     output: str,
 ) -> None:
     """Check DNS, TCP, TLS, greeting, capabilities, STARTTLS and login, with timings."""
-    mode = Security.parse(security)
-    options = ConnectOptions(
-        host=remote_server,
-        port=port or default_port(mode),
-        security=mode,
-        accept_untrusted_certificates=accept_untrusted_certificates,
-        ca_file=ca_file,
-        connect_timeout=timeout,
-        command_timeout=timeout,
-    )
+    if (remote_server is None) == (endpoint_name is None):
+        raise click.UsageError("give either --remote-server or --endpoint")
+    if endpoint_name is not None:
+        options = dataclasses.replace(
+            _endpoint_options(endpoint_name), connect_timeout=timeout, command_timeout=timeout
+        )
+    else:
+        assert remote_server is not None
+        mode = Security.parse(security)
+        options = ConnectOptions(
+            host=remote_server,
+            port=port or default_port(mode),
+            security=mode,
+            accept_untrusted_certificates=accept_untrusted_certificates,
+            ca_file=ca_file,
+            connect_timeout=timeout,
+            command_timeout=timeout,
+        )
     credentials = _credentials(user, password_stdin, authzid, authentication)
     report = asyncio.run(check_server(options, credentials))
     if output == "json":
@@ -73,6 +93,16 @@ def test_server(
     else:
         _print_text(report)
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+def _endpoint_options(name: str) -> ConnectOptions:
+    """Test-MigrationServerAvailability -Endpoint NAME: the stored settings."""
+    with cli_errors():
+        service = build_context(chosen_db_url(), os.environ)
+        try:
+            return connect_options(get_endpoint(service, name))
+        finally:
+            service.store.close()
 
 
 def _credentials(

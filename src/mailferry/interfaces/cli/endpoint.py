@@ -1,0 +1,120 @@
+"""``mailferry endpoint new|get|set|remove`` (Exchange's *-MigrationEndpoint)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mailferry.connection.auth import AuthMethod
+from mailferry.connection.options import Security
+from mailferry.interfaces.cli.record_options import ENDPOINT_COLUMNS, RecordFormat, record_options
+from mailferry.interfaces.cli.service_context import db_option, service_command
+from mailferry.service.context import ServiceContext
+from mailferry.service.endpoints import (
+    EndpointChanges,
+    get_endpoints,
+    new_endpoint,
+    remove_endpoint,
+    set_endpoint,
+)
+from mailferry.service.properties import endpoint_properties
+from mailferry.state.migration_records import Endpoint
+
+SECURITY = click.Choice([s.value for s in Security], case_sensitive=False)
+AUTHENTICATION = click.Choice([m.value for m in AuthMethod], case_sensitive=False)
+CA_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.group("endpoint")
+@db_option
+def endpoint() -> None:
+    """Migration endpoints: the source IMAP servers batches copy from."""
+
+
+@endpoint.command("new")
+@click.option("--name", required=True, help="Unique name of the endpoint.")
+@click.option("--remote-server", required=True, help="Host name or address of the source.")
+@click.option("--port", type=int, help="Default: 993 for Ssl, else 143.")
+@click.option("--security", type=SECURITY, default="Ssl", show_default=True)
+@click.option("--authentication", type=AUTHENTICATION, default="Basic", show_default=True)
+@click.option("--max-concurrent-migrations", type=int, help="1-100, default 20.")
+@click.option(
+    "--max-concurrent-incremental-syncs", type=int, help="Default 10; not above the above."
+)
+@click.option("--accept-untrusted-certificates", is_flag=True)
+@click.option("--skip-verification", is_flag=True, help="Don't check that the server answers.")
+@click.option("--ca-file", type=CA_FILE, help="An extra CA the server's certificate chains to.")
+@record_options
+@service_command
+def new(
+    service: ServiceContext,
+    /,
+    name: str,
+    skip_verification: bool,
+    ca_file: Path | None,
+    output: RecordFormat,
+    **fields: Any,
+) -> None:
+    """Create an endpoint; unless --skip-verification, check the server answers first."""
+    changes = EndpointChanges(ca_file=_absolute(ca_file), **fields)
+    created = asyncio.run(new_endpoint(service, name, changes, skip_verification=skip_verification))
+    _print(output, [created], single=True)
+
+
+@endpoint.command("get")
+@click.argument("name", required=False)
+@record_options
+@service_command
+def get(service: ServiceContext, name: str | None, output: RecordFormat) -> None:
+    """Show one endpoint, or all of them."""
+    _print(output, get_endpoints(service, name), single=name is not None)
+
+
+@endpoint.command("set")
+@click.argument("name")
+@click.option("--remote-server")
+@click.option("--port", type=int)
+@click.option("--security", type=SECURITY)
+@click.option("--authentication", type=AUTHENTICATION)
+@click.option("--max-concurrent-migrations", type=int)
+@click.option("--max-concurrent-incremental-syncs", type=int)
+@click.option("--accept-untrusted-certificates/--no-accept-untrusted-certificates", default=None)
+@click.option("--skip-verification", is_flag=True, help="Don't check a changed server.")
+@click.option("--ca-file", type=CA_FILE)
+@record_options
+@service_command
+def set_(
+    service: ServiceContext,
+    /,
+    name: str,
+    skip_verification: bool,
+    ca_file: Path | None,
+    output: RecordFormat,
+    **fields: Any,
+) -> None:
+    """Change an endpoint (refused while a batch using it is running)."""
+    changes = EndpointChanges(ca_file=_absolute(ca_file), **fields)
+    updated = asyncio.run(set_endpoint(service, name, changes, skip_verification=skip_verification))
+    _print(output, [updated], single=True)
+
+
+@endpoint.command("remove")
+@click.argument("name")
+@service_command
+def remove(service: ServiceContext, name: str) -> None:
+    """Remove an endpoint no batch uses."""
+    remove_endpoint(service, name)
+    click.echo(f"Removed migration endpoint {name}")
+
+
+def _print(output: RecordFormat, endpoints: list[Endpoint], *, single: bool) -> None:
+    records = [endpoint_properties(e) for e in endpoints]
+    output.emit(records, single=single, table_columns=ENDPOINT_COLUMNS)
+
+
+def _absolute(path: Path | None) -> str | None:
+    """Stored for the service, which may run in another directory."""
+    return None if path is None else str(path.resolve())
