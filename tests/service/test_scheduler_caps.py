@@ -137,3 +137,36 @@ def test_users_fail_alone_with_precise_reasons(
     assert refused.status == UserStatus.FAILED
     assert refused.error_kind == "AuthenticationError"
     assert batches.get_batch(ctx, "Mixed").status == BatchStatus.SYNCED_WITH_ERRORS
+
+
+def test_start_retries_failed_users(
+    dovecot_source: DovecotServer,
+    dovecot_target: DovecotServer,
+    make_user: MakeUser,
+    tmp_path: Path,
+) -> None:
+    from mailferry.state.migration_records import TargetSettings
+    from tests.conftest import MASTER_USER
+
+    ctx = make_context(tmp_path)
+    late = filled_user(dovecot_source, make_user, seed=9, messages=3)  # no target mailbox yet
+    csv = users_csv([(address(late), late.name, late.password)])
+    target = TargetSettings(
+        kind="imap", host="127.0.0.1", port=dovecot_target.imaps_port, security="Ssl",
+        ca_file=str(dovecot_target.ca_pem_path), login="master-user",
+        admin_user=MASTER_USER.name,
+    )  # fmt: skip
+    asyncio.run(new_endpoint(ctx, "Src", source_endpoint(dovecot_source)))
+    request = batches.BatchRequest(
+        "Late", "Src", csv, target=target, target_secret=MASTER_USER.password, auto_start=True
+    )
+    batch = batches.new_batch(ctx, request)
+    asyncio.run(run_in_process(ctx, {batch.id}))
+    assert batches.get_batch(ctx, "Late").status == BatchStatus.FAILED
+    dovecot_target.add_user(address(late), "unused")  # the administrator fixes it
+    assert batches.start_batch(ctx, "Late").status == BatchStatus.STARTING
+    asyncio.run(run_in_process(ctx, {batch.id}))
+    (user,) = get_users(ctx, batch="Late")
+    assert user.status == UserStatus.SYNCED and user.synced_item_count == 3
+    assert user.error is None
+    assert batches.get_batch(ctx, "Late").status == BatchStatus.SYNCED

@@ -23,10 +23,17 @@ from typing import Any
 
 from mailferry.errors import MailferryError
 from mailferry.service.batch_settle import settle_batch
+from mailferry.service.batches import complete_batch
 from mailferry.service.context import ServiceContext
 from mailferry.service.jobs import AsyncioJobRunner, JobRunner
 from mailferry.service.reporting import send_due_reports
-from mailferry.service.statuses import USER_RUNNING, BatchStatus, UserStatus
+from mailferry.service.statuses import (
+    BATCH_ACTIONS,
+    USER_RUNNING,
+    BatchAction,
+    BatchStatus,
+    UserStatus,
+)
 from mailferry.service.user_job import run_user_job
 from mailferry.state.migration_records import Batch, MigrationUser
 from mailferry.state.user_rows import Caps, ClaimRequest
@@ -80,6 +87,9 @@ class Scheduler:
             if batch.status == B.REMOVING:
                 self._finish_removal(batch, users, now)
                 continue
+            if _complete_due(batch, now):
+                batch = complete_batch(ctx, batch.name)  # its users are now Completing
+                users = ctx.store.users(batch_id=batch.id)
             settled.append(settle_batch(ctx, batch, users))
         self._start_due(settled, now)
         await send_due_reports(ctx, settled)
@@ -182,6 +192,12 @@ class Scheduler:
             return await run_user_job(self.ctx, user_id, self.owner, self.describe)
 
         return work
+
+
+def _complete_due(batch: Batch, now: dt.datetime) -> bool:
+    """CompleteAfter has come and the batch is synced: complete it as Complete would."""
+    due = batch.complete_after is not None and batch.complete_after <= now
+    return due and batch.status in BATCH_ACTIONS[BatchAction.COMPLETE]
 
 
 def _request_for(batch: Batch, user: MigrationUser, now: dt.datetime) -> ClaimRequest | None:

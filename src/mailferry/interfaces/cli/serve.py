@@ -26,10 +26,10 @@ from mailferry.interfaces.cli.service_context import (
     chosen_db_url,
     cli_errors,
     db_option,
+    smtp_settings,
 )
 from mailferry.interfaces.cli.words import describe
 from mailferry.service.context import Clock, ServiceContext, system_clock
-from mailferry.service.notifications import SmtpSettings
 from mailferry.service.scheduler import Scheduler
 from mailferry.state.migration_records import Batch
 
@@ -138,7 +138,8 @@ def serve(
             lease=lease,
             retry_base_seconds=retry_base.total_seconds(),
             max_attempts=max_attempts,
-            smtp=_smtp(smtp_server, smtp_security, smtp_user, smtp_from),
+            smtp=smtp_settings(smtp_server, smtp_security, smtp_user, smtp_from, os.environ)
+            or ctx.settings.smtp,
         )
         if clock_offset_file is not None:
             ctx.clock = _offset_clock(clock_offset_file)
@@ -174,21 +175,6 @@ async def _serve(ctx: ServiceContext) -> None:
 def _say(text: str) -> None:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     print(f"{stamp} {text}", file=sys.stderr, flush=True)
-
-
-def _smtp(server: str | None, security: str, user: str | None, sender: str) -> SmtpSettings | None:
-    if not server:
-        return None
-    host, _, port = server.rpartition(":") if ":" in server else (server, "", "")
-    default_port = {"Ssl": 465, "Tls": 587}.get(security, 25)
-    return SmtpSettings(
-        host=host or server,
-        port=int(port) if port.isdigit() else default_port,
-        security=security,
-        username=user,
-        password=os.environ.get("MAILFERRY_SMTP_PASSWORD"),
-        sender=sender,
-    )
 
 
 def _offset_clock(path: Path) -> Clock:

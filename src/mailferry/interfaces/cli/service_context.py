@@ -11,6 +11,9 @@ the environment:
   ``MAILFERRY_TARGET_LOGIN``, ``MAILFERRY_TARGET_USER``, ``MAILFERRY_TARGET_SECURITY``:
   the default target; else ``maildir:<home>/mail``
 - ``MAILFERRY_CA_FILE``: an extra CA the target's certificate may chain to
+- ``MAILFERRY_SMTP_SERVER`` (``HOST[:PORT]``), ``MAILFERRY_SMTP_SECURITY``,
+  ``MAILFERRY_SMTP_USER``, ``MAILFERRY_SMTP_PASSWORD``, ``MAILFERRY_SMTP_FROM``: where
+  batch reports are e-mailed
 
 The CLI and the REST API call the same service functions with such a context; whether a
 ``mailferry serve`` is running only decides who does the copying (see ``batch_watch``).
@@ -31,6 +34,7 @@ from mailferry.errors import MailferryError
 from mailferry.interfaces.cli.target_options import target_from_env
 from mailferry.interfaces.cli.words import EXIT_FAILED, describe
 from mailferry.service.context import ServiceContext, ServiceSettings
+from mailferry.service.notifications import SmtpSettings
 from mailferry.service.service_errors import InvalidSetting
 from mailferry.service.vault import Vault, key_from_text, load_or_create_key
 from mailferry.state.service_store import ServiceStore
@@ -70,8 +74,36 @@ def service_settings(env: Mapping[str, str]) -> ServiceSettings:
     ca_file = Path(ca_text).expanduser() if ca_text else None
     if ca_file is not None and not ca_file.is_file():
         raise InvalidSetting([f"MAILFERRY_CA_FILE {ca_text!r} is not a file"])
+    smtp = smtp_settings(
+        env.get("MAILFERRY_SMTP_SERVER"),
+        env.get("MAILFERRY_SMTP_SECURITY", "None"),
+        env.get("MAILFERRY_SMTP_USER"),
+        env.get("MAILFERRY_SMTP_FROM", "mailferry@localhost"),
+        env,
+    )
     return ServiceSettings(
-        default_target=target_from_env(env, mailferry_home(env)), ca_file=ca_file
+        default_target=target_from_env(env, mailferry_home(env)), ca_file=ca_file, smtp=smtp
+    )
+
+
+def smtp_settings(
+    server: str | None, security: str, user: str | None, sender: str, env: Mapping[str, str]
+) -> SmtpSettings | None:
+    """``HOST[:PORT]`` (default port by security: 25, 465 Ssl, 587 Tls); the password
+    only ever from ``MAILFERRY_SMTP_PASSWORD``."""
+    if not server:
+        return None
+    host, _, port = server.rpartition(":") if ":" in server else (server, "", "")
+    if port and not port.isdigit():
+        raise InvalidSetting([f"SMTP server {server!r}: the port must be a number"])
+    default_port = {"Ssl": 465, "Tls": 587}.get(security, 25)
+    return SmtpSettings(
+        host=host or server,
+        port=int(port) if port else default_port,
+        security=security,
+        username=user,
+        password=env.get("MAILFERRY_SMTP_PASSWORD"),
+        sender=sender,
     )
 
 
