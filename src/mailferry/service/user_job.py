@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mailferry.engine.folder_types import FolderOptions
+from mailferry.engine.folder_types import FolderOptions, SkipReason
 from mailferry.engine.planner import SyncOptions
 from mailferry.engine.progress import MailboxStarted, MessagesCopied, ProgressEvent
 from mailferry.engine.results import MailboxResult
@@ -32,6 +32,7 @@ from mailferry.service.job_sessions import JobSessions
 from mailferry.service.retry_policy import retry_delay
 from mailferry.service.statuses import UserStatus
 from mailferry.state.migration_records import Batch, MigrationUser
+from mailferry.state.records import SkippedItem
 
 U = UserStatus
 JOB_STATUSES = frozenset({U.VALIDATING, U.SYNCING, U.INCREMENTAL_SYNCING, U.COMPLETING})
@@ -54,6 +55,24 @@ async def run_user_job(
     assert batch is not None
     job = _Job(ctx, user, batch, owner, describe)
     return await job.run()
+
+
+_REPORTED_FOLDER_SKIPS = frozenset({SkipReason.NON_MAIL, SkipReason.ALL_MAIL, SkipReason.DUPLICATE})
+"""Folders skipped for what they are (not by the administrator's Include/Exclude)."""
+
+
+def folders_skipped(result: MailboxResult) -> list[SkippedItem]:
+    """Skipped items of kind FolderSkipped: an Exchange source's Calendar, Contacts…"""
+    return [
+        _folder_item(folder.source_name, folder.reason, folder.detail)
+        for folder in result.skipped_folders
+        if folder.reason in _REPORTED_FOLDER_SKIPS
+    ]
+
+
+def _folder_item(name: str, reason: SkipReason, detail: str) -> SkippedItem:
+    why = f"{reason.value}: {detail}" if detail else reason.value
+    return SkippedItem(name, None, "FolderSkipped", "", "", None, None, why)
 
 
 class _Job:
@@ -110,7 +129,9 @@ class _Job:
 
     def _succeeded(self, result: MailboxResult) -> JobOutcome:
         now = self.ctx.now()
-        skipped = len(self.ctx.store.skipped(self.ctx.store.mailbox_id(self.user.mailbox_key)))
+        mailbox_id = self.ctx.store.mailbox_id(self.user.mailbox_key)
+        self.ctx.store.record_skipped(mailbox_id, folders_skipped(result))
+        skipped = len(self.ctx.store.skipped(mailbox_id))
         status = U.COMPLETED if self.kind == U.COMPLETING else U.SYNCED
         errors = result.errors
         error = None
