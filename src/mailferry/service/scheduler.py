@@ -85,7 +85,8 @@ class Scheduler:
             users = ctx.store.users(batch_id=batch.id)
             self._cancel_unwanted(users)
             if batch.status == B.REMOVING:
-                self._finish_removal(batch, users, now)
+                if not self._finish_removal(batch, users, now):
+                    settled.append(batch)  # still winding down: watchers see Removing
                 continue
             if _complete_due(batch, now):
                 batch = complete_batch(ctx, batch.name)  # its users are now Completing
@@ -143,11 +144,13 @@ class Scheduler:
             if user.id in mine and user.status in (U.STOPPING, U.REMOVING):
                 self.runner.cancel(user.id)
 
-    def _finish_removal(self, batch: Batch, users: list[MigrationUser], now: dt.datetime) -> None:
+    def _finish_removal(self, batch: Batch, users: list[MigrationUser], now: dt.datetime) -> bool:
+        """Purge the batch once no job of it runs; whether it is gone."""
         if any(u.claimed_by is not None and (u.claimed_until or now) >= now for u in users):
-            return  # jobs still winding down
+            return False
         self.ctx.store.delete_batch(batch.id)
         self.ctx.store.add_event("batch_removed", now, batch_id=batch.id, name=batch.name)
+        return True
 
     # -- starting jobs ------------------------------------------------------------------
 

@@ -43,8 +43,10 @@ FINISHED_BATCH = frozenset({B.COMPLETED, B.COMPLETED_WITH_ERRORS})
 
 BATCH_ACTIONS: dict[BatchAction, frozenset[BatchStatus]] = {
     # Start runs a Created batch, resumes a Stopped one, retries failed users.
+    # In the cloud Start "can be run at any time to retry failed users": a Synced batch
+    # too (it has none to retry, so it settles back to Synced).
     BatchAction.START: frozenset(
-        {B.CREATED, B.STOPPED, B.FAILED, B.SYNCED_WITH_ERRORS, B.COMPLETED_WITH_ERRORS}
+        {B.CREATED, B.STOPPED, B.FAILED, B.SYNCED, B.SYNCED_WITH_ERRORS} | {B.COMPLETED_WITH_ERRORS}
     ),
     # Stop also pauses a Synced batch's incremental syncs (the EAC's Pause).
     BatchAction.STOP: frozenset(
@@ -79,13 +81,16 @@ BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
     B.CREATED: frozenset({B.STARTING, B.REMOVING}),
     B.STARTING: frozenset({B.WAITING, B.SYNCING, B.STOPPING, B.REMOVING, B.FAILED}),
     B.WAITING: frozenset({B.SYNCING, B.STOPPING, B.REMOVING}),
-    B.SYNCING: frozenset({B.SYNCED, B.SYNCED_WITH_ERRORS, B.STOPPING, B.REMOVING, B.FAILED}),
+    B.SYNCING: frozenset(
+        # IncrementalSyncing: a resumed batch whose users had all finished their initial sync
+        {B.SYNCED, B.SYNCED_WITH_ERRORS, B.INCREMENTAL_SYNCING, B.STOPPING, B.REMOVING, B.FAILED}
+    ),
     B.INCREMENTAL_SYNCING: frozenset(
         {B.SYNCED, B.SYNCED_WITH_ERRORS, B.STOPPING, B.REMOVING, B.COMPLETING}
     ),
     B.SYNCED: frozenset(
-        {B.INCREMENTAL_SYNCING, B.SYNCING, B.SYNCED_WITH_ERRORS, B.STOPPING, B.COMPLETING}
-        | {B.REMOVING}
+        {B.STARTING, B.INCREMENTAL_SYNCING, B.SYNCING, B.SYNCED_WITH_ERRORS, B.STOPPING}
+        | {B.COMPLETING, B.REMOVING}
     ),
     B.SYNCED_WITH_ERRORS: frozenset(
         {B.STARTING, B.INCREMENTAL_SYNCING, B.SYNCING, B.SYNCED, B.STOPPING, B.COMPLETING}

@@ -156,14 +156,18 @@ async def _serve(ctx: ServiceContext) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, task.cancel)
-    seen: dict[int, str] = {}
+    seen: dict[int, tuple[str, str]] = {}
     _say(f"mailferry serve: running (pid {os.getpid()})")
 
     def report(batches: list[Batch]) -> bool:
         for batch in batches:
-            if seen.get(batch.id) != batch.status.value:
+            if seen.get(batch.id, ("", ""))[1] != batch.status.value:
                 _say(f"batch {batch.name}: {batch.status.value}")
-                seen[batch.id] = batch.status.value
+                seen[batch.id] = (batch.name, batch.status.value)
+        for gone in set(seen) - {b.id for b in batches}:
+            name, status = seen.pop(gone)
+            if status == "Removing":
+                _say(f"batch {name}: removed")
         return False
 
     try:
