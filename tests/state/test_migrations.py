@@ -159,3 +159,9 @@ def test_concurrent_opens_of_one_new_sqlite_file_in_processes(tmp_path: Path) ->
         worker.join(10)
     assert [status for status, _ in outcomes] == ["ok"] * 4, outcomes
     assert len({value for _, value in outcomes}) == 1
+
+
+def test_the_head_constant_names_the_newest_script() -> None:
+    from mailferry.state.migrate import HEAD
+
+    assert head_revisions() == {HEAD}
