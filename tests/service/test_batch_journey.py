@@ -90,3 +90,27 @@ def test_batch_journey(dovecot_source: DovecotServer, make_user: MakeUser, tmp_p
         data = path.read_bytes()
         for secret in (alice.password, bob.password, "not-the-password"):
             assert secret.encode() not in data, path
+
+
+def test_a_changed_password_fails_only_that_users_incremental_sync(
+    dovecot_source: DovecotServer, make_user: MakeUser, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    ctx = make_context(tmp_path, clock=clock)
+    kept = filled_user(dovecot_source, make_user, seed=21, messages=4)
+    changed = filled_user(dovecot_source, make_user, seed=22, messages=4)
+    csv = users_csv([(address(a), a.name, a.password) for a in (kept, changed)])
+    asyncio.run(new_endpoint(ctx, "Src", source_endpoint(dovecot_source)))
+    batch = batches.new_batch(ctx, batches.BatchRequest("Pw", "Src", csv, auto_start=True))
+    asyncio.run(run_in_process(ctx, {batch.id}))
+    assert batches.get_batch(ctx, "Pw").status == BatchStatus.SYNCED
+
+    dovecot_source.add_user(changed.name, "a-new-password")  # the user changed it
+    clock.advance(dt.timedelta(hours=25))
+    asyncio.run(run_in_process(ctx, {batch.id}))
+    failed = get_user(ctx, address(changed))
+    assert failed.status == UserStatus.INCREMENTAL_FAILED
+    assert failed.error is not None and "authentication failed" in failed.error
+    assert failed.synced_item_count == 4  # what was copied stays counted
+    assert get_user(ctx, address(kept)).status == UserStatus.SYNCED
+    assert batches.get_batch(ctx, "Pw").status == BatchStatus.SYNCED_WITH_ERRORS
