@@ -5,11 +5,23 @@ generator, then measures, each run in a fresh process (so peak RSS and CPU
 are the operation's own):
 
 - fetch-all: UID FETCH in chunks of 500 with (UID FLAGS INTERNALDATE BODY.PEEK[])
-  — ours pipelined (4 in flight), imaplib one chunk at a time;
+  — ours pipelined (4 in flight), imaplib one chunk at a time; both clients
+  end up with each message's UID, flags and INTERNALDATE as values (imaplib
+  through its own ``ParseFlags`` and ``Internaldate2tuple``) and its body;
 - ours: the whole mailbox in ONE ``UID FETCH 1:*`` (streamed);
+- ours: the same chunks spread over 2 connections (``fetch_parallel``);
 - append-5,000 (the first 5,000 messages, with flags and INTERNALDATE):
   ours MULTIAPPEND (50 per command, 2 in flight), ours one-by-one APPEND with
   LITERAL+ (pipelined), imaplib one-by-one APPEND.
+
+Fairness: before anything is timed, each fetch runs once untimed with its
+bodies checked byte for byte (CRC-32 of every body against the Maildir files),
+which also leaves Dovecot's index and cache and the page cache warm for all.
+The fetches are then repeated ``--rounds`` times, the order rotating each round;
+each row is the run with the median time, and the fetch bar uses the median of
+the per-round ratios (ours and imaplib of the same round). ``srv CPU`` is the
+CPU Dovecot's processes used for the operation: on loopback, one session can
+go no faster than its one Dovecot process reads and sends the mail.
 
 Prints a table and the issue's bars. Run: ``python bench/imap_layer.py``
 (``--messages N`` for a smaller trial). Not a test: it only prints figures.
@@ -23,16 +35,20 @@ import datetime as dt
 import imaplib
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 CHUNK = 500
-ROUNDS = 3
+ROUNDS = 5
+ITEMS = ("UID", "FLAGS", "INTERNALDATE", "BODY.PEEK[]")
 APPEND_COUNT = 5_000
 USER, PASSWORD = "bench", "benchpw"
 _FLAG_LETTERS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen"}
@@ -61,52 +77,91 @@ def _usage() -> tuple[float, float]:
     return usage.ru_utime + usage.ru_stime, peak_kb / 1024
 
 
-async def _ours_fetch(port: int, single: bool, part: int = 0, parts: int = 1) -> tuple[int, int]:
-    """One connection fetching every ``parts``-th chunk of 500 UIDs, from chunk ``part``."""
+class Checksum:
+    """Count, bytes and an order-free sum of CRC-32s of the bodies (when ``check``)."""
+
+    def __init__(self, check: bool) -> None:
+        self.check = check
+        self.count = self.total = self.crc = 0
+
+    def add(self, body: bytes | memoryview, size: int) -> None:
+        self.count += 1
+        self.total += size
+        if self.check:
+            self.crc += zlib.crc32(body)
+
+    def result(self) -> tuple[int, int, int]:
+        return self.count, self.total, self.crc
+
+
+async def _ours_session(port: int) -> Any:
     from mailferry.connection.auth import Credentials
     from mailferry.connection.client import ImapClient
     from mailferry.connection.options import ConnectOptions, Security
 
     client = await ImapClient.connect(ConnectOptions("127.0.0.1", port, Security.NONE))
     await client.login(Credentials(USER, PASSWORD))
-    box = await client.select("INBOX", readonly=True)
-    every = range(1, (box.uidnext or 1))
-    mine = [u for i, u in enumerate(every) if (i // CHUNK) % parts == part]
-    uids: str | list[int] = "1:*" if single else mine
-    items = ("UID", "FLAGS", "INTERNALDATE", "BODY.PEEK[]")
-    count = total = 0
-    async for message in client.fetch_messages(uids, items, chunk=CHUNK, window=4):
-        body = message.body
-        assert body is not None
-        count += 1
-        total += body.size
-        message.close()
+    await client.select("INBOX", readonly=True)
+    return client
+
+
+def _ours_take(message: Any, sums: Checksum) -> None:
+    body = message.body
+    assert body is not None and message.uid is not None and message.internaldate is not None
+    assert isinstance(message.flags, tuple)
+    sums.add(body.view() if sums.check else b"", body.size)
+    message.close()
+
+
+async def _ours_fetch(port: int, single: bool, check: bool) -> tuple[int, int, int]:
+    """One connection: chunks of 500 UIDs (4 in flight), or one ``UID FETCH 1:*``."""
+    client = await _ours_session(port)
+    uids: str | range = "1:*" if single else range(1, client.selected.uidnext or 1)
+    sums = Checksum(check)
+    async for message in client.fetch_messages(uids, ITEMS, chunk=CHUNK, window=4):
+        _ours_take(message, sums)
     await client.logout()
-    return count, total
+    return sums.result()
 
 
-async def _two_connections(port: int) -> tuple[int, int]:
-    """The same fetch split over two connections (the engine's connections per mailbox)."""
-    results = await asyncio.gather(*(_ours_fetch(port, False, part, 2) for part in (0, 1)))
-    return sum(r[0] for r in results), sum(r[1] for r in results)
+async def _ours_parallel(port: int, connections: int, check: bool) -> tuple[int, int, int]:
+    """The same chunks spread over several connections (``fetch_parallel``)."""
+    from mailferry.connection.parallel import fetch_parallel
+
+    clients = await asyncio.gather(*(_ours_session(port) for _ in range(connections)))
+    uids = range(1, clients[0].selected.uidnext or 1)
+    sums = Checksum(check)
+    async for message in fetch_parallel(clients, uids, ITEMS, chunk=CHUNK, window=4):
+        _ours_take(message, sums)
+    await asyncio.gather(*(client.logout() for client in clients))
+    return sums.result()
 
 
-def _imaplib_fetch(port: int) -> tuple[int, int]:
+_IMAPLIB_UID = re.compile(rb"[( ]UID ([0-9]+)")
+
+
+def _imaplib_fetch(port: int, check: bool) -> tuple[int, int, int]:
+    """imaplib as a competent user writes it: UID SEARCH, then UID FETCH 500 at a time."""
     conn = imaplib.IMAP4("127.0.0.1", port)
     conn.login(USER, PASSWORD)
     conn.select("INBOX", readonly=True)
     _, data = conn.uid("SEARCH", "ALL")  # type: ignore[arg-type]
     uids = data[0].split()
-    count = total = 0
+    sums = Checksum(check)
     for start in range(0, len(uids), CHUNK):
         chunk = b",".join(uids[start : start + CHUNK]).decode()
         _, parts = conn.uid("FETCH", chunk, "(UID FLAGS INTERNALDATE BODY.PEEK[])")
         for part in parts:
             if isinstance(part, tuple):
-                count += 1
-                total += len(part[1])
+                head, body = part
+                match = _IMAPLIB_UID.search(head)
+                date = imaplib.Internaldate2tuple(head)
+                assert match is not None and date is not None
+                uid, flags = int(match.group(1)), imaplib.ParseFlags(head)
+                assert uid > 0 and isinstance(flags, tuple)
+                sums.add(body, len(body))
     conn.logout()
-    return count, total
+    return sums.result()
 
 
 async def _ours_append(port: int, maildir: Path, multi: bool) -> tuple[int, int]:
@@ -150,21 +205,32 @@ def _imaplib_append(port: int, maildir: Path) -> tuple[int, int]:
     return count, total
 
 
-def worker(op: str, port: int, maildir: Path) -> None:
+FETCHES = ("ours-fetch", "imaplib-fetch", "ours-fetch-1:*", "ours-fetch-2conn")
+
+
+def _fetch(op: str, port: int, check: bool) -> tuple[int, int, int]:
+    if op == "ours-fetch":
+        return asyncio.run(_ours_fetch(port, single=False, check=check))
+    if op == "ours-fetch-1:*":
+        return asyncio.run(_ours_fetch(port, single=True, check=check))
+    if op == "ours-fetch-2conn":
+        return asyncio.run(_ours_parallel(port, 2, check))
+    if op == "imaplib-fetch":
+        return _imaplib_fetch(port, check)
+    raise SystemExit(f"unknown op {op}")
+
+
+def worker(op: str, port: int, maildir: Path, check: bool) -> None:
     if op.startswith("ours"):  # import before the clock starts, as imaplib is
         import mailferry.connection.auth
         import mailferry.connection.client
+        import mailferry.connection.parallel
         import mailferry.imap.commands  # noqa: F401
     cpu0, _ = _usage()
     started = time.monotonic()
-    if op == "ours-fetch":
-        count, total = asyncio.run(_ours_fetch(port, single=False))
-    elif op == "ours-fetch-2conn":
-        count, total = asyncio.run(_two_connections(port))
-    elif op == "ours-fetch-1:*":
-        count, total = asyncio.run(_ours_fetch(port, single=True))
-    elif op == "imaplib-fetch":
-        count, total = _imaplib_fetch(port)
+    crc = 0
+    if op in FETCHES:
+        count, total, crc = _fetch(op, port, check)
     elif op == "ours-multiappend":
         count, total = asyncio.run(_ours_append(port, maildir, multi=True))
     elif op == "ours-append-literal+":
@@ -175,36 +241,71 @@ def worker(op: str, port: int, maildir: Path) -> None:
         raise SystemExit(f"unknown op {op}")
     seconds = time.monotonic() - started
     cpu1, rss = _usage()
-    print(
-        json.dumps(
-            {
-                "op": op,
-                "count": count,
-                "bytes": total,
-                "seconds": seconds,
-                "cpu": cpu1 - cpu0,
-                "rss_mb": rss,
-            }
-        )
-    )
+    row = {"op": op, "count": count, "bytes": total, "seconds": seconds}
+    print(json.dumps({**row, "cpu": cpu1 - cpu0, "rss_mb": rss, "crc": crc}))
 
 
 # -- orchestration -------------------------------------------------------------
 
 
-def run_worker(op: str, port: int, maildir: Path) -> dict[str, float]:
-    command = [
-        sys.executable,
-        __file__,
-        "--worker",
-        op,
-        "--port",
-        str(port),
-        "--maildir",
-        str(maildir),
-    ]
+def server_cpu(pid: int) -> float:
+    """CPU seconds of a Dovecot master, its live children and the children it reaped."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def times(proc: int, reaped: bool) -> float:
+        try:
+            fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone between listing and reading: counted once reaped
+            return 0.0
+        own = int(fields[11]) + int(fields[12])
+        return (own + (int(fields[13]) + int(fields[14]) if reaped else 0)) / tick
+
+    import psutil
+
+    children = [child.pid for child in psutil.Process(pid).children()]
+    return times(pid, True) + sum(times(child, False) for child in children)
+
+
+def run_worker(op: str, server: Any, maildir: Path, check: bool = False) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--worker", op, "--port", str(server.imap_port)]
+    command += ["--maildir", str(maildir), *(["--check"] if check else [])]
+    before = server_cpu(server.pid)
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return dict(json.loads(output.strip().splitlines()[-1]))
+    time.sleep(0.2)  # let the session's processes finish
+    row = dict(json.loads(output.strip().splitlines()[-1]))
+    row["srv_cpu"] = server_cpu(server.pid) - before
+    return row
+
+
+def expected_crc(maildir: Path) -> tuple[int, int, int]:
+    """What a byte-exact fetch of INBOX gives (the rig writes CRLF files: BODY[] = file)."""
+    sums = Checksum(True)
+    for name in os.listdir(maildir / "cur"):
+        data = (maildir / "cur" / name).read_bytes()
+        sums.add(data, len(data))
+    return sums.result()
+
+
+def verify_fetches(server: Any, maildir: Path) -> None:
+    """Each fetch once, untimed, bodies checked; also warms every cache for all clients."""
+    expected = expected_crc(maildir)
+    for op in FETCHES:
+        row = run_worker(op, server, maildir, check=True)
+        got = (row["count"], row["bytes"], row["crc"])
+        if got != expected:
+            raise SystemExit(f"{op}: fetched (count, bytes, crc) {got}, expected {expected}")
+    print(f"bodies: every fetch gave all {expected[0]} bodies byte for byte (CRC-32 checked)")
+
+
+def timed_fetches(server: Any, maildir: Path, rounds: int) -> list[list[dict[str, Any]]]:
+    """``rounds`` rounds of every fetch, the order rotating by one each round."""
+    results: list[list[dict[str, Any]]] = []
+    for number in range(rounds):
+        shift = number % len(FETCHES)
+        order = FETCHES[shift:] + FETCHES[:shift]
+        by_op = {op: run_worker(op, server, maildir) for op in order}
+        results.append([by_op[op] for op in FETCHES])
+    return results
 
 
 def build_corpus(server: object, messages: int) -> Path:
@@ -225,7 +326,7 @@ def build_corpus(server: object, messages: int) -> Path:
     return Path(server.user_mail_dir(USER))  # type: ignore[attr-defined]
 
 
-def main(messages: int) -> None:
+def main(messages: int, rounds: int) -> None:
     from mailferry.rig.dovecot import DovecotServer, make_ca
 
     with tempfile.TemporaryDirectory(prefix="mailferry-bench-") as tmp:
@@ -238,59 +339,57 @@ def main(messages: int) -> None:
             server.add_user(USER, PASSWORD)
         with source, target:
             maildir = build_corpus(source, messages)
-            run_worker("imaplib-fetch", source.imap_port, maildir)  # warm-up: index + cache
-            fetches = ("ours-fetch", "imaplib-fetch", "ours-fetch-1:*", "ours-fetch-2conn")
-            rounds = [
-                [run_worker(op, source.imap_port, maildir) for op in fetches] for _ in range(ROUNDS)
-            ]
-            rows = [median_run([r[i] for r in rounds]) for i in range(len(fetches))]
+            verify_fetches(source, maildir)
+            results = timed_fetches(source, maildir, rounds)
+            rows = [median_run([r[i] for r in results]) for i in range(len(FETCHES))]
             for op in ("ours-multiappend", "ours-append-literal+", "imaplib-append"):
                 target.reset_user(USER)
-                rows.append(run_worker(op, target.imap_port, maildir))
-        report(rows)
+                rows.append(run_worker(op, target, maildir))
+        report(rows, results)
 
 
-def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
-    """The run with the median time, annotated with the min-max range."""
-    ordered = sorted(runs, key=lambda r: r["seconds"])
-    chosen = dict(ordered[len(ordered) // 2])
-    chosen["range"] = f"{ordered[0]['seconds']:.2f}-{ordered[-1]['seconds']:.2f}"  # type: ignore[assignment]
-    return chosen
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median time."""
+    return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
 
 
-def report(rows: list[dict[str, float]]) -> None:
+def round_ratios(results: list[list[dict[str, Any]]], op: str) -> list[float]:
+    """Per round: imaplib's fetch time over ``op``'s (its msg/s over imaplib's)."""
+    ours, base = FETCHES.index(op), FETCHES.index("imaplib-fetch")
+    return sorted(r[base]["seconds"] / r[ours]["seconds"] for r in results)
+
+
+def report(rows: list[dict[str, Any]], results: list[list[dict[str, Any]]]) -> None:
     print(
         f"{'operation':<22}{'msgs':>8}{'MB':>9}{'s':>8}{'msg/s':>9}{'MB/s':>8}"
-        f"{'CPU s':>7}{'RSS MB':>8}"
+        f"{'CPU s':>7}{'RSS MB':>8}{'srv CPU':>9}"
     )
     for row in rows:
         mb = row["bytes"] / 1e6
         print(
             f"{row['op']:<22}{row['count']:>8.0f}{mb:>9.1f}{row['seconds']:>8.2f}"
             f"{row['count'] / row['seconds']:>9.0f}{mb / row['seconds']:>8.1f}"
-            f"{row['cpu']:>7.2f}{row['rss_mb']:>8.0f}"
+            f"{row['cpu']:>7.2f}{row['rss_mb']:>8.0f}{row['srv_cpu']:>9.2f}"
         )
+    print(f"(fetch rows: the median of {len(results)} rounds; append rows: one run)")
     by = {row["op"]: row for row in rows}
 
-    def rate(op: str) -> float:
-        return by[op]["count"] / by[op]["seconds"]
+    def ratio_line(label: str, op: str) -> float:
+        ratios = round_ratios(results, op)
+        median = ratios[len(ratios) // 2]
+        verdict = "PASS" if median >= 1.5 else "FAIL"
+        spread = f"{ratios[0]:.2f}-{ratios[-1]:.2f}"
+        print(f"{label} {median:.2f}x imaplib (rounds {spread}; need >= 1.5): {verdict}")
+        return median
 
-    fetch_ratio = rate("ours-fetch") / rate("imaplib-fetch")
-    append_ratio = rate("ours-multiappend") / rate("imaplib-append")
-    rss = by["ours-fetch-1:*"]["rss_mb"]
-    print(
-        f"bar: fetch {fetch_ratio:.2f}x imaplib (need >= 1.5): "
-        f"{'PASS' if fetch_ratio >= 1.5 else 'FAIL'}"
-    )
-    two = rate("ours-fetch-2conn") / rate("imaplib-fetch")
-    print(
-        f"     (two connections: {two:.2f}x imaplib; "
-        f"{'PASS' if two >= 1.5 else 'FAIL'} by that measure)"
-    )
+    ratio_line("bar: fetch", "ours-fetch")
+    ratio_line("     fetch over 2 connections", "ours-fetch-2conn")
+    append_ratio = by["imaplib-append"]["seconds"] / by["ours-multiappend"]["seconds"]
     print(
         f"bar: MULTIAPPEND {append_ratio:.2f}x imaplib APPEND (need >= 4): "
         f"{'PASS' if append_ratio >= 4 else 'FAIL'}"
     )
+    rss = by["ours-fetch-1:*"]["rss_mb"]
     print(
         f"bar: peak RSS of one UID FETCH 1:* {rss:.0f} MB (need < 100): "
         f"{'PASS' if rss < 100 else 'FAIL'}"
@@ -300,11 +399,13 @@ def report(rows: list[dict[str, float]]) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--worker")
     parser.add_argument("--port", type=int)
     parser.add_argument("--maildir", type=Path)
+    parser.add_argument("--check", action="store_true", help="CRC-32 every body")
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.port, args.maildir)
+        worker(args.worker, args.port, args.maildir, args.check)
     else:
-        main(args.messages)
+        main(args.messages, args.rounds)
