@@ -203,6 +203,7 @@ class QueueSink:
         self._wanted = wanted
         self._other = other
         self._batch: list[FetchedMessage] = []
+        self._order = asyncio.Lock()
         self.queue: asyncio.Queue[QueueEntry] = asyncio.Queue(max_queued)
 
     def feed(self, event: LiteralEvent) -> None:
@@ -220,10 +221,21 @@ class QueueSink:
         if not batch:
             return None
         self._batch = []
-        if not self.queue.full():
+        if not self._order.locked() and not self.queue.full():
             self.queue.put_nowait(batch)
             return None
-        return self.queue.put(batch)
+        return self._put_in_order(batch)
+
+    async def end(self, entry: MailferryError | None) -> None:
+        """Queue the end marker (None) or the error that ends the stream, after every
+        batch flushed before this call. A plain ``queue.put`` could overtake a batch
+        whose put is waiting for room (asyncio.Queue wakes a waiting putter, but a new
+        one can fill the freed slot first): the consumer would stop short of it."""
+        await self._put_in_order(entry)
+
+    async def _put_in_order(self, entry: QueueEntry) -> None:
+        async with self._order:  # asyncio.Lock is FIFO: entries keep their order
+            await self.queue.put(entry)
 
     def fail(self, error: MailferryError) -> None:
         self._assembler.discard()

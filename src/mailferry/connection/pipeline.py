@@ -122,9 +122,9 @@ async def _pump(
         await asyncio.gather(*tasks)
     except MailferryError as exc:
         await asyncio.gather(*tasks, return_exceptions=True)
-        await sink.queue.put(exc)
+        await sink.end(exc)
         return
-    await sink.queue.put(None)
+    await sink.end(None)
 
 
 def _raise_first(tasks: list[asyncio.Task[None]]) -> None:

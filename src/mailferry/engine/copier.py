@@ -1,7 +1,7 @@
 """The copy pipeline of one folder (engine.md rule 6).
 
 ``source.fetch`` (a producer task) → a queue bounded in bytes → ``target.append``
-in batches (the consumer task). For each batch, in this order:
+in batches (the consumer). For each batch, in this order:
 
 1. the pending pairs are recorded (intent, with a lower bound of the target's
    UIDNEXT before the append),
@@ -11,21 +11,29 @@ in batches (the consumer task). For each batch, in this order:
    rather than copied again); a message the target refused becomes a skipped item
    and its pending pair is dropped.
 
-A crash anywhere leaves pending pairs that the next run reconciles first.
+Up to ``append_window`` batches are in flight at once (each one's intent committed
+before its APPEND is sent, outcomes recorded in batch order), so the target always
+has the next batch to work on while we record the last one; the state writes run in
+a worker thread. A crash anywhere leaves pending pairs that the next run reconciles
+first. The byte budget ``queue_bytes + batch_bytes`` covers every body fetched and
+not yet done with: waiting in the queue, being batched, or being appended.
+
 A batch is appended when full (``batch_count`` or ``batch_bytes``), when the
-fetch is over, or ``batch_linger`` seconds after its first message: a fast
-source fills whole batches (few state writes, MULTIAPPEND), a slow one still
-shows progress. The UIDNEXT bound is read once per folder and advanced past each batch's
-APPENDUIDs: a bound lower than the truth only widens the reconcile search.
+fetch is over, when no more can come until a batch in flight lands, or
+``batch_linger`` seconds after its first message: a fast source fills whole batches
+(few state writes, MULTIAPPEND), a slow one still shows progress. The UIDNEXT bound
+is read once per folder and advanced past each batch's APPENDUIDs: a bound lower than
+the truth only widens the reconcile search.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from mailferry.engine.headers import HeaderSummary, summarize
+from mailferry.engine.headers import HeaderSummary, message_id_of, summarize
 from mailferry.engine.ledger import Ledger
 from mailferry.engine.pipeline import ByteQueue, run_pipeline
 from mailferry.engine.planner import Copy, SyncOptions
@@ -72,21 +80,23 @@ class CopyTally:
     skipped: list[SkippedItem] = field(default_factory=list)
 
 
-async def copy_messages(job: CopyJob, copies: Sequence[Copy], uidnext_before: int) -> CopyTally:
-    """Copy the planned messages; returns the tally (also when some were not fetched)."""
+async def copy_messages(job: CopyJob, planned: dict[int, Copy], uidnext_before: int) -> CopyTally:
+    """Copy the planned messages (source UID -> Copy, in order: newest first); returns the
+    tally (also when some were not fetched). ``planned`` is consumed: each entry is
+    removed once its APPEND is under way."""
     tally = CopyTally(uidnext=uidnext_before)
-    if not copies:
+    if not planned:
         return tally
-    planned = {copy.meta.uid: copy for copy in copies}
-    queue: ByteQueue[SourceMessage] = ByteQueue(job.options.queue_bytes)
+    budget = job.options.queue_bytes + job.options.batch_bytes
+    queue: ByteQueue[SourceMessage] = ByteQueue(budget, hold=True)
 
     def cleanup() -> None:
         for message in queue.drain():
             message.body.close()
 
     await run_pipeline(
-        _produce(job, [copy.meta.uid for copy in copies], queue),
-        _consume(job, queue, planned, tally),
+        _produce(job, list(planned), queue),
+        _Consumer(job, queue, planned, tally).run(),
         cleanup,
     )
     return tally
@@ -114,36 +124,130 @@ async def _aclose(stream: AsyncIterator[SourceMessage]) -> None:
         await aclose()
 
 
-async def _consume(
-    job: CopyJob, queue: ByteQueue[SourceMessage], planned: dict[int, Copy], tally: CopyTally
-) -> None:
-    loop = asyncio.get_running_loop()
-    limits = job.options
-    carry: SourceMessage | None = None  # the message that would have overfilled a batch
-    while (first := carry or await queue.get()) is not None:
-        carry = None
-        batch = [first]
+@dataclass
+class _Flight:
+    """A batch whose intent is committed and whose APPEND is under way."""
+
+    batch: list[SourceMessage]
+    task: asyncio.Future[list[AppendOutcome]]
+
+
+class _Consumer:
+    """Batches the queue's messages and keeps up to ``append_window`` batches in flight."""
+
+    def __init__(
+        self,
+        job: CopyJob,
+        queue: ByteQueue[SourceMessage],
+        planned: dict[int, Copy],
+        tally: CopyTally,
+    ) -> None:
+        self.job, self.queue, self.planned, self.tally = job, queue, planned, tally
+        self.flights: deque[_Flight] = deque()
+        self.carry: SourceMessage | None = None  # the message that would have overfilled
+        self.window = max(1, job.options.append_window)
+
+    async def run(self) -> None:
+        failed = True
         try:
-            size, deadline = first.body.size, loop.time() + limits.batch_linger
+            while (batch := await self._next_batch()) is not None:
+                wanted = _wanted(batch, self.planned, self.tally)
+                kept = {id(m) for m in wanted}
+                self._done_with([m for m in batch if id(m) not in kept])
+                if wanted:
+                    await self._send(wanted)
+                while self.flights and self.flights[0].task.done():
+                    await self._land()
+            while self.flights:
+                await self._land()
+            failed = False
+        finally:
+            if failed:
+                await self._abandon()
+
+    async def _next_batch(self) -> list[SourceMessage] | None:
+        """The next batch, None at the end of the fetch."""
+        first, self.carry = self.carry, None
+        while first is None:
+            first = await self.queue.get()
+            if first is None:
+                if not self.queue.starved:
+                    return None
+                if not self.flights:
+                    raise RuntimeError("copy pipeline stalled: budget held by nothing")
+                await self._land()  # frees its bytes: the fetch goes on
+        limits = self.job.options
+        loop = asyncio.get_running_loop()
+        batch, size = [first], first.body.size
+        deadline = loop.time() + limits.batch_linger
+        try:
             while len(batch) < limits.batch_count and size < limits.batch_bytes:
-                more = await queue.get(timeout=max(0.0, deadline - loop.time()))
+                more = await self.queue.get(timeout=max(0.0, deadline - loop.time()))
                 if more is None:
                     break
                 if size + more.body.size > limits.batch_bytes:
-                    carry = more  # a big message starts the next batch instead
+                    self.carry = more  # a big message starts the next batch instead
                     break
                 batch.append(more)
                 size += more.body.size
-            wanted = _wanted(batch, planned, tally)
-            if wanted:
-                await _write_batch(job, wanted, planned, tally)
         except BaseException:
-            if carry is not None:
-                carry.body.close()
+            self._done_with(batch)
             raise
+        return batch
+
+    async def _send(self, batch: list[SourceMessage]) -> None:
+        """Commit the intent, make room in the window, start the APPEND."""
+        job = self.job
+        try:
+            ids = {m.meta.uid: message_id_of(m.body) for m in batch}
+            intents = [_intent(m, self.planned[m.meta.uid], ids, self.tally.uidnext) for m in batch]
+            await job.ledger.intend_async(intents)
+            while len(self.flights) >= self.window:
+                await self._land()
+            items = [_append_item(m, self.planned.pop(m.meta.uid)) for m in batch]
+            task = asyncio.ensure_future(job.target.append(job.target_folder, items))
+        except BaseException:
+            self._done_with(batch)
+            raise
+        self.flights.append(_Flight(batch, task))
+
+    async def _land(self) -> None:
+        """Wait for the oldest batch in flight and record what became of it."""
+        flight = self.flights.popleft()
+        try:
+            outcomes = await flight.task
+            await _record_batch(self.job, flight, outcomes, self.tally)
+            if any(isinstance(o, Appended) and o.target_uid is None for o in outcomes):
+                self.window = 1  # UIDs are found by searching: one batch at a time
         finally:
-            for message in batch:
-                message.body.close()
+            self._done_with(flight.batch)
+
+    async def _abandon(self) -> None:
+        """After an error or a cancellation: the batches in flight end as they may (their
+        pairs stay pending for the next run) and every body is released."""
+        flights, self.flights = list(self.flights), deque()
+        try:
+            if _cancelling():
+                for flight in flights:
+                    flight.task.cancel()
+            if flights:
+                await asyncio.gather(*(f.task for f in flights), return_exceptions=True)
+        finally:
+            for flight in flights:
+                self._done_with(flight.batch)
+            if self.carry is not None:
+                self._done_with([self.carry])
+                self.carry = None
+
+    def _done_with(self, messages: Sequence[SourceMessage]) -> None:
+        for message in messages:
+            message.body.close()
+            self.queue.release(message.body.size)
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _wanted(
@@ -153,31 +257,30 @@ def _wanted(
     wanted = []
     for message in batch:
         uid = message.meta.uid
-        if uid in planned and uid not in tally.received:
+        if uid in planned and uid not in tally.received:  # (sent ones left ``planned``)
             tally.received.add(uid)
             wanted.append(message)
     return wanted
 
 
-async def _write_batch(
-    job: CopyJob, batch: list[SourceMessage], planned: dict[int, Copy], tally: CopyTally
+async def _record_batch(
+    job: CopyJob, flight: _Flight, outcomes: list[AppendOutcome], tally: CopyTally
 ) -> None:
-    heads = {m.meta.uid: summarize(m.body) for m in batch}
-    job.ledger.intend([_intent(m, planned[m.meta.uid], heads, tally.uidnext) for m in batch])
-    items = [_append_item(m, planned[m.meta.uid]) for m in batch]
-    outcomes = await job.target.append(job.target_folder, items)
-    if len(outcomes) != len(items):
-        reason = f"the target answered {len(outcomes)} outcomes for {len(items)} messages"
+    batch = flight.batch
+    if len(outcomes) != len(batch):
+        reason = f"the target answered {len(outcomes)} outcomes for {len(batch)} messages"
         raise FolderError(job.target_folder, reason)
     stored = await _record_outcomes(job, batch, outcomes, tally)
     rejected = [
-        _rejected(job, m, outcome, heads[m.meta.uid])
+        _rejected(job, m, outcome, summarize(m.body))
         for m, outcome in zip(batch, outcomes, strict=True)
         if isinstance(outcome, Rejected)
     ]
     if rejected:
         job.state.record_skipped(job.mailbox_id, rejected)
-        job.ledger.drop([item.source_uid for item in rejected if item.source_uid is not None])
+        await job.ledger.drop_async(
+            [item.source_uid for item in rejected if item.source_uid is not None]
+        )
         tally.skipped.extend(rejected)
         for item in rejected:
             job.emit(ItemSkipped(item))
@@ -204,7 +307,7 @@ async def _record_outcomes(
             unknown[uid] = job.ledger.pairs[uid].fingerprint
         else:
             known[uid] = outcome.target_uid
-    job.ledger.settle(known)
+    await job.ledger.settle_async(known)
     if unknown:
         found = await find_on_target(
             job.target,
@@ -214,7 +317,9 @@ async def _record_outcomes(
             exclude=job.ledger.target_uids(),
             in_order=True,
         )
-        job.ledger.settle({uid: found[uid].uid if uid in found else None for uid in unknown})
+        await job.ledger.settle_async(
+            {uid: found[uid].uid if uid in found else None for uid in unknown}
+        )
         known.update({uid: meta.uid for uid, meta in found.items()})
     uids = [uid for uid in known.values() if uid is not None]
     if uids:
@@ -223,13 +328,13 @@ async def _record_outcomes(
 
 
 def _intent(
-    message: SourceMessage, copy: Copy, heads: dict[int, HeaderSummary], uidnext: int
+    message: SourceMessage, copy: Copy, message_ids: dict[int, str | None], uidnext: int
 ) -> PairIntent:
     size = message.body.size
     date = copy.meta.internaldate
     return PairIntent(
         source_uid=message.meta.uid,
-        fingerprint=fingerprint(heads[message.meta.uid].message_id, size, date),
+        fingerprint=fingerprint(message_ids[message.meta.uid], size, date),
         size=size,
         internaldate=date,
         flags=copy.flags,

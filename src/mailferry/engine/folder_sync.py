@@ -246,8 +246,12 @@ async def execute(ctx: Context, work: Prepared) -> tuple[FolderResult, list[Skip
             ctx.options,
             ctx.emit,
         )
-        tally = await copy_messages(job, plan.copies, tstatus.uidnext)
-        complete = tally.received == {copy.meta.uid for copy in plan.copies}
+        planned = {copy.meta.uid: copy for copy in plan.copies}
+        # The copier consumes ``planned`` (a copied message's plan is let go as it goes:
+        # 100,000 of them are much of a large mailbox's memory), so the plan keeps none.
+        work.plan = plan = replace(plan, copies=())
+        tally = await copy_messages(job, planned, tstatus.uidnext)
+        complete = len(tally.received) == copied  # received ⊆ the planned UIDs
         copied, copied_bytes = tally.copied, tally.bytes
         skipped += tally.skipped
     ledger.checkpoint(work.status, tstatus.uidvalidity, complete=complete)

@@ -39,10 +39,14 @@ class HeaderSummary:
 def summarize(body: MessageBody) -> HeaderSummary:
     """The header summary of a message body (64 KB for the labels; the Message-ID is
     read by the stores' own reader over the same span they read, so fingerprints agree)."""
-    view = body.view()
-    summary = read_headers(bytes(view[:HEAD_LIMIT]))
-    message_id = normalize_message_id(parse_message_id(bytes(view[:MAX_HEADER_BYTES])))
-    return replace(summary, message_id=message_id)
+    summary = read_headers(bytes(body.view()[:HEAD_LIMIT]))
+    return replace(summary, message_id=message_id_of(body))
+
+
+def message_id_of(body: MessageBody) -> str | None:
+    """Just the normalised Message-ID (what a fingerprint needs; the copy path calls
+    this per message and :func:`summarize` only for the rare message it reports)."""
+    return normalize_message_id(parse_message_id(bytes(body.view()[:MAX_HEADER_BYTES])))
 
 
 def read_headers(head: bytes) -> HeaderSummary:

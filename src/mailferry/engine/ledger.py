@@ -3,10 +3,15 @@
 Every change to the pairs of a folder goes through a :class:`Ledger`, so what
 the engine plans from is always what the database holds. In a dry run the
 ledger changes only its memory: the same code runs and nothing is written.
+
+The copy path uses the ``*_async`` variants: the database write (an fsync for an
+intent) runs in a worker thread so the event loop keeps fetching and appending
+meanwhile; the memory changes only once the write committed, in the loop's thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -14,6 +19,7 @@ from dataclasses import replace
 from mailferry.state.records import DONE, PENDING, FolderRecord, PairIntent, PairRecord
 from mailferry.state.store import StateStore
 from mailferry.stores.base import FolderStatus
+from mailferry.stores.flags import shared
 
 
 class Ledger:
@@ -47,6 +53,28 @@ class Ledger:
         """Record pending pairs (before the APPEND)."""
         if not self.dry_run:
             self._state.record_intent(self.folder_id, intents)
+        self._add_pending(intents)
+
+    async def intend_async(self, intents: Sequence[PairIntent]) -> None:
+        """:meth:`intend` with the database write in a worker thread."""
+        if intents and not self.dry_run:
+            await asyncio.to_thread(self._state.record_intent, self.folder_id, intents)
+        self._add_pending(intents)
+
+    async def settle_async(self, outcomes: Mapping[int, int | None]) -> None:
+        """:meth:`settle` with the database write in a worker thread."""
+        if outcomes and not self.dry_run:
+            await asyncio.to_thread(self._state.record_outcome, self.folder_id, outcomes)
+        self._mark_done(outcomes)
+
+    async def drop_async(self, source_uids: Sequence[int]) -> None:
+        """:meth:`drop` with the database write in a worker thread."""
+        if source_uids and not self.dry_run:
+            await asyncio.to_thread(self._state.drop_pairs, self.folder_id, source_uids)
+        for uid in source_uids:
+            self.pairs.pop(uid, None)
+
+    def _add_pending(self, intents: Sequence[PairIntent]) -> None:
         for i in intents:
             self.pairs[i.source_uid] = PairRecord(
                 i.source_uid,
@@ -55,7 +83,7 @@ class Ledger:
                 i.fingerprint,
                 i.size,
                 i.internaldate,
-                tuple(sorted(set(i.flags))),
+                shared(tuple(sorted(set(i.flags)))),
                 i.target_uidnext_before,
             )
 
@@ -65,9 +93,16 @@ class Ledger:
             return
         if not self.dry_run:
             self._state.record_outcome(self.folder_id, outcomes)
+        self._mark_done(outcomes)
+
+    def _mark_done(self, outcomes: Mapping[int, int | None]) -> None:
+        pairs = self.pairs
         for uid, target_uid in outcomes.items():
-            pair = self.pairs[uid]
-            self.pairs[uid] = replace(pair, target_uid=target_uid, state=DONE)
+            p = pairs[uid]
+            pairs[uid] = PairRecord(
+                uid, target_uid, DONE, p.fingerprint, p.size, p.internaldate, p.flags,
+                p.target_uidnext_before,
+            )  # fmt: skip
 
     def drop(self, source_uids: Sequence[int]) -> None:
         if not source_uids:

@@ -30,6 +30,7 @@ from typing import TypeVar
 
 from mailferry.state.records import DONE, PairRecord
 from mailferry.stores.base import SYSTEM_FLAGS, MessageMeta
+from mailferry.stores.flags import shared
 
 MiB = 1024 * 1024
 LARGE_ITEM = "LargeItem"
@@ -52,7 +53,10 @@ class SyncOptions:
     fetch and the target append (one larger message still passes alone);
     ``fetch_chunk`` is how many UIDs one ``source.fetch`` call asks for (the store
     pipelines inside a call); ``batch_linger`` is how long (seconds) a partly filled
-    batch waits for more messages. ``dry_run`` lists and plans but writes nothing.
+    batch waits for more messages; ``append_window`` is how many batches may be in
+    flight to the target at once (each with its intent already committed).
+    ``queue_bytes + batch_bytes`` bounds every body fetched and not yet done with
+    (queued, batched or being appended). ``dry_run`` lists and plans but writes nothing.
     """
 
     max_message_size: int = 36_700_160
@@ -60,21 +64,22 @@ class SyncOptions:
     include_deleted: bool = False
     propagate_deletions: bool = False
     batch_count: int = 50
-    batch_bytes: int = 8 * MiB
-    queue_bytes: int = 16 * MiB
+    batch_bytes: int = 4 * MiB
+    queue_bytes: int = 4 * MiB
     fetch_chunk: int = 1000
     batch_linger: float = 1.0
+    append_window: int = 2
     dry_run: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("batch_count", "batch_bytes", "queue_bytes", "fetch_chunk"):
+        for name in ("batch_count", "batch_bytes", "queue_bytes", "fetch_chunk", "append_window"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.max_message_size < 0 or self.max_items < 0 or self.batch_linger < 0:
             raise ValueError("limits must not be negative")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Copy:
     """Copy a new source message; ``flags`` are the ones to write (the target keeps them)."""
 
@@ -82,7 +87,7 @@ class Copy:
     flags: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Skip:
     """A source message that is not copied and is reported as a skipped item."""
 
@@ -91,7 +96,7 @@ class Skip:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SetFlags:
     """Replace the flags of a target copy (``flags`` are already restricted to kept ones)."""
 
@@ -100,7 +105,7 @@ class SetFlags:
     flags: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Forget:
     """The source message is gone: drop the pair, and its target copy if asked to."""
 
@@ -145,7 +150,7 @@ def writable_flags(
         if flag == RECENT or (flag == DELETED and not include_deleted):
             continue
         (kept if keeps(flag) else unkept).add(flag)
-    return tuple(sorted(kept)), tuple(sorted(unkept))
+    return shared(tuple(sorted(kept))), tuple(sorted(unkept))
 
 
 def newest_first(meta: MessageMeta) -> tuple[float, int]:

@@ -87,12 +87,9 @@ async def sync_mailbox(
     results: dict[str, FolderResult] = {}
     prepared = await _prepare_all(ctx, folder_plan, results)
     _apply_item_limit(options, prepared)
-    plans = [w.plan for w in prepared if w.plan is not None]
-    emit(
-        MailboxStarted(
-            sum(len(p.copies) for p in plans), sum(p.copy_bytes for p in plans), len(plans)
-        )
-    )
+    for planned in prepared:  # planned for good: the listings are no longer needed
+        planned.metas, planned.present = {}, set()
+    emit(_announce(prepared))
     skipped_items: list[SkippedItem] = []
     changed = [w for w in prepared if not w.unchanged]
     done_in_parallel: set[str] = set()
@@ -118,6 +115,14 @@ async def sync_mailbox(
 
 
 SessionOpener = Callable[[], Awaitable[tuple[SourceMailbox, TargetMailbox]]]
+
+
+def _announce(prepared: Sequence[Prepared]) -> MailboxStarted:
+    """The totals to copy (computed here so no list of the plans outlives this call)."""
+    plans = [w.plan for w in prepared if w.plan is not None]
+    return MailboxStarted(
+        sum(len(p.copies) for p in plans), sum(p.copy_bytes for p in plans), len(plans)
+    )
 
 
 async def _run_parallel(

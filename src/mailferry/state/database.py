@@ -1,8 +1,9 @@
 """Engines for the state database: SQLite (default) and PostgreSQL (scale-out).
 
 SQLite is shared by several processes (the CLI and a running service), so every
-connection gets WAL, ``synchronous=FULL`` (a killed process never loses a committed
-write), foreign keys and a 30 s busy timeout. Write transactions start with
+connection gets WAL, ``synchronous=FULL`` (each COMMIT fsynced; the store relaxes it to
+NORMAL for the writes that may be lost to a power loss, see ``state.store``), foreign
+keys and a 30 s busy timeout. Write transactions start with
 ``BEGIN IMMEDIATE``: they take the write lock up front and wait for it, instead of
 failing when a read transaction later tries to upgrade to a write.
 """
@@ -30,6 +31,7 @@ WRITE_OPTION = "mailferry_write"
 """Connection execution option: the next transaction is a write (BEGIN IMMEDIATE on SQLite)."""
 
 SUPPORTED = ("sqlite", "postgresql")
+_SYNCHRONOUS = "mailferry_synchronous"
 
 
 def create_state_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Engine:
@@ -70,7 +72,7 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA synchronous = FULL")  # see set_synchronous
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA secure_delete = ON")  # purged rows leave no bytes behind
         finally:
@@ -80,6 +82,21 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def set_synchronous(connection: Connection, *, full: bool) -> None:
+    """SQLite: fsync at COMMIT (FULL) or not (NORMAL) for this connection's next writes.
+
+    Set on the driver connection outside any transaction; the current value is kept in
+    the pooled connection's ``info`` so it costs nothing when unchanged.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    pooled = connection.connection
+    wanted = "FULL" if full else "NORMAL"
+    if pooled.info.get(_SYNCHRONOUS) != wanted:
+        pooled.driver_connection.execute(f"PRAGMA synchronous = {wanted}")  # type: ignore[union-attr]
+        pooled.info[_SYNCHRONOUS] = wanted
 
 
 def translate(operation: str, exc: DBAPIError) -> StateError:

@@ -4,6 +4,25 @@ Every write goes through ``_write``: one transaction, then ``write_hook`` (if se
 COMMIT. Crash tests set the hook to raise: the transaction is rolled back, so that write
 is lost exactly as if the process had died just before committing, and every earlier
 write stays committed.
+
+Durability (SQLite, WAL). Every COMMIT reaches the WAL file through ``write()`` before it
+returns, so a *killed process* never loses a committed write, whatever ``synchronous``
+says. What ``synchronous`` decides is what survives a power loss or an OS crash: with
+FULL the WAL is fsynced at each COMMIT; with NORMAL it is not, and a power loss can take
+away the last few transactions, but only a suffix of them (the WAL is replayed in order,
+up to its last intact commit), and the next FULL COMMIT fsyncs everything written before
+it. So only the write that must be on disk before we act on a server is FULL:
+``record_intent`` (the APPEND that follows must never outlive its intent); the
+service's writes and ``delete_mailbox`` stay FULL too. The engine's other writes
+(:data:`RELAXED_WRITES`) are NORMAL: a power loss can only take a suffix of them, which
+leaves the state exactly as a kill at that instant would (the case the engine is built
+and crash-tested for): pairs pending (reconciled by fingerprint on the next run), flags
+recorded stale (written again), a checkpoint missing (the folder listed again), never a
+lost or duplicated message. This halves the fsyncs of a migration and takes them off
+the folder-preparation path.
+
+Writes are serialised inside the process (one lock), so the engine may run them in a
+worker thread (``asyncio.to_thread``) while the event loop keeps the sockets busy.
 """
 
 from __future__ import annotations
@@ -24,6 +43,7 @@ from mailferry.state.database import (
     WRITE_OPTION,
     create_state_engine,
     is_memory,
+    set_synchronous,
     translate,
 )
 from mailferry.state.migrate import upgrade_to_head
@@ -40,6 +60,24 @@ from mailferry.state.schema import folders, mailboxes, message_pairs, skipped_it
 
 T = TypeVar("T")
 WriteHook = Callable[[str], None]
+
+#: Writes committed without an fsync on SQLite (see the module docstring for why this
+#: is safe). Everything the engine writes except ``record_intent``: a power loss takes
+#: a suffix of them at most, which leaves the state as a kill at that point would have,
+#: and between the last fsynced intent and the loss the servers saw only idempotent
+#: commands (CREATE, STORE, EXPUNGE of known UIDs), never an APPEND.
+RELAXED_WRITES = frozenset(
+    {
+        "mailbox_id",
+        "upsert_folder",
+        "save_checkpoint",
+        "record_outcome",
+        "drop_pairs",
+        "update_flags",
+        "remap_source_uids",
+        "record_skipped",
+    }
+)
 
 _PAIR_COLUMNS = (
     message_pairs.c.source_uid,
@@ -76,6 +114,11 @@ class StateStore:
         self._engine = engine
         self._lock: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if is_memory(engine) else contextlib.nullcontext()
+        )
+        # One writer at a time in this process: threads wait here, not in SQLite's
+        # busy handler (which sleeps in steps of up to 100 ms).
+        self._write_lock: contextlib.AbstractContextManager[Any] = (
+            self._lock if is_memory(engine) else threading.Lock()
         )
         self.write_hook: WriteHook | None = None
 
@@ -115,7 +158,8 @@ class StateStore:
     def _write(self, operation: str, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in one write transaction; the hook runs just before COMMIT."""
         try:
-            with self._lock, self._engine.connect() as connection:
+            with self._write_lock, self._engine.connect() as connection:
+                set_synchronous(connection, full=operation not in RELAXED_WRITES)
                 connection.execution_options(**{WRITE_OPTION: True})
                 with connection.begin():
                     result = fn(connection)
@@ -272,8 +316,16 @@ class StateStore:
             # Hot path (100,000s of pairs): raw DBAPI rows, converted here.
             rows = connection.execute(query).cursor.fetchall()
             read_date = utc_reader(connection.dialect)
+        spelled: dict[str, tuple[str, ...]] = {}  # one tuple per distinct flag text
+
+        def flags_of(text: str) -> tuple[str, ...]:
+            found = spelled.get(text)
+            if found is None:
+                found = spelled[text] = tuple(text.split())
+            return found
+
         return [
-            PairRecord(uid, target, state, fp, size, read_date(date), tuple(flags.split()), before)
+            PairRecord(uid, target, state, fp, size, read_date(date), flags_of(flags), before)
             for uid, target, state, fp, size, date, flags, before in rows
         ]
 

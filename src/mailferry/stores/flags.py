@@ -8,6 +8,22 @@ from mailferry.imap.command_values import is_atom
 from mailferry.stores.base import SYSTEM_FLAGS
 
 _SYSTEM_BY_LOWER = {flag.lower(): flag for flag in SYSTEM_FLAGS}
+_SHARED: dict[tuple[str, ...], tuple[str, ...]] = {}
+_SHARED_MAX = 4096
+
+
+def shared(flags: tuple[str, ...]) -> tuple[str, ...]:
+    """One tuple object per distinct flag combination. A mailbox of 100,000 messages
+    has a handful of combinations: its listings, plans and pairs then share them
+    instead of holding 100,000 tuples of fresh strings each (bounded: a cache, not a
+    registry, so odd keyword soups cannot make it grow without end)."""
+    found = _SHARED.get(flags)
+    if found is not None:
+        return found
+    if len(_SHARED) >= _SHARED_MAX:
+        _SHARED.clear()
+    _SHARED[flags] = flags
+    return flags
 
 
 def system_flag(flag: str) -> str | None:
@@ -21,8 +37,8 @@ def is_keyword(flag: str) -> bool:
 
 
 def without_recent(flags: Sequence[str]) -> tuple[str, ...]:
-    """``\\Recent`` is session state, not something to migrate."""
-    return tuple(flag for flag in flags if flag.lower() != "\\recent")
+    """``\\Recent`` is session state, not something to migrate (the tuple is shared)."""
+    return shared(tuple(flag for flag in flags if flag.lower() != "\\recent"))
 
 
 def storable(flags: Iterable[str]) -> tuple[list[str], list[str]]:
