@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -77,11 +78,11 @@ def future_start(service: ServiceContext, batch: Batch) -> bool:
 
 def watch(service: ServiceContext, batch_ids: set[int]) -> None:
     """Run the scheduler in the foreground until the batches settle, showing progress."""
-    stdout = click.get_text_stream("stdout")
+    stdout = sys.stdout
     view: ProgressView = (
         LiveView(service, batch_ids, Console(file=stdout))
         if stdout.isatty()
-        else PlainLines(service, batch_ids, click.get_text_stream("stderr"))
+        else PlainLines(service, batch_ids, sys.stderr)
     )
     try:
         with view:

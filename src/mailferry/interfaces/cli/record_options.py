@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -51,7 +52,7 @@ class RecordFormat:
         properties = self.properties
         if not properties and self.fmt == "table":
             properties = tuple(table_columns)
-        emit(records, self.fmt, properties, single=single, stream=click.get_text_stream("stdout"))
+        emit(records, self.fmt, properties, single=single, stream=sys.stdout)
 
 
 def record_options(command: F) -> F:
