@@ -17,7 +17,7 @@ from mailferry.service.csv_import import (
     read_users_csv,
 )
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples" / "csv"
+EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "csv"  # copied from shared/examples
 
 CONTOSO = ("terrya@contoso.edu", "annb@contoso.edu", "paulc@contoso.edu")
 DANISH = [
