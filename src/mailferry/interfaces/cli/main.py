@@ -2,36 +2,46 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from mailferry import __version__
-from mailferry.interfaces.cli.batch import batch
 from mailferry.interfaces.cli.cmdlets import translate_cmdlet
-from mailferry.interfaces.cli.endpoint import endpoint
-from mailferry.interfaces.cli.migrate import migrate
-from mailferry.interfaces.cli.mx import mx
-from mailferry.interfaces.cli.serve import serve
-from mailferry.interfaces.cli.test_server import test_server
-from mailferry.interfaces.cli.user import user
-from mailferry.interfaces.cli.verify import verify
+
+COMMANDS = {
+    "test-server": "mailferry.interfaces.cli.test_server:test_server",
+    "migrate": "mailferry.interfaces.cli.migrate:migrate",
+    "verify": "mailferry.interfaces.cli.verify:verify",
+    "endpoint": "mailferry.interfaces.cli.endpoint:endpoint",
+    "batch": "mailferry.interfaces.cli.batch:batch",
+    "user": "mailferry.interfaces.cli.user:user",
+    "mx": "mailferry.interfaces.cli.mx:mx",
+    "serve": "mailferry.interfaces.cli.serve:serve",
+}
+"""Each subcommand's module, imported only when that command runs (or for --help):
+a command then starts without loading the engine, Rich's progress views and the rest."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mailferry")
 def cli() -> None:
     """mailferry: migrate mailboxes from any IMAP server to a new home."""
-
-
-cli.add_command(test_server)
-cli.add_command(verify)
-cli.add_command(migrate)
-cli.add_command(endpoint)
-cli.add_command(batch)
-cli.add_command(user)
-cli.add_command(mx)
-cli.add_command(serve)
 
 
 def main() -> None:
