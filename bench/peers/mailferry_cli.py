@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -72,6 +73,7 @@ def commands(ctx: RunContext) -> list[list[str]]:
             str(ctx.workdir / "state.db"),
             "--report",
             str(ctx.workdir / "report.json"),
+            *os.environ.get("MAILFERRY_BENCH_ARGS", "").split(),
         ]
     ]
 

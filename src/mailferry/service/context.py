@@ -36,6 +36,7 @@ class ServiceSettings:
     retry_max_seconds: float = 3600.0
     max_attempts: int = 5  # transient failures in a row before the user fails
     stats_interval_seconds: float = 2.0  # how often a running job writes its counters
+    connections_per_mailbox: int = 2  # session pairs per user: folders copied in parallel
     default_target: TargetSettings | None = None
     smtp: SmtpSettings | None = None
     ca_file: Path | None = None  # extra CA for the target (tests, private CAs)

@@ -45,7 +45,7 @@ class MigrationRequest:
     exclude_folders: tuple[str, ...] = ()
     options: SyncOptions = field(default_factory=SyncOptions)
     max_concurrent: int = 4
-    connections_per_mailbox: int = 1
+    connections_per_mailbox: int = 2
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,7 @@ class _Job:
                 options=SyncOptions(),
                 progress=self._progress,
                 more_sessions=sessions.open_more,
+                connections=self.ctx.settings.connections_per_mailbox,
             )
         except asyncio.CancelledError:
             self._cancelled()
