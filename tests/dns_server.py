@@ -12,6 +12,7 @@ from __future__ import annotations
 import selectors
 import socket
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -42,7 +43,7 @@ class Query:
     rdtype: str
 
 
-class _ThreadedServer:
+class _ThreadedServer(ABC):
     """Start/stop plumbing: a thread polling sockets until stopped."""
 
     def __init__(self) -> None:
@@ -82,8 +83,9 @@ class _ThreadedServer:
     ) -> None:
         self.stop()
 
+    @abstractmethod
     def _bind(self) -> list[socket.socket]:
-        raise NotImplementedError
+        """Open the listening sockets on 127.0.0.1."""
 
     def _serve(self) -> None:
         with selectors.DefaultSelector() as selector:
@@ -93,8 +95,9 @@ class _ThreadedServer:
                 for key, _ in selector.select(POLL_SECONDS):
                     self._ready(key.fileobj)  # type: ignore[arg-type]
 
+    @abstractmethod
     def _ready(self, sock: socket.socket) -> None:
-        raise NotImplementedError
+        """Handle a socket that has something to read."""
 
 
 class LoopbackDnsServer(_ThreadedServer):

@@ -8,11 +8,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mailferry.rig import CorpusSpec, DovecotServer, RigAccount, generate
+from mailferry.service import batches
 from mailferry.service.context import ServiceContext, ServiceSettings
 from mailferry.service.endpoints import EndpointChanges
 from mailferry.service.vault import Vault
 from mailferry.state.migration_records import TargetSettings
 from mailferry.state.service_store import ServiceStore
+from tests.conftest import MASTER_USER
 
 MakeUser = Callable[..., RigAccount]
 
@@ -76,3 +78,16 @@ def users_csv(rows: Sequence[tuple[str, str, str]]) -> bytes:
 
 def address(account: RigAccount) -> str:
     return f"{account.name}@service.example"
+
+
+def master_user_batch(
+    name: str, endpoint: str, csv: bytes, target: DovecotServer
+) -> batches.BatchRequest:
+    """An auto-started batch into ``target`` over implicit TLS, as its master user."""
+    settings = TargetSettings(
+        kind="imap", host="127.0.0.1", port=target.imaps_port, security="Ssl",
+        ca_file=str(target.ca_pem_path), login="master-user", admin_user=MASTER_USER.name,
+    )  # fmt: skip
+    return batches.BatchRequest(
+        name, endpoint, csv, target=settings, target_secret=MASTER_USER.password, auto_start=True
+    )

@@ -19,6 +19,7 @@ from tests.service.service_support import (
     address,
     filled_user,
     make_context,
+    master_user_batch,
     source_endpoint,
     users_csv,
 )
@@ -100,9 +101,6 @@ def test_users_fail_alone_with_precise_reasons(
     make_user: MakeUser,
     tmp_path: Path,
 ) -> None:
-    from mailferry.state.migration_records import TargetSettings
-    from tests.conftest import MASTER_USER
-
     ctx = make_context(tmp_path)
     good = make_user("both")  # on source and target
     filled = filled_user(dovecot_source, make_user, seed=5, messages=4)  # source only
@@ -115,15 +113,8 @@ def test_users_fail_alone_with_precise_reasons(
         (address(filled), filled.name, filled.password),  # no target mailbox
         (address(wrong), wrong.name, "bad-password"),
     ])  # fmt: skip
-    target = TargetSettings(
-        kind="imap", host="127.0.0.1", port=dovecot_target.imaps_port, security="Ssl",
-        ca_file=str(dovecot_target.ca_pem_path), login="master-user",
-        admin_user=MASTER_USER.name,
-    )  # fmt: skip
     asyncio.run(new_endpoint(ctx, "Src", source_endpoint(dovecot_source)))
-    request = batches.BatchRequest(
-        "Mixed", "Src", csv, target=target, target_secret=MASTER_USER.password, auto_start=True
-    )
+    request = master_user_batch("Mixed", "Src", csv, dovecot_target)
     batch = batches.new_batch(ctx, request)
     asyncio.run(run_in_process(ctx, {batch.id}))
 
@@ -145,21 +136,11 @@ def test_start_retries_failed_users(
     make_user: MakeUser,
     tmp_path: Path,
 ) -> None:
-    from mailferry.state.migration_records import TargetSettings
-    from tests.conftest import MASTER_USER
-
     ctx = make_context(tmp_path)
     late = filled_user(dovecot_source, make_user, seed=9, messages=3)  # no target mailbox yet
     csv = users_csv([(address(late), late.name, late.password)])
-    target = TargetSettings(
-        kind="imap", host="127.0.0.1", port=dovecot_target.imaps_port, security="Ssl",
-        ca_file=str(dovecot_target.ca_pem_path), login="master-user",
-        admin_user=MASTER_USER.name,
-    )  # fmt: skip
     asyncio.run(new_endpoint(ctx, "Src", source_endpoint(dovecot_source)))
-    request = batches.BatchRequest(
-        "Late", "Src", csv, target=target, target_secret=MASTER_USER.password, auto_start=True
-    )
+    request = master_user_batch("Late", "Src", csv, dovecot_target)
     batch = batches.new_batch(ctx, request)
     asyncio.run(run_in_process(ctx, {batch.id}))
     assert batches.get_batch(ctx, "Late").status == BatchStatus.FAILED

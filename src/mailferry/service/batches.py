@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mailferry.errors import StateConflict
 from mailferry.service.batch_users import user_rows
 from mailferry.service.context import ServiceContext
-from mailferry.service.csv_import import read_users_csv
+from mailferry.service.csv_import import MigrationUserRow, read_users_csv
 from mailferry.service.endpoints import get_endpoint
 from mailferry.service.service_errors import AlreadyExists, InvalidSetting, NotFound, RemoveRefused
 from mailferry.service.statuses import (
@@ -294,7 +293,7 @@ def _target(ctx: ServiceContext, request: BatchRequest) -> TargetSettings:
 
 def _parse_csv(
     ctx: ServiceContext, data: bytes, csv_name: str, allow_unknown_columns: bool
-) -> Sequence[object]:
+) -> tuple[MigrationUserRow, ...]:
     return read_users_csv(
         data,
         source_name=csv_name,

@@ -16,7 +16,7 @@ from mailferry.errors import MailferryError
 from mailferry.service.context import ServiceContext
 from mailferry.service.csv_import import MigrationUserRow
 from mailferry.service.endpoints import connect_options
-from mailferry.service.migration_spec import SourceSpec, TargetSpec, open_source, open_target
+from mailferry.service.migration_spec import SourceSpec, TargetSpec, open_pair
 from mailferry.service.service_errors import NotFound
 from mailferry.state.migration_records import Batch, MigrationUser, TargetSettings
 from mailferry.stores.base import SourceMailbox, TargetMailbox
@@ -51,15 +51,14 @@ class JobSessions:
 
     async def open(self) -> tuple[SourceMailbox, TargetMailbox]:
         """Log in on both sides (the validation step: a wrong password or a missing
-        target mailbox fails here, before anything is copied)."""
-        source = await open_source(self.source, self.row)
-        self.opened.append(source)
-        target = await open_target(self.target, self.row)
-        self.opened.append(target)
-        return source, target
+        target mailbox fails here, before anything is copied); closed by ``close``."""
+        pair = await self.open_more()
+        self.opened.extend(pair)
+        return pair
 
     async def open_more(self) -> tuple[SourceMailbox, TargetMailbox]:
-        return await self.open()
+        """One more session pair for parallel folders: the engine closes it."""
+        return await open_pair(self.source, self.target, self.row)
 
     async def close(self) -> None:
         for store in reversed(self.opened):

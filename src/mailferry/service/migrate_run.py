@@ -26,6 +26,7 @@ from mailferry.service.migration_spec import (
     SourceSpec,
     TargetSpec,
     mailbox_key,
+    open_pair,
     open_source,
     open_target,
 )
@@ -92,18 +93,6 @@ async def run_migration(
         state.close()
 
 
-async def _open_pair(
-    request: MigrationRequest, row: MigrationUserRow
-) -> tuple[SourceMailbox, TargetMailbox]:
-    """One more source/target session pair for the same user (parallel folders)."""
-    source = await open_source(request.source, row)
-    try:
-        return source, await open_target(request.target, row)
-    except BaseException:
-        await source.close()
-        raise
-
-
 async def _migrate_user(
     request: MigrationRequest,
     state: StateStore,
@@ -130,7 +119,7 @@ async def _migrate_user(
             ),
             options=request.options,
             progress=(lambda event: on_event(row, event)) if on_event else None,
-            more_sessions=lambda: _open_pair(request, row),
+            more_sessions=lambda: open_pair(request.source, request.target, row),
             connections=request.connections_per_mailbox,
         )
     except MailferryError as error:

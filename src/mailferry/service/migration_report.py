@@ -12,6 +12,7 @@ from typing import Any
 
 from mailferry.engine.results import FolderResult, MailboxResult
 from mailferry.service.migrate_run import MigrationRequest, UserOutcome
+from mailferry.service.properties import skipped_item_properties
 from mailferry.state.records import SkippedItem
 
 
@@ -92,12 +93,6 @@ def _folder(folder: FolderResult) -> dict[str, Any]:
 
 
 def _skipped(item: SkippedItem) -> dict[str, Any]:
-    return {
-        "Kind": item.kind,
-        "FolderName": item.folder,
-        "Subject": item.subject,
-        "Sender": item.sender,
-        "DateReceived": item.date.isoformat() if item.date else None,
-        "MessageSize": item.size,
-        "Reason": item.reason,
-    }
+    """The service's SkippedItems fields, plus the reason (the one-shot report's reader
+    has no other place to find it)."""
+    return {**skipped_item_properties(item), "Reason": item.reason}

@@ -8,6 +8,7 @@ root, or an IMAP server with a login mode), plus ``open_source`` /
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -82,8 +83,14 @@ def parse_target(
 
 def mailbox_key(source: SourceSpec, target: TargetSpec, row: MigrationUserRow) -> str:
     """Identifies one user's migration in the state database."""
+    return user_mailbox_key(source.describe(), target.describe(), row)
+
+
+def user_mailbox_key(source: str, target: str, row: MigrationUserRow) -> str:
+    """The key from the two sides' descriptions (``imap://host:port``, ``maildir:PATH``):
+    the one-shot ``migrate`` and the batch service give the same user the same key."""
     root = f"#{row.user_root}" if row.user_root else ""
-    return f"{source.describe()}/{row.user_name}{root} -> {target.describe()}/{row.email_address}"
+    return f"{source}/{row.user_name}{root} -> {target}/{row.email_address}"
 
 
 async def open_source(source: SourceSpec, row: MigrationUserRow) -> SourceMailbox:
@@ -97,3 +104,16 @@ async def open_target(target: TargetSpec, row: MigrationUserRow) -> TargetMailbo
     assert target.imap is not None and target.login is not None
     credentials = await target_credentials(target.login, row.email_address)
     return await open_imap_target(target.imap, credentials, mailbox=row.email_address)
+
+
+async def open_pair(
+    source: SourceSpec, target: TargetSpec, row: MigrationUserRow
+) -> tuple[SourceMailbox, TargetMailbox]:
+    """Both of one user's sessions; the source is closed again if the target fails."""
+    opened = await open_source(source, row)
+    try:
+        return opened, await open_target(target, row)
+    except BaseException:
+        with contextlib.suppress(MailferryError, OSError):
+            await opened.close()
+        raise

@@ -81,6 +81,7 @@ class Scheduler:
         ctx.store.renew_claims(self.owner, now + ctx.settings.lease)
         self._recover(now)
         settled: list[Batch] = []
+        users_of: dict[int, list[MigrationUser]] = {}
         for batch in ctx.store.batches():
             users = ctx.store.users(batch_id=batch.id)
             self._cancel_unwanted(users)
@@ -92,7 +93,8 @@ class Scheduler:
                 batch = complete_batch(ctx, batch.name)  # its users are now Completing
                 users = ctx.store.users(batch_id=batch.id)
             settled.append(settle_batch(ctx, batch, users))
-        self._start_due(settled, now)
+            users_of[batch.id] = users
+        self._start_due(settled, users_of, now)
         await send_due_reports(ctx, settled)
         return settled
 
@@ -154,26 +156,18 @@ class Scheduler:
 
     # -- starting jobs ------------------------------------------------------------------
 
-    def _start_due(self, batches: list[Batch], now: dt.datetime) -> None:
+    def _start_due(
+        self, batches: list[Batch], users_of: dict[int, list[MigrationUser]], now: dt.datetime
+    ) -> None:
+        """Claim and start what is due. The users were read at the start of this pass:
+        a claim takes only users still in the status it expects, so stale reads are safe."""
         per_endpoint: dict[int, list[ClaimRequest]] = {}
         for batch in batches:
             requests = per_endpoint.setdefault(batch.source_endpoint_id, [])
-            requests.extend(self._due(batch, now))
+            requests.extend(_due(batch, users_of.get(batch.id, []), now))
         for endpoint_id, requests in per_endpoint.items():
             if requests:
                 self._claim_and_start(endpoint_id, requests, now)
-
-    def _due(self, batch: Batch, now: dt.datetime) -> list[ClaimRequest]:
-        if batch.status not in _RUNS_USERS and batch.status != B.COMPLETING:
-            return []
-        requests = []
-        for user in self.ctx.store.users(batch_id=batch.id):
-            if user.claimed_by is not None or (user.retry_at and user.retry_at > now):
-                continue
-            request = _request_for(batch, user, now)
-            if request is not None:
-                requests.append(request)
-        return requests
 
     def _claim_and_start(
         self, endpoint_id: int, requests: list[ClaimRequest], now: dt.datetime
@@ -195,6 +189,19 @@ class Scheduler:
             return await run_user_job(self.ctx, user_id, self.owner, self.describe)
 
         return work
+
+
+def _due(batch: Batch, users: list[MigrationUser], now: dt.datetime) -> list[ClaimRequest]:
+    if batch.status not in _RUNS_USERS and batch.status != B.COMPLETING:
+        return []
+    requests = []
+    for user in users:
+        if user.claimed_by is not None or (user.retry_at and user.retry_at > now):
+            continue
+        request = _request_for(batch, user, now)
+        if request is not None:
+            requests.append(request)
+    return requests
 
 
 def _complete_due(batch: Batch, now: dt.datetime) -> bool:

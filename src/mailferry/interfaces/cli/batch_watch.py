@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -100,7 +101,7 @@ def _describe(error: Exception) -> str:
     return describe(error) if isinstance(error, MailferryError) else f"{type(error).__name__}"
 
 
-class ProgressView:
+class ProgressView(ABC):
     """Base of the two views: ``refresh()`` is the scheduler's on_change callback."""
 
     def __init__(self, service: ServiceContext, batch_ids: set[int]) -> None:
@@ -116,8 +117,9 @@ class ProgressView:
     def refresh(self) -> None:
         self.show(Snapshot.read(self.service, self.batch_ids))
 
+    @abstractmethod
     def show(self, snapshot: Snapshot) -> None:
-        raise NotImplementedError
+        """Draw the batches and users as they are now."""
 
 
 class PlainLines(ProgressView):
