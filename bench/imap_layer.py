@@ -21,7 +21,8 @@ The fetches are then repeated ``--rounds`` times, the order rotating each round;
 each row is the run with the median time, and the fetch bar uses the median of
 the per-round ratios (ours and imaplib of the same round). ``srv CPU`` is the
 CPU Dovecot's processes used for the operation: on loopback, one session can
-go no faster than its one Dovecot process reads and sends the mail.
+go no faster than its one Dovecot process reads and sends the mail. The append
+target writes to tmpfs (bench/peers/machine.py says why).
 
 Prints a table and the issue's bars. Run: ``python bench/imap_layer.py``
 (``--messages N`` for a smaller trial). Not a test: it only prints figures.
@@ -45,6 +46,12 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.peers.machine import memory_tempdir, server_cpu  # noqa: E402
 
 CHUNK = 500
 ROUNDS = 5
@@ -248,24 +255,6 @@ def worker(op: str, port: int, maildir: Path, check: bool) -> None:
 # -- orchestration -------------------------------------------------------------
 
 
-def server_cpu(pid: int) -> float:
-    """CPU seconds of a Dovecot master, its live children and the children it reaped."""
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def times(proc: int, reaped: bool) -> float:
-        try:
-            fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # gone between listing and reading: counted once reaped
-            return 0.0
-        own = int(fields[11]) + int(fields[12])
-        return (own + (int(fields[13]) + int(fields[14]) if reaped else 0)) / tick
-
-    import psutil
-
-    children = [child.pid for child in psutil.Process(pid).children()]
-    return times(pid, True) + sum(times(child, False) for child in children)
-
-
 def run_worker(op: str, server: Any, maildir: Path, check: bool = False) -> dict[str, Any]:
     command = [sys.executable, __file__, "--worker", op, "--port", str(server.imap_port)]
     command += ["--maildir", str(maildir), *(["--check"] if check else [])]
@@ -273,7 +262,7 @@ def run_worker(op: str, server: Any, maildir: Path, check: bool = False) -> dict
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     time.sleep(0.2)  # let the session's processes finish
     row = dict(json.loads(output.strip().splitlines()[-1]))
-    row["srv_cpu"] = server_cpu(server.pid) - before
+    row["srv_cpu"] = (server_cpu(server.pid) - before).total
     return row
 
 
@@ -329,12 +318,18 @@ def build_corpus(server: object, messages: int) -> Path:
 def main(messages: int, rounds: int) -> None:
     from mailferry.rig.dovecot import DovecotServer, make_ca
 
-    with tempfile.TemporaryDirectory(prefix="mailferry-bench-") as tmp:
-        root = Path(tmp)
+    with (
+        tempfile.TemporaryDirectory(prefix="mailferry-bench-") as tmp,
+        memory_tempdir("mailferry-bench-target-") as memory,
+    ):
+        root, target_root = Path(tmp), Path(memory)
         root.chmod(0o755)
+        target_root.chmod(0o755)
         ca = make_ca(root / "ca")
         source = DovecotServer(root / "source", ca, name="source", fsync=False)
-        target = DovecotServer(root / "target", ca, name="target", storage="sdbox", fsync=False)
+        target = DovecotServer(
+            target_root / "target", ca, name="target", storage="sdbox", fsync=False
+        )
         for server in (source, target):
             server.add_user(USER, PASSWORD)
         with source, target:

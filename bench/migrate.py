@@ -1,17 +1,20 @@
 """Benchmark: a whole migration with mailferry vs mbsync, OfflineIMAP, dsync, ceilings.
 
 Builds a standard corpus on the rig's real Dovecot (SOURCE: maildir written directly by
-the corpus generator; TARGET: sdbox, fsync off) and runs, against the same source and
-an emptied target each time:
+the corpus generator; TARGET: sdbox, fsync off, on tmpfs: see bench/peers/machine.py)
+and runs, against the same source and an emptied target each time:
 
 - mailferry (``python -m mailferry migrate``, target login as the master user);
 - mbsync (isync) and offlineimap (OfflineIMAP3): one process per user, in parallel;
 - dsync (``doveadm backup -R`` via imapc; reference only: writes target storage itself);
 - ceilings: pipelined FETCH of everything, MULTIAPPEND-only write of the same bytes.
 
-For each: full-migration wall, msg/s, MB/s, peak RSS (GNU time), no-op re-run time,
-time after adding 100 messages per user, fidelity (bench/peers/fidelity.py) after the
-full and the incremental run. Then the issue's bar lines.
+For each: full-migration wall, msg/s, MB/s, peak RSS (GNU time), the CPU seconds of
+the full run (the tool's processes, the source Dovecot, the target Dovecot), no-op
+re-run time, time after adding 100 messages per user, fidelity (bench/peers/fidelity.py)
+after the full and the incremental run. Then the issue's bar lines, and for the small
+corpus the least time any migration through our IMAP layer can take on this machine:
+the read and the write ceiling's CPU together, spread over all its cores.
 
 Run: ``bash scripts/bench-setup.sh`` once, then
 ``python bench/migrate.py [--corpus small|large|both] [--tools mailferry,mbsync,...]``.
@@ -29,7 +32,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -46,6 +51,7 @@ from bench.peers.fidelity import (  # noqa: E402
     merge,
     snapshot,
 )
+from bench.peers.machine import memory_tempdir, server_cpu  # noqa: E402
 from bench.peers.report import Row, bars, table  # noqa: E402
 from bench.peers.runner import Measured, run_parallel  # noqa: E402
 
@@ -53,6 +59,7 @@ from mailferry.connection.auth import Credentials  # noqa: E402
 from mailferry.connection.options import ConnectOptions, Security  # noqa: E402
 from mailferry.rig.dovecot import DovecotServer, make_ca  # noqa: E402
 
+T = TypeVar("T")
 ALL_TOOLS = ("ceilings", "mailferry", "mbsync", "offlineimap", "dsync")
 Snapshots = dict[str, Snapshot]
 
@@ -146,7 +153,7 @@ class Bench:
         ctx = self.context(tool.name)
         self.empty_target()
         assert self.base is not None
-        row.full = self.measure(tool, ctx)
+        row.full, row.server_cpu = self.with_server_cpu(lambda: self.measure(tool, ctx))
         if not row.full.ok:
             row.notes.append(f"full run {row.full.status}: {row.full.error}")
         if row.full.timed_out:
@@ -173,6 +180,14 @@ class Bench:
                 row.notes.append(f"{name} run {run.status}: {run.error}")
         return row
 
+    def with_server_cpu(self, run: Callable[[], T]) -> tuple[T, tuple[float, float]]:
+        """``run()`` and the CPU seconds the source and the target Dovecot spent meanwhile."""
+        before = server_cpu(self.source.pid), server_cpu(self.target.pid)
+        result = run()
+        time.sleep(0.3)  # let the sessions' processes end and be reaped
+        after = server_cpu(self.source.pid), server_cpu(self.target.pid)
+        return result, ((after[0] - before[0]).total, (after[1] - before[1]).total)
+
     def measure(self, tool: Tool, ctx: RunContext) -> Measured:
         return run_parallel(tool.commands(ctx), timeout=self.timeout, cwd=REPO)
 
@@ -182,7 +197,9 @@ class Bench:
             row = Row(f"ceiling: {op}")
             if op == "write":
                 self.empty_target()
-            measured, figures = self.ceiling(op, server)
+            (measured, figures), row.server_cpu = self.with_server_cpu(
+                partial(self.ceiling, op, server)
+            )
             row.full = measured
             row.messages, row.bytes = figures
             if not measured.ok:
@@ -218,15 +235,24 @@ class Bench:
         if not measured.ok or not text:
             return measured, (0, 0)
         figures = json.loads(text.splitlines()[-1])
-        timed = Measured(figures["seconds"], measured.peak_rss_mb, True)
+        timed = Measured(figures["seconds"], measured.peak_rss_mb, True, cpu=figures["cpu"])
         return timed, (figures["messages"], figures["bytes"])
 
 
 def run_corpus(args: argparse.Namespace, corpus: corpora.Corpus, root: Path) -> list[Row]:
+    with memory_tempdir(f"mailferry-bench-{corpus.name}-target-") as memory:
+        target_root = Path(memory)
+        target_root.chmod(0o755)
+        return _run_corpus(args, corpus, root, target_root)
+
+
+def _run_corpus(
+    args: argparse.Namespace, corpus: corpora.Corpus, root: Path, target_root: Path
+) -> list[Row]:
     ca = make_ca(root / "ca")
     source = DovecotServer(root / "source", ca, name="source", storage="maildir", fsync=False)
     target = DovecotServer(
-        root / "target", ca, name="target", storage=args.target_storage, fsync=False
+        target_root / "target", ca, name="target", storage=args.target_storage, fsync=False
     )
     for server in (source, target):
         server.add_master_user(MASTER_USER, MASTER_PASSWORD)

@@ -8,7 +8,8 @@
   over mailferry's 35 MiB limit are left out, so the ceiling writes what mailferry must.
 
 Users run concurrently (one connection each), like a batch migration. Prints one JSON
-line: seconds (the timed part only), messages, bytes.
+line: seconds and cpu (user + system seconds of this process; both the timed part
+only), messages, bytes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import time
 
 from bench.peers.context import HOST
@@ -91,18 +93,27 @@ async def _write_user(port: int, user: BenchUser, folders: Preloaded) -> tuple[i
     return count, total
 
 
-async def _run(op: str, users: tuple[BenchUser, ...], port: int) -> tuple[float, int, int]:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _run(op: str, users: tuple[BenchUser, ...], port: int) -> dict[str, float]:
     if op == "read":
-        started = time.monotonic()
+        started, cpu = time.monotonic(), _cpu()
         results = await asyncio.gather(*(_read_user(port, u) for u in users))
     else:
         loaded = [_preload(u) for u in users]  # outside the timing
-        started = time.monotonic()
+        started, cpu = time.monotonic(), _cpu()
         results = await asyncio.gather(
             *(_write_user(port, u, f) for u, f in zip(users, loaded, strict=True))
         )
-    seconds = time.monotonic() - started
-    return seconds, sum(r[0] for r in results), sum(r[1] for r in results)
+    return {
+        "seconds": time.monotonic() - started,
+        "cpu": _cpu() - cpu,
+        "messages": sum(r[0] for r in results),
+        "bytes": sum(r[1] for r in results),
+    }
 
 
 def main() -> None:
@@ -113,8 +124,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     args = parser.parse_args()
     users = CORPORA[args.corpus](args.scale).users
-    seconds, count, total = asyncio.run(_run(args.op, users, args.port))
-    print(json.dumps({"seconds": seconds, "messages": count, "bytes": total}))
+    print(json.dumps(asyncio.run(_run(args.op, users, args.port))))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Each command runs as ``/usr/bin/time -v -o <file> <command>`` in its own session, so
 its peak RSS ("Maximum resident set size") is the tool's own (ru_maxrss of a child
-that exec'd from the small ``time`` image), and a timeout can kill the whole group.
+that exec'd from the small ``time`` image), its CPU seconds (user + system, the tool's
+processes and their children) are read from the same report, and a timeout can kill
+the whole group.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Measured:
     ok: bool
     timed_out: bool = False
     error: str = ""
+    cpu: float = 0.0  # user + system seconds of all the processes
 
     @property
     def status(self) -> str:
@@ -83,17 +86,18 @@ def run_parallel(
             for proc, _, _ in procs:
                 _kill_group(proc)
         seconds = time.monotonic() - started
-        errors, peak = [], 0.0
+        errors, peak, cpu = [], 0.0, 0.0
         for number, (proc, timing, log) in enumerate(procs):
             log.close()
             peak = max(peak, _max_rss_mb(timing))
+            cpu += _cpu_seconds(timing)
             if not timed_out and proc.returncode not in ok_codes:
                 output = (Path(tmp) / f"out-{number}.txt").read_text(errors="replace")
                 errors.append(f"exit {proc.returncode}: {_gist(output)}")
         error = errors[0] if errors else (f"killed after {timeout:g} s" if timed_out else "")
         if len(errors) > 1:
             error += f" (and {len(errors) - 1} more processes failed)"
-        return Measured(seconds, peak, not errors and not timed_out, timed_out, error)
+        return Measured(seconds, peak, not errors and not timed_out, timed_out, error, cpu)
 
 
 def _gist(output: str) -> str:
@@ -110,6 +114,17 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
+
+
+def _cpu_seconds(timing: Path) -> float:
+    """GNU time's "User time" plus "System time" (0 when unknown)."""
+    if not timing.exists():
+        return 0.0
+    total = 0.0
+    for line in timing.read_text(errors="replace").splitlines():
+        if "User time (seconds)" in line or "System time (seconds)" in line:
+            total += float(line.rsplit(":", 1)[1])
+    return total
 
 
 def _max_rss_mb(timing: Path) -> float:
