@@ -160,11 +160,16 @@ class Scheduler:
         self, batches: list[Batch], users_of: dict[int, list[MigrationUser]], now: dt.datetime
     ) -> None:
         """Claim and start what is due. The users were read at the start of this pass:
-        a claim takes only users still in the status it expects, so stale reads are safe."""
+        a claim takes only users still in the status it expects, so stale reads are safe.
+
+        A job of ours that has released its claim may still be winding down (closing
+        its connections after recording Stopped): its user waits for the next pass."""
+        winding_down = self.runner.running()
         per_endpoint: dict[int, list[ClaimRequest]] = {}
         for batch in batches:
             requests = per_endpoint.setdefault(batch.source_endpoint_id, [])
-            requests.extend(_due(batch, users_of.get(batch.id, []), now))
+            users = [u for u in users_of.get(batch.id, []) if u.id not in winding_down]
+            requests.extend(_due(batch, users, now))
         for endpoint_id, requests in per_endpoint.items():
             if requests:
                 self._claim_and_start(endpoint_id, requests, now)

@@ -1,0 +1,54 @@
+"""A job that has released its claim but is still closing its connections (its task
+has not ended) must not get a second job for the same user: the scheduler waits for
+the next pass. (Before, ``serve`` died with "job N is already running" when Start
+came right after Stop.)"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from mailferry.rig import DovecotServer
+from mailferry.service import batches
+from mailferry.service.endpoints import new_endpoint
+from mailferry.service.jobs import AsyncioJobRunner
+from mailferry.service.migration_users import get_user
+from mailferry.service.scheduler import Scheduler
+from mailferry.service.statuses import UserStatus
+from tests.service.service_support import (
+    MakeUser,
+    address,
+    filled_user,
+    make_context,
+    source_endpoint,
+    users_csv,
+)
+
+
+def test_a_user_whose_old_job_is_winding_down_waits_for_the_next_pass(
+    dovecot_source: DovecotServer, make_user: MakeUser, tmp_path: Path
+) -> None:
+    ctx = make_context(tmp_path)
+    account = filled_user(dovecot_source, make_user, seed=5, messages=5)
+    csv = users_csv([(address(account), account.name, account.password)])
+    asyncio.run(new_endpoint(ctx, "Src", source_endpoint(dovecot_source)))
+    batches.new_batch(ctx, batches.BatchRequest("Winding", "Src", csv, auto_start=True))
+    user_id = get_user(ctx, address(account)).id
+
+    async def scenario() -> tuple[UserStatus, str | None, UserStatus, str | None]:
+        runner = AsyncioJobRunner()
+        scheduler = Scheduler(ctx, runner=runner)
+        closing = asyncio.Event()
+        runner.start(user_id, closing.wait)  # the old job: claim released, still closing
+        await scheduler.tick()  # raised RuntimeError before
+        during = get_user(ctx, address(account))
+        closing.set()
+        await runner.wait(5)
+        await scheduler.tick()
+        after = get_user(ctx, address(account))
+        await runner.shutdown()
+        return during.status, during.claimed_by, after.status, after.claimed_by
+
+    during_status, during_owner, after_status, after_owner = asyncio.run(scenario())
+    assert (during_status, during_owner) == (UserStatus.QUEUED, None)
+    assert after_status != UserStatus.QUEUED and after_owner is not None
