@@ -205,7 +205,9 @@ class MemorySource:
         return {uid: box.messages[uid].body.split(b"\r\n\r\n", 1)[0] for uid in uids
                 if uid in box.messages}  # fmt: skip
 
-    async def fetch(self, folder: str, uids: Sequence[int]) -> AsyncIterator[SourceMessage]:
+    async def fetch(
+        self, folder: str, uids: Sequence[int], *, listed: bool = False
+    ) -> AsyncIterator[SourceMessage]:
         await self._call("fetch")
         box = self._folder(folder)
         for uid in uids:

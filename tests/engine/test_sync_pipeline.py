@@ -33,9 +33,11 @@ class GatedSource(MemorySource):
         super().__init__()
         self.gate, self.appended = gate, asyncio.Event()
 
-    async def fetch(self, folder: str, uids: Sequence[int]) -> AsyncIterator[SourceMessage]:
+    async def fetch(
+        self, folder: str, uids: Sequence[int], *, listed: bool = False
+    ) -> AsyncIterator[SourceMessage]:
         delivered = 0
-        async for message in super().fetch(folder, uids):
+        async for message in super().fetch(folder, uids, listed=listed):
             if delivered == self.gate:
                 await self.appended.wait()
             delivered += 1

@@ -120,6 +120,24 @@ def test_fetch_streams_the_exact_bytes(
     run(dovecot_source, corpus_user, scenario)
 
 
+def test_a_listed_fetch_streams_the_exact_bytes_with_uid_and_size_only(
+    dovecot_source: DovecotServer, corpus_user: FilledUser
+) -> None:
+    async def scenario(source: ImapSource) -> None:
+        _, metas = await source.list_messages("INBOX")
+        listed = {meta.uid: meta for meta in metas}
+        digests = Counter()
+        async for message in source.fetch("INBOX", list(listed), listed=True):
+            with message.body:
+                assert message.meta.size == message.body.size == listed[message.meta.uid].size
+                assert message.meta.flags == ()
+                digests[message.body.sha256()] += 1
+        expected = Counter(m.imap_sha256() for m in corpus_user.in_folder("INBOX"))
+        assert digests == expected
+
+    run(dovecot_source, corpus_user, scenario)
+
+
 def test_fetching_never_marks_anything_seen(dovecot_source: DovecotServer) -> None:
     user = fill(dovecot_source, seed=12, count=20)
     with imapclient.IMAPClient(

@@ -29,6 +29,7 @@ from mailferry.errors import ConnectFailed, ConnectionLost, ConnectTimeout, TlsE
 StepCallback = Callable[[str, float, str], None]
 
 _WRITE_SLICE = 256 * 1024
+_COALESCE = 64 * 1024
 _DONTNEED: int | None = getattr(mmap, "MADV_DONTNEED", None)
 
 
@@ -81,17 +82,35 @@ class Transport:
         return await self._receiver.receive()
 
     async def write(self, parts: Iterable[bytes | memoryview]) -> None:
-        """Write all parts, in slices, waiting for the socket to drain."""
+        """Write all parts, in slices, waiting for the socket to drain.
+
+        Parts smaller than ``_COALESCE`` are gathered into one buffer of up to
+        ``_WRITE_SLICE`` bytes first: a MULTIAPPEND of 50 small messages is then a few
+        socket sends instead of 100 (copying a small part costs less than a send).
+        """
         try:
+            gathered = bytearray()
             for part in parts:
+                small = len(part) < _COALESCE
+                if small and (not isinstance(part, memoryview) or part.itemsize == 1):
+                    gathered += part
+                    if len(gathered) >= _WRITE_SLICE:
+                        await self._write_one(gathered)
+                        gathered = bytearray()
+                    continue
+                if gathered:
+                    await self._write_one(gathered)
+                    gathered = bytearray()
                 await self._write_one(part)
+            if gathered:
+                await self._write_one(gathered)
             if self._deflate is not None:
                 self._transport.write(self._deflate.flush(zlib.Z_SYNC_FLUSH))
             await self._receiver.drain()
         except (ConnectionError, OSError, ssl.SSLError) as exc:
             raise ConnectionLost(f"connection lost while writing: {exc}") from exc
 
-    async def _write_one(self, part: bytes | memoryview) -> None:
+    async def _write_one(self, part: bytes | bytearray | memoryview) -> None:
         view = memoryview(part)
         mapped = _whole_mapping(view)
         for start in range(0, len(view), _WRITE_SLICE):

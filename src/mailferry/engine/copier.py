@@ -105,7 +105,8 @@ async def copy_messages(job: CopyJob, planned: dict[int, Copy], uidnext_before: 
 async def _produce(job: CopyJob, uids: list[int], queue: ByteQueue[SourceMessage]) -> None:
     step = job.options.fetch_chunk
     for start in range(0, len(uids), step):
-        stream = job.source.fetch(job.source_folder, uids[start : start + step])
+        # The plan has each message's flags and date: only the bytes are fetched.
+        stream = job.source.fetch(job.source_folder, uids[start : start + step], listed=True)
         try:
             async for message in stream:
                 try:
@@ -130,6 +131,7 @@ class _Flight:
 
     batch: list[SourceMessage]
     task: asyncio.Future[list[AppendOutcome]]
+    copies: list[Copy]  # the plan of each message of ``batch``
 
 
 class _Consumer:
@@ -204,12 +206,13 @@ class _Consumer:
             await job.ledger.intend_async(intents)
             while len(self.flights) >= self.window:
                 await self._land()
-            items = [_append_item(m, self.planned.pop(m.meta.uid)) for m in batch]
+            copies = [self.planned.pop(m.meta.uid) for m in batch]
+            items = [_append_item(m, copy) for m, copy in zip(batch, copies, strict=True)]
             task = asyncio.ensure_future(job.target.append(job.target_folder, items))
         except BaseException:
             self._done_with(batch)
             raise
-        self.flights.append(_Flight(batch, task))
+        self.flights.append(_Flight(batch, task, copies))
 
     async def _land(self) -> None:
         """Wait for the oldest batch in flight and record what became of it."""
@@ -272,8 +275,8 @@ async def _record_batch(
         raise FolderError(job.target_folder, reason)
     stored = await _record_outcomes(job, batch, outcomes, tally)
     rejected = [
-        _rejected(job, m, outcome, summarize(m.body))
-        for m, outcome in zip(batch, outcomes, strict=True)
+        _rejected(job, m, copy, outcome, summarize(m.body))
+        for m, copy, outcome in zip(batch, flight.copies, outcomes, strict=True)
         if isinstance(outcome, Rejected)
     ]
     if rejected:
@@ -347,7 +350,7 @@ def _append_item(message: SourceMessage, copy: Copy) -> AppendItem:
 
 
 def _rejected(
-    job: CopyJob, message: SourceMessage, outcome: Rejected, head: HeaderSummary
+    job: CopyJob, message: SourceMessage, copy: Copy, outcome: Rejected, head: HeaderSummary
 ) -> SkippedItem:
     return SkippedItem(
         folder=job.source_folder,
@@ -355,7 +358,7 @@ def _rejected(
         kind=outcome.kind,
         subject=head.subject,
         sender=head.sender,
-        date=head.date or message.meta.internaldate,
+        date=head.date or copy.meta.internaldate,
         size=message.body.size,
         reason=outcome.reason,
     )

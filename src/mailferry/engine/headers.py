@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, replace
 
 from mailferry.connection.body import MessageBody
-from mailferry.stores.message_id import MAX_HEADER_BYTES, parse_message_id
+from mailferry.stores.message_id import message_id_in
 
 HEAD_LIMIT = 64 * 1024
 _END_OF_HEADER = re.compile(rb"\r?\n\r?\n")
@@ -46,7 +46,7 @@ def summarize(body: MessageBody) -> HeaderSummary:
 def message_id_of(body: MessageBody) -> str | None:
     """Just the normalised Message-ID (what a fingerprint needs; the copy path calls
     this per message and :func:`summarize` only for the rare message it reports)."""
-    return normalize_message_id(parse_message_id(bytes(body.view()[:MAX_HEADER_BYTES])))
+    return normalize_message_id(message_id_in(body.view()))
 
 
 def read_headers(head: bytes) -> HeaderSummary:

@@ -66,6 +66,8 @@ class ByteQueue(Generic[T]):
         """The next item, waiting for one; None once closed and empty, when starved
         (see ``starved``), or when ``timeout`` seconds pass first. An item is never
         lost to the timeout."""
+        if self._items:  # ready now: no timeout scope, no waiting
+            return self._pop()
         try:
             async with asyncio.timeout(timeout):
                 await self._wait(lambda: bool(self._items) or self._closed or self.starved)

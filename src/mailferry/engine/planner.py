@@ -63,7 +63,7 @@ class SyncOptions:
     max_items: int = 500_000
     include_deleted: bool = False
     propagate_deletions: bool = False
-    batch_count: int = 50
+    batch_count: int = 100
     batch_bytes: int = 4 * MiB
     queue_bytes: int = 4 * MiB
     fetch_chunk: int = 1000
@@ -153,6 +153,24 @@ def writable_flags(
     return shared(tuple(sorted(kept))), tuple(sorted(unkept))
 
 
+_Writable = Callable[[Sequence[str]], tuple[tuple[str, ...], tuple[str, ...]]]
+
+
+def _writable_memo(keeps: Callable[[str], bool], include_deleted: bool) -> _Writable:
+    """:func:`writable_flags` for one folder, computed once per distinct flag list (a
+    folder of 100,000 messages has a handful)."""
+    cache: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+    def writable(flags: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        key = tuple(flags)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = writable_flags(key, keeps, include_deleted=include_deleted)
+        return found
+
+    return writable
+
+
 def newest_first(meta: MessageMeta) -> tuple[float, int]:
     """Sort key: newest INTERNALDATE first, then the highest UID."""
     return (-meta.internaldate.timestamp(), -meta.uid)
@@ -183,6 +201,7 @@ def plan_folder(
     skips: list[Skip] = []
     deleted: list[int] = []
     unkept: set[str] = set()
+    writable = _writable_memo(keeps, options.include_deleted)
     for uid, meta in metas.items():
         if uid in paired or uid not in present_uids:
             continue
@@ -195,12 +214,12 @@ def plan_folder(
             reason = f"beyond the limit of {options.max_items} items per mailbox"
             skips.append(Skip(meta, ITEM_LIMIT, reason))
         else:
-            flags, missing = writable_flags(
-                meta.flags, keeps, include_deleted=options.include_deleted
-            )
+            flags, missing = writable(meta.flags)
             unkept.update(missing)
             copies.append(Copy(meta, flags))
-    updates, forgets = _pair_actions(present_uids, metas, paired.values(), keeps, options, unkept)
+    updates, forgets = _pair_actions(
+        present_uids, metas, paired.values(), writable, options, unkept
+    )
     copies.sort(key=lambda copy: newest_first(copy.meta))
     skips.sort(key=lambda skip: newest_first(skip.meta))
     return FolderPlan(
@@ -217,7 +236,7 @@ def _pair_actions(
     present_uids: Collection[int],
     metas: Mapping[int, MessageMeta],
     pairs: Iterable[PairRecord],
-    keeps: Callable[[str], bool],
+    writable: _Writable,
     options: SyncOptions,
     unkept: set[str],
 ) -> tuple[list[SetFlags], list[Forget]]:
@@ -233,7 +252,7 @@ def _pair_actions(
         meta = metas.get(pair.source_uid)
         if meta is None or pair.target_uid is None:
             continue
-        flags, missing = writable_flags(meta.flags, keeps, include_deleted=options.include_deleted)
+        flags, missing = writable(meta.flags)
         unkept.update(missing)
         if set(flags) != set(pair.flags):
             updates.append(SetFlags(pair.source_uid, pair.target_uid, flags))

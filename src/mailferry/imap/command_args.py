@@ -22,6 +22,7 @@ from mailferry.imap.command_values import (
     Literal,
     Mailbox,
     Raw,
+    imap_datetime,
     is_atom_char,
     is_quotable,
     quote,
@@ -56,17 +57,40 @@ def _positive(what: str, value: int, maximum: int = 2**63 - 1) -> int:
 
 
 def append_args(mailbox: str, messages: Sequence[AppendMessage]) -> tuple[Arg, ...]:
-    """APPEND ``mailbox [flags] [date] literal ...``; several messages need MULTIAPPEND."""
+    """APPEND ``mailbox [flags] [date] literal ...``; several messages need MULTIAPPEND.
+
+    Each message's flags and date go as one pre-rendered ``Raw`` (the same bytes the
+    encoder writes for a flag list of atoms and a date), and each distinct flag list
+    is checked and rendered once: the copy path appends 10,000s of messages with a
+    handful of flag lists, and the generic per-value encoding was a tenth of its CPU.
+    """
     if not messages:
         raise LocalProtocolError("APPEND needs at least one message")
     args: list[Arg] = [Mailbox(mailbox)]
     for message in messages:
-        if message.flags:
-            args.append(_flags(message.flags))
+        flags = _flag_list(message.flags) if message.flags else b""
         if message.internaldate is not None:
-            args.append(message.internaldate)
+            date = quote(imap_datetime(message.internaldate).encode("ascii"))
+            args.append(Raw(flags + b" " + date if flags else date))
+        elif flags:
+            args.append(Raw(flags))
         args.append(Literal(message.data))
     return tuple(args)
+
+
+_FLAG_LISTS: dict[tuple[str, ...], bytes] = {}
+_FLAG_LISTS_MAX = 4096
+
+
+def _flag_list(flags: tuple[str, ...]) -> bytes:
+    """``(flag flag ...)``, each flag checked as an ``Atom``."""
+    found = _FLAG_LISTS.get(flags)
+    if found is None:
+        if len(_FLAG_LISTS) >= _FLAG_LISTS_MAX:
+            _FLAG_LISTS.clear()
+        checked = [Atom(flag).text for flag in flags]
+        found = _FLAG_LISTS[flags] = b"(" + " ".join(checked).encode("ascii") + b")"
+    return found
 
 
 def batch_for_multiappend(

@@ -20,6 +20,7 @@ _ATOM_SPECIALS = frozenset(b'(){ %*"\\]')
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 #: Largest number we send (``number64`` of RFC 9051; mod-sequences are 63-bit).
 MAX_NUMBER64 = 2**63 - 1
+_MINUTE = timedelta(minutes=1)
 
 
 def is_atom_char(byte: int) -> bool:
@@ -27,8 +28,13 @@ def is_atom_char(byte: int) -> bool:
     return 0x20 < byte < 0x7F and byte not in _ATOM_SPECIALS
 
 
+#: Bytes that are not ATOM-CHARs, and those not allowed in an ``Atom`` (which allows ``]``).
+_NOT_ATOM = bytes(b for b in range(256) if not is_atom_char(b))
+_NOT_ATOM_ARG = _NOT_ATOM.replace(b"]", b"")
+
+
 def is_atom(data: bytes) -> bool:
-    return bool(data) and all(is_atom_char(b) for b in data)
+    return bool(data) and len(data.translate(None, _NOT_ATOM)) == len(data)
 
 
 def is_quotable(data: bytes) -> bool:
@@ -51,7 +57,7 @@ class Atom:
     def __post_init__(self) -> None:
         body = self.text[1:] if self.text.startswith("\\") else self.text
         data = body.encode("ascii") if body.isascii() else b"\x80"
-        if not data or not all(is_atom_char(b) or b == ord("]") for b in data):
+        if not data or len(data.translate(None, _NOT_ATOM_ARG)) != len(data):
             raise LocalProtocolError(f"not a legal atom: {self.text!r}")
 
 
@@ -117,13 +123,17 @@ def imap_datetime(dt: datetime) -> str:
     offset = dt.utcoffset()
     if offset is None:
         raise LocalProtocolError(f"naive datetime has no timezone: {dt!r}")
-    if offset % timedelta(minutes=1):
-        dt = dt.astimezone(UTC)
-        offset = timedelta(0)
-    minutes = int(offset.total_seconds()) // 60
-    sign = "-" if minutes < 0 else "+"
-    hours, mins = divmod(abs(minutes), 60)
+    if not offset:
+        zone = "+0000"
+    else:
+        if offset % _MINUTE:
+            dt = dt.astimezone(UTC)
+            offset = timedelta(0)
+        minutes = int(offset.total_seconds()) // 60
+        sign = "-" if minutes < 0 else "+"
+        hours, mins = divmod(abs(minutes), 60)
+        zone = f"{sign}{hours:02d}{mins:02d}"
     return (
         f"{dt.day:02d}-{_MONTHS[dt.month - 1]}-{dt.year:04d} "
-        f"{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d} {sign}{hours:02d}{mins:02d}"
+        f"{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d} {zone}"
     )

@@ -16,9 +16,10 @@ specific commands in ``command_args``; both are re-exported here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from mailferry.errors import LocalProtocolError
 from mailferry.imap import mutf7
@@ -71,6 +72,7 @@ __all__ = [
     "id_args",
     "imap_datetime",
     "list_args",
+    "quote",
     "sasl_plain_initial",
     "select_args",
     "status_args",
@@ -182,39 +184,59 @@ def _check_command(command: str) -> None:
 
 
 def _write_arg(out: _SegmentBuilder, arg: Arg) -> None:
+    writer = _WRITERS.get(type(arg))
+    if writer is not None:
+        writer(out, arg)
+    else:
+        _write_other(out, arg)
+
+
+def _write_other(out: _SegmentBuilder, arg: Arg) -> None:
+    """Subclasses of the argument types (and errors): the checks in order."""
     if isinstance(arg, bool):
         raise LocalProtocolError("a bool is not an IMAP argument")
-    if isinstance(arg, int):
-        if not 0 <= arg <= MAX_NUMBER64:
-            raise LocalProtocolError(f"number out of range: {arg}")
-        out.text(str(arg).encode("ascii"))
-    elif isinstance(arg, str):
-        _write_astring(out, _utf8(arg))
-    elif isinstance(arg, bytes | bytearray):
-        _write_astring(out, bytes(arg))
-    elif isinstance(arg, Atom):
-        out.text(arg.text.encode("ascii"))
-    elif isinstance(arg, Raw):
-        out.text(arg.data)
-    elif isinstance(arg, Literal):
-        out.literal(arg.data, binary=arg.binary)
-    elif isinstance(arg, Mailbox):
-        _write_astring(out, mutf7.encode(arg.name))
-    elif isinstance(arg, datetime):
-        out.text(quote(imap_datetime(arg).encode("ascii")))
-    elif isinstance(arg, list | tuple):
-        _write_list(out, arg)
-    else:
-        raise LocalProtocolError(f"unsupported argument type: {type(arg).__name__}")
+    for kind, writer in _WRITERS.items():
+        if isinstance(arg, kind):
+            writer(out, arg)
+            return
+    raise LocalProtocolError(f"unsupported argument type: {type(arg).__name__}")
 
 
-def _write_list(out: _SegmentBuilder, items: list[Arg] | tuple[Arg, ...]) -> None:
+def _write_int(out: _SegmentBuilder, arg: Any) -> None:
+    if not 0 <= arg <= MAX_NUMBER64:
+        raise LocalProtocolError(f"number out of range: {arg}")
+    out.text(str(arg).encode("ascii"))
+
+
+def _write_atom(out: _SegmentBuilder, arg: Any) -> None:
+    out.text(arg.text.encode("ascii"))
+
+
+def _write_list(out: _SegmentBuilder, items: Any) -> None:
+    if all(type(item) is Atom for item in items):  # flag lists: one piece of text
+        out.text(b"(" + " ".join(item.text for item in items).encode("ascii") + b")")
+        return
     out.text(b"(")
     for index, item in enumerate(items):
         if index:
             out.text(b" ")
         _write_arg(out, item)
     out.text(b")")
+
+
+_WRITERS: dict[type, Callable[[_SegmentBuilder, Any], None]] = {
+    int: _write_int,
+    str: lambda out, arg: _write_astring(out, _utf8(arg)),
+    bytes: lambda out, arg: _write_astring(out, bytes(arg)),
+    bytearray: lambda out, arg: _write_astring(out, bytes(arg)),
+    Atom: _write_atom,
+    Raw: lambda out, arg: out.text(arg.data),
+    Literal: lambda out, arg: out.literal(arg.data, binary=arg.binary),
+    Mailbox: lambda out, arg: _write_astring(out, mutf7.encode(arg.name)),
+    datetime: lambda out, arg: out.text(quote(imap_datetime(arg).encode("ascii"))),
+    list: _write_list,
+    tuple: _write_list,
+}
 
 
 def _utf8(text: str) -> bytes:

@@ -33,11 +33,11 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from mailferry.errors import StateNotFound
-from mailferry.state import upsert
+from mailferry.state import hot_writes, upsert
 from mailferry.state.database import (
     BUSY_TIMEOUT_SECONDS,
     WRITE_OPTION,
@@ -240,6 +240,10 @@ class StateStore:
         """Create the folder, or change its target folder; the checkpoint is kept."""
 
         def run(connection: Connection) -> FolderRecord:
+            if connection.dialect.name == "sqlite":
+                return hot_writes.sqlite_upsert_folder(
+                    connection, mailbox_id, source_folder, target_folder
+                )
             statement = upsert.insert_or_update(
                 connection,
                 folders,
@@ -270,21 +274,33 @@ class StateStore:
         target_uidvalidity: int | None,
     ) -> None:
         """Record the folder's counters after a sync; ``last_synced_at`` becomes now."""
-        statement = (
-            update(folders)
-            .where(folders.c.id == folder_id)
-            .values(
-                source_uidvalidity=source_uidvalidity,
-                source_uidnext=source_uidnext,
-                source_highestmodseq=source_highestmodseq,
-                source_messages=source_messages,
-                target_uidvalidity=target_uidvalidity,
-                last_synced_at=_now(),
-            )
+        now = _now()
+        counters = (
+            source_uidvalidity,
+            source_uidnext,
+            source_highestmodseq,
+            source_messages,
+            target_uidvalidity,
         )
 
         def run(connection: Connection) -> None:
-            if connection.execute(statement).rowcount != 1:
+            if connection.dialect.name == "sqlite":
+                changed = hot_writes.sqlite_save_checkpoint(connection, folder_id, counters, now)
+            else:
+                statement = (
+                    update(folders)
+                    .where(folders.c.id == folder_id)
+                    .values(
+                        source_uidvalidity=source_uidvalidity,
+                        source_uidnext=source_uidnext,
+                        source_highestmodseq=source_highestmodseq,
+                        source_messages=source_messages,
+                        target_uidvalidity=target_uidvalidity,
+                        last_synced_at=now,
+                    )
+                )
+                changed = connection.execute(statement).rowcount
+            if changed != 1:
                 raise StateNotFound("save_checkpoint", f"no folder with id {folder_id}")
 
         self._write("save_checkpoint", run)
@@ -332,32 +348,19 @@ class StateStore:
     def record_intent(self, folder_id: int, intents: Sequence[PairIntent]) -> None:
         """Insert 'pending' pairs before the APPEND. A source UID that already has a
         pair raises StateConflict (drop it first); an unknown folder StateNotFound."""
-        rows = [
-            {
-                "folder_id": folder_id,
-                "source_uid": intent.source_uid,
-                "target_uid": None,
-                "state": PENDING,
-                "fingerprint": intent.fingerprint,
-                "size": intent.size,
-                "internaldate": intent.internaldate,
-                "flags": flags_to_text(intent.flags),
-                "target_uidnext_before": intent.target_uidnext_before,
-            }
-            for intent in intents
-        ]
-        if rows:
-            self._write("record_intent", lambda c: c.execute(insert(message_pairs), rows))
+        if intents:
+            self._write("record_intent", lambda c: hot_writes.insert_intents(c, folder_id, intents))
 
     def record_outcome(self, folder_id: int, outcomes: Mapping[int, int | None]) -> None:
         """Mark pairs 'done' with their target UID (None: appended, UID unknown)."""
-        statement = (
-            update(message_pairs)
-            .where(_pair_key())
-            .values(target_uid=bindparam("b_value"), state=DONE)
-        )
-        rows = [{"b_folder": folder_id, "b_uid": u, "b_value": t} for u, t in outcomes.items()]
-        self._update_pairs("record_outcome", folder_id, statement, rows)
+        if not outcomes:
+            return
+
+        def run(connection: Connection) -> None:
+            if hot_writes.mark_done(connection, folder_id, outcomes) != len(outcomes):
+                _raise_missing(connection, "record_outcome", folder_id, list(outcomes))
+
+        self._write("record_outcome", run)
 
     def update_flags(self, folder_id: int, flags: Mapping[int, tuple[str, ...]]) -> None:
         """Record the flags now on the target copy of each source UID."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from mailferry.state.records import SkippedItem
 from mailferry.state.schema import skipped_items
@@ -18,6 +18,8 @@ _SKIPPED_DETAILS = ["subject", "sender", "date", "size", "reason"]
 
 def _dialect_insert(connection: Connection, table: Table) -> Any:
     if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # not imported by SQLite users (50 ms)
+
         return postgresql.insert(table)
     return sqlite.insert(table)
 

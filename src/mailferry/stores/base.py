@@ -26,6 +26,7 @@ import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from mailferry.connection.body import MessageBody
@@ -114,10 +115,14 @@ class TargetFolderStatus:
 
     def keeps(self, flag: str) -> bool:
         """Whether the folder stores ``flag`` (``\\*`` allows any keyword)."""
-        lowered = {f.lower() for f in self.permanent_flags}
+        lowered = self._lowered
         if flag.lower() in lowered:
             return True
         return not flag.startswith("\\") and "\\*" in lowered
+
+    @cached_property
+    def _lowered(self) -> frozenset[str]:
+        return frozenset(f.lower() for f in self.permanent_flags)
 
 
 def fingerprint(message_id: str | None, size: int, internaldate: dt.datetime) -> str:
@@ -151,8 +156,14 @@ class SourceMailbox(Protocol):
         """The Message-ID header of each UID (None when missing)."""
         ...
 
-    def fetch(self, folder: str, uids: Sequence[int]) -> AsyncIterator[SourceMessage]:
-        """The messages' bytes, in any order; missing UIDs are simply absent."""
+    def fetch(
+        self, folder: str, uids: Sequence[int], *, listed: bool = False
+    ) -> AsyncIterator[SourceMessage]:
+        """The messages' bytes, in any order; missing UIDs are simply absent.
+
+        ``listed``: the caller has the messages' flags and dates from its listing and
+        needs only the bytes: each ``meta`` then holds just the UID and size (no flags,
+        INTERNALDATE the epoch), so a store may skip fetching and parsing the rest."""
         ...
 
     async def headers(self, folder: str, uids: Sequence[int]) -> Mapping[int, bytes]:

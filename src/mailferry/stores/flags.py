@@ -10,6 +10,7 @@ from mailferry.stores.base import SYSTEM_FLAGS
 _SYSTEM_BY_LOWER = {flag.lower(): flag for flag in SYSTEM_FLAGS}
 _SHARED: dict[tuple[str, ...], tuple[str, ...]] = {}
 _SHARED_MAX = 4096
+_WITHOUT_RECENT: dict[tuple[str, ...], tuple[str, ...]] = {}  # listing -> kept (bounded)
 
 
 def shared(flags: tuple[str, ...]) -> tuple[str, ...]:
@@ -38,7 +39,14 @@ def is_keyword(flag: str) -> bool:
 
 def without_recent(flags: Sequence[str]) -> tuple[str, ...]:
     """``\\Recent`` is session state, not something to migrate (the tuple is shared)."""
-    return shared(tuple(flag for flag in flags if flag.lower() != "\\recent"))
+    key = tuple(flags)
+    found = _WITHOUT_RECENT.get(key)
+    if found is None:
+        if len(_WITHOUT_RECENT) >= _SHARED_MAX:
+            _WITHOUT_RECENT.clear()
+        found = shared(tuple(flag for flag in key if flag.lower() != "\\recent"))
+        _WITHOUT_RECENT[key] = found
+    return found
 
 
 def storable(flags: Iterable[str]) -> tuple[list[str], list[str]]:

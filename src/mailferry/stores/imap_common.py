@@ -22,6 +22,8 @@ FETCH_CHUNK = 100  # UIDs per UID FETCH of bodies
 FETCH_WINDOW = 3  # UID FETCH commands in flight
 
 META_ITEMS = ("UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE")
+#: A body for a caller that has the listing (``SourceMailbox.fetch(listed=True)``).
+BODY_ITEMS = ("UID", "RFC822.SIZE", "BODY.PEEK[]")
 HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 SUMMARY_ITEM = "BODY.PEEK[HEADER.FIELDS (SUBJECT FROM DATE MESSAGE-ID)]"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -63,11 +65,18 @@ def meta_from(message: FetchedMessage) -> MessageMeta | None:
     uid = message.uid
     if uid is None:
         return None
+    return _meta(message, uid, message.internaldate, message.size)
+
+
+def _meta(
+    message: FetchedMessage, uid: int, internaldate: dt.datetime | None, size: int | None
+) -> MessageMeta:
+    """The meta of ``message`` (its date and size read once by the caller)."""
     return MessageMeta(
         uid=uid,
-        size=message.size or 0,
+        size=size or 0,
         flags=without_recent(message.flags),
-        internaldate=message.internaldate or _EPOCH,
+        internaldate=internaldate or _EPOCH,
         modseq=message.modseq,
     )
 
@@ -75,16 +84,15 @@ def meta_from(message: FetchedMessage) -> MessageMeta | None:
 def message_with_body(message: FetchedMessage) -> SourceMessage | None:
     """A fetched ``BODY[]`` with its metadata; other sections are released.
     None (everything released) for a FETCH without UID or body."""
-    body = message.body
-    meta = meta_from(message)
+    body, uid = message.body, message.uid
     for section in message.sections.values():
         if section is not body:
             section.close()
-    if body is None or meta is None:
+    if body is None or uid is None:
         message.close()
         return None
-    if message.size is None:
-        meta = MessageMeta(meta.uid, body.size, meta.flags, meta.internaldate, meta.modseq)
+    size = message.size
+    meta = _meta(message, uid, message.internaldate, body.size if size is None else size)
     return SourceMessage(meta, body)
 
 
@@ -102,11 +110,10 @@ async def list_metas(
     stream = client.fetch_messages(uid_set, items, changedsince=changed_since)
     async with closing_stream(stream) as messages:
         async for message in messages:
-            meta = meta_from(message)
+            uid, date, size = message.uid, message.internaldate, message.size
+            if uid is not None and uid >= min_uid and (date is not None or size is not None):
+                found[uid] = _meta(message, uid, date, size)
             message.close()
-            complete = message.internaldate is not None or message.size is not None
-            if meta is not None and meta.uid >= min_uid and complete:
-                found[meta.uid] = meta
     forget_unsolicited(client)
     return [found[uid] for uid in sorted(found)]
 

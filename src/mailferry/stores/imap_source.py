@@ -18,6 +18,7 @@ from mailferry.connection.options import ConnectOptions
 from mailferry.errors import CommandFailed, FolderError, Throttled
 from mailferry.stores.base import FolderListing, FolderStatus, MessageMeta, SourceMessage
 from mailferry.stores.imap_common import (
+    BODY_ITEMS,
     META_ITEMS,
     fetch_header_fields,
     fetch_message_ids,
@@ -108,12 +109,17 @@ class ImapSource:
         await self._ensure_examined(folder)
         return await fetch_header_fields(self.client, uids)
 
-    async def fetch(self, folder: str, uids: Sequence[int]) -> AsyncIterator[SourceMessage]:
+    async def fetch(
+        self, folder: str, uids: Sequence[int], *, listed: bool = False
+    ) -> AsyncIterator[SourceMessage]:
         """Stream the bodies (several UID FETCH in flight, big bodies spooled to disk)."""
         if not uids:
             return
         await self._ensure_examined(folder)
-        items = (*META_ITEMS, *(("MODSEQ",) if self._modseq else ()), "BODY.PEEK[]")
+        if listed:
+            items: tuple[str, ...] = BODY_ITEMS
+        else:
+            items = (*META_ITEMS, *(("MODSEQ",) if self._modseq else ()), "BODY.PEEK[]")
         async for message in stream_bodies(self.client, uids, items):
             yield message
 

@@ -159,7 +159,8 @@ class ImapTarget:
                 outcomes[index] = Rejected("LargeItem", reason)
             else:
                 sending.append(index)
-        messages = [_message(items[i], status) for i in sending]
+        kept: dict[tuple[str, ...], tuple[str, ...]] = {}  # per distinct flag list
+        messages = [_message(items[i], status, kept) for i in sending]
         retry = await self._append_batches(folder, messages, sending, outcomes)
         for position, refusal in retry.items():
             outcome = await self._append_one(folder, messages[position], refusal)
@@ -281,11 +282,17 @@ def kept_flags(flags: Sequence[str], status: TargetFolderStatus) -> tuple[str, .
     return tuple(sorted(flag for flag in (*system, *keywords) if status.keeps(flag)))
 
 
-def _message(item: AppendItem, status: TargetFolderStatus) -> AppendMessage:
+def _message(
+    item: AppendItem, status: TargetFolderStatus, kept: dict[tuple[str, ...], tuple[str, ...]]
+) -> AppendMessage:
     date = item.internaldate
     if date.tzinfo is None:
         date = date.replace(tzinfo=dt.UTC)
-    return AppendMessage(item.body.view(), kept_flags(item.flags, status), date)
+    flags = tuple(item.flags)
+    found = kept.get(flags)
+    if found is None:
+        found = kept[flags] = kept_flags(flags, status)
+    return AppendMessage(item.body.view(), found, date)
 
 
 def _appended(result: AppendResult) -> Appended:
