@@ -146,3 +146,41 @@ def test_compressed_bytes_that_come_with_the_ok_are_inflated() -> None:
             await client.connection.close()
 
     run(main())
+
+
+def test_unsolicited_flag_updates_between_runs_go_aside() -> None:
+    """Runs of FLAGS-only updates (another client's changes) never reach the consumer."""
+    sizes = [30] * 40
+
+    async def handler(reader, writer):  # type: ignore[no-untyped-def]
+        writer.write(GREETING)
+        while True:
+            tag, rest = await read_command(reader)
+            if _RANGE.match(rest):
+                for uid in range(1, len(sizes) + 1):
+                    body = body_of(uid, sizes[uid - 1])
+                    writer.write(
+                        b"* %d FETCH (UID %d FLAGS (\\Seen) BODY[] {%d}\r\n%s)\r\n"
+                        % (uid, uid, len(body), body)
+                    )
+                    if uid % 10 == 0:  # a run of updates of other messages
+                        for seq in range(100, 105):
+                            writer.write(b"* %d FETCH (FLAGS (\\Deleted))\r\n" % seq)
+                await writer.drain()
+            writer.write(f"{tag} OK done\r\n".encode())
+
+    async def main() -> None:
+        async with ScriptedServer(handler) as server:
+            client = await ImapClient.connect(options(server.port))
+            messages = [message async for message in client.fetch_messages("1:*")]
+            assert [m.uid for m in messages] == list(range(1, 41))
+            assert all(m.body and m.body.read() == body_of(m.uid or 0, 30) for m in messages)
+            assert len(client.unsolicited) == 20
+            assert {(m.seq, m.flags, m.uid) for m in client.unsolicited} == {
+                (seq, ("\\Deleted",), None) for seq in range(100, 105)
+            }
+            for message in messages:
+                message.close()
+            await client.logout()
+
+    run(main())

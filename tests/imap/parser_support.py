@@ -10,11 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailferry.errors import MailferryError
 from mailferry.imap.events import (
     Event,
     FetchLiteralEnd,
     FetchLiteralStart,
     FetchResponse,
+    FetchRun,
     LiteralData,
     StreamedLiteral,
 )
@@ -77,14 +79,67 @@ def _folded(attributes: Mapping[str, object], bodies: dict[str, bytearray]) -> d
 def feed_chunks(
     chunks: Iterable[bytes], *, greeting: bool = False, whole: int = WHOLE_DEFAULT
 ) -> list[Event]:
-    """Feed ``chunks`` one after the other, draining events after each."""
-    parser = ResponseParser(expect_greeting=greeting, max_whole_body=whole)
+    """Feed ``chunks`` one after the other, draining events after each.
+
+    Twice: by a parser that reads FETCH runs (``fetch_runs=True``) and by one
+    that does not; both must give the same events (runs flattened into their
+    responses) or the same error.
+    """
+    chunks = list(chunks)
+    general = _outcome(chunks, greeting, whole, runs=False)
+    with_runs = _outcome(chunks, greeting, whole, runs=True)
+    if isinstance(general, Exception):
+        assert isinstance(with_runs, Exception), f"only the general path failed: {general}"
+        assert (type(with_runs), str(with_runs)) == (type(general), str(general))
+        raise general
+    assert _same(with_runs, general)
+    return general
+
+
+def _same(one: list[Event], other: list[Event]) -> bool:
+    try:
+        return one == other
+    except RecursionError:  # a deeply nested value (never read by a run): compare the kinds
+        return [type(event) for event in one] == [type(event) for event in other]
+
+
+def feed_with_runs(
+    chunks: Iterable[bytes], *, whole: int = WHOLE_DEFAULT, **limits: int
+) -> list[Event]:
+    """The raw events of a parser that reads FETCH runs (FetchRun not flattened)."""
+    parser = ResponseParser(expect_greeting=False, max_whole_body=whole, fetch_runs=True, **limits)
     events: list[Event] = []
     for chunk in chunks:
         parser.feed(chunk)
         events.extend(parser.events())
     assert parser.next_event() is None
     return events
+
+
+def flattened(events: Iterable[Event]) -> list[Event]:
+    """FetchRun events replaced by the FetchResponse events they stand for."""
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, FetchRun):
+            out.extend(event.responses())
+        else:
+            out.append(event)
+    return out
+
+
+def _outcome(
+    chunks: list[bytes], greeting: bool, whole: int, *, runs: bool
+) -> list[Event] | MailferryError:
+    parser = ResponseParser(expect_greeting=greeting, max_whole_body=whole, fetch_runs=runs)
+    events: list[Event] = []
+    try:
+        for chunk in chunks:
+            parser.feed(chunk)
+            events.extend(parser.events())
+        assert parser.next_event() is None
+    except MailferryError as exc:
+        return exc
+    return flattened(events)
 
 
 def parse_whole(data: bytes, *, greeting: bool = False, whole: int = WHOLE_DEFAULT) -> list[Event]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -25,17 +26,21 @@ def test_fast_path_agrees_with_the_general_parser(
     day: str, month: str, year: str, time: str, zone: str, sep: str
 ) -> None:
     raw = f"{day}-{month}-{year}{sep}{time} {zone}".encode()
+    for _ in range(2):  # the second time with the day remembered
+        assert_parses_as_the_general_parser(raw)
+
+
+def assert_parses_as_the_general_parser(raw: bytes) -> None:
     try:
         expected: dt.datetime | None = _parse_general(raw)
     except RemoteProtocolError:
         expected = None
-    for _ in range(2):  # the second time with the day remembered
-        if expected is None:
-            with pytest.raises(RemoteProtocolError):
-                parse_internaldate(raw)
-        else:
-            parsed = parse_internaldate(raw)
-            assert parsed == expected and parsed.utcoffset() == expected.utcoffset()
+    if expected is None:
+        with pytest.raises(RemoteProtocolError):
+            parse_internaldate(raw)
+    else:
+        parsed = parse_internaldate(raw)
+        assert parsed == expected and parsed.utcoffset() == expected.utcoffset()
 
 
 def test_canonical_dates() -> None:
@@ -49,3 +54,17 @@ def test_canonical_dates() -> None:
     assert parse_internaldate(b"31-Dec-2016 23:59:60 +0100").second == 59  # leap second
     with pytest.raises(RemoteProtocolError):
         parse_internaldate(b"31-Feb-2024 00:00:00 +0000")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_DAY, _MONTH, _YEAR, _TIME, _ZONE), min_size=2, max_size=6))
+def test_parts_remembered_from_different_dates_combine_like_the_general_parser(
+    parts: list[tuple[str, str, str, str, str]],
+) -> None:
+    """Days, clocks and zones learned from some date-times, recombined into new ones."""
+    for day, month, year, time, zone in parts:  # learn what is valid among them
+        with contextlib.suppress(RemoteProtocolError):
+            parse_internaldate(f"{day}-{month}-{year} {time} {zone}".encode())
+    days = [(d, m, y) for d, m, y, _, _ in parts]
+    for (day, month, year), (_, _, _, time, zone) in zip(days, parts[1:] + parts[:1], strict=True):
+        assert_parses_as_the_general_parser(f"{day}-{month}-{year} {time} {zone}".encode())

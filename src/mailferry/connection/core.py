@@ -3,7 +3,8 @@
 One reader task drains ``ResponseParser`` (the transport receives straight
 into its buffer) and routes each event: tagged completions to the command
 that owns the tag, continuation requests to the command that is sending,
-FETCH responses to the active fetch sink (streaming bodies), everything else
+FETCH responses (and runs of them, ``FetchRun``) to the active fetch sink
+(streaming bodies), everything else
 to an untagged log that each command gets its share of. After each drain the
 sink is flushed (a ``QueueSink`` hands its batch of messages to the consumer).
 Commands are sent through ``CommandEncoder``; synchronising literals wait for
@@ -44,6 +45,7 @@ from mailferry.imap.events import (
     FetchLiteralEnd,
     FetchLiteralStart,
     FetchResponse,
+    FetchRun,
     Greeting,
     LiteralData,
     ResponseCode,
@@ -331,7 +333,13 @@ class ImapConnection:
         dispatch = self._dispatch
         sink = self._sink  # only another task changes it: not during this loop
         while (event := next_event()) is not None:
-            hook = sink.response(event) if type(event) is FetchResponse else dispatch(event)
+            kind = type(event)
+            if kind is FetchRun:
+                hook = sink.run(event)  # type: ignore[arg-type]
+            elif kind is FetchResponse:
+                hook = sink.response(event)  # type: ignore[arg-type]
+            else:
+                hook = dispatch(event)
             if hook is not None:
                 return hook
         return sink.flush()
@@ -344,6 +352,8 @@ class ImapConnection:
             return None
         if kind is FetchResponse:
             return self._sink.response(event)  # type: ignore[arg-type]
+        if kind is FetchRun:
+            return self._sink.run(event)  # type: ignore[arg-type]
         if kind is TaggedResponse:
             return self._on_tagged(event)  # type: ignore[arg-type]
         if kind is ContinuationRequest:
@@ -441,6 +451,7 @@ def new_parser(options: ConnectOptions) -> ResponseParser:
         max_literal_size=options.max_literal_size,
         max_whole_body=min(options.spool_threshold, options.read_chunk),
         buffer_size=options.read_chunk,
+        fetch_runs=True,
     )
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
 from mailferry.connection.body import BodyWriter, MessageBody
@@ -24,6 +23,7 @@ from mailferry.imap.events import (
     FetchLiteralEnd,
     FetchLiteralStart,
     FetchResponse,
+    FetchRun,
     LiteralData,
     StreamedLiteral,
 )
@@ -31,16 +31,40 @@ from mailferry.imap.events import (
 LiteralEvent = FetchLiteralStart | LiteralData | FetchLiteralEnd
 
 
-@dataclass(frozen=True, slots=True)
 class FetchedMessage:
     """One message's FETCH data; body sections as ``MessageBody``.
 
     The caller owns the bodies: ``close()`` releases spooled temp files.
+    A value: treat it as read-only. (A plain slots class, not a frozen
+    dataclass, because one is made per message on the hot path and a frozen
+    dataclass takes twice as long to construct.)
     """
 
-    seq: int
-    attributes: Mapping[str, object]
-    sections: Mapping[str, MessageBody]
+    __slots__ = ("attributes", "sections", "seq")
+
+    def __init__(
+        self, seq: int, attributes: Mapping[str, object], sections: Mapping[str, MessageBody]
+    ) -> None:
+        self.seq = seq
+        self.attributes = attributes
+        self.sections = sections
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FetchedMessage):
+            return NotImplemented
+        return (self.seq, self.attributes, self.sections) == (
+            other.seq,
+            other.attributes,
+            other.sections,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"FetchedMessage(seq={self.seq!r}, attributes={self.attributes!r}, "
+            f"sections={self.sections!r})"
+        )
 
     @property
     def uid(self) -> int | None:
@@ -90,6 +114,8 @@ class FetchSink(Protocol):
 
     def response(self, event: FetchResponse) -> Awaitable[None] | None: ...
 
+    def run(self, event: FetchRun) -> Awaitable[None] | None: ...
+
     def flush(self) -> Awaitable[None] | None: ...
 
     def fail(self, error: MailferryError) -> None: ...
@@ -133,6 +159,23 @@ class FetchAssembler:
                 attributes[name] = value
         return FetchedMessage(event.seq, attributes, sections)
 
+    def assemble_run(self, run: FetchRun) -> list[FetchedMessage]:
+        """The messages of a run (no streamed literal can be pending: runs start
+        at a response boundary; all entries have the same item)."""
+        entries = run.entries
+        item = entries[0][2]
+        if item is None:
+            return [FetchedMessage(seq, attributes, {}) for seq, attributes, _, _ in entries]
+        if _is_section(item):
+            return [
+                FetchedMessage(seq, attributes, {item: MessageBody(body)})
+                for seq, attributes, _, body in entries
+            ]
+        return [
+            FetchedMessage(seq, {**attributes, item: body}, {})
+            for seq, attributes, _, body in entries
+        ]
+
     def discard(self) -> None:
         if self._writer is not None:
             self._writer.discard()
@@ -171,6 +214,10 @@ class CollectingSink:
     def response(self, event: FetchResponse) -> None:
         self._deliver(self._assembler.assemble(event))
 
+    def run(self, event: FetchRun) -> None:
+        for message in self._assembler.assemble_run(event):
+            self._deliver(message)
+
     def flush(self) -> None:
         return None
 
@@ -186,7 +233,9 @@ class QueueSink:
     """Hands messages that satisfy ``wanted`` to a bounded queue; others to ``other``.
 
     ``wanted`` tells a message we asked for from an unsolicited update
-    (a FETCH carrying only new FLAGS of some other message). Messages go into
+    (a FETCH carrying only new FLAGS of some other message); it must depend
+    only on which attributes and sections a message has and on the types of
+    the values (a run's messages are judged by its first). Messages go into
     the queue in batches, one per ``flush`` (one drain of the parser, at most
     a receive buffer's worth of in-memory bodies), so ``max_queued`` batches
     bound the memory ahead of the consumer.
@@ -215,6 +264,16 @@ class QueueSink:
             self._batch.append(message)
         else:
             self._other(message)
+
+    def run(self, event: FetchRun) -> None:
+        """The messages of a run all have the same attribute names, value types and
+        sections: ``wanted`` (which must depend on nothing else) decides once."""
+        messages = self._assembler.assemble_run(event)
+        if self._wanted(messages[0]):
+            self._batch += messages
+        else:
+            for message in messages:
+                self._other(message)
 
     def flush(self) -> Awaitable[None] | None:
         batch = self._batch

@@ -20,11 +20,22 @@ _DATE_TIME = re.compile(
     rb" ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{2})([0-9]{2})"
 )
 _ZONES: dict[bytes, dt.timezone] = {}
-# Fast path for the canonical form: rewritten as ISO 8601 for the C parser, the
-# date part ("17-Jul-1996" -> "1996-07-17") remembered (messages share days).
-_DAY = re.compile(r"([ 0-9][0-9])-([A-Za-z]{3})-([0-9]{4})")
-_ISO_DAYS: dict[str, str] = {}
+_DATE_TEXT = re.compile(rb"( [0-9]|[0-9]{2})-([A-Za-z]{3})-([0-9]{4}) ")  # as _DATE_TIME reads it
+# Fast path for the canonical form "17-Jul-1996 02:44:25 -0700": the result is
+# built as (midnight of the day, in its zone) + (hours and minutes) + (seconds).
+# Each part is remembered once the general parser has accepted a date-time with
+# it: every part is checked on its own, and together they are all it checks.
+# The keys include the separators, so a string of the right length whose parts
+# are all known is canonical. Messages share days and zones, and there are only
+# 1440 hour:minute pairs; a new pair of known day and known zone is cheap.
+_DAYS: dict[bytes, dict[bytes, dt.datetime]] = {}  # b" -0700" -> b"17-Jul-1996 " -> midnight
+_DATES: dict[bytes, tuple[int, int, int]] = {}  # b"17-Jul-1996 " -> (1996, 7, 17)
+_OFFSETS: dict[bytes, dt.tzinfo] = {}  # b" -0700" -> UTC-07:00
+_CLOCK: dict[bytes, dt.timedelta] = {}  # b"02:44:" -> 2:44:00
+_SECONDS = {b"%02d" % s: dt.timedelta(seconds=min(s, 59)) for s in range(100)}  # as the parser
+_NO_DAYS: dict[bytes, dt.datetime] = {}
 _MAX_DAYS = 4096
+_MAX_ZONES = 256
 
 
 def _zone(sign: bytes, hours: bytes, minutes: bytes) -> dt.timezone:
@@ -43,36 +54,67 @@ def parse_internaldate(raw: bytes) -> dt.datetime:
 
     A leap second (``:60``) is clamped to ``:59``: datetime cannot hold it.
     """
-    text = raw.decode("latin-1")
-    if (
-        len(text) == 26
-        and text[11] == " "
-        and text[14] == ":"
-        and text[17] == ":"
-        and text[20] == " "
-        and text[21] in "+-"
-        and text[24] in "012345"
-    ):
-        day = _ISO_DAYS.get(text[:11]) or _iso_day(text[:11])
-        if day:
-            try:
-                return dt.datetime.fromisoformat(f"{day}T{text[12:20]}{text[21:24]}:{text[24:]}")
-            except ValueError:
-                pass  # leap second, impossible time...: let the general path decide
+    if len(raw) == 26:
+        day = _DAYS.get(raw[20:], _NO_DAYS).get(raw[:12])
+        clock = _CLOCK.get(raw[12:18])
+        seconds = _SECONDS.get(raw[18:20])
+        if day is not None and clock is not None and seconds is not None:
+            return day + clock + seconds
+        return _from_parts(raw)
     return _parse_general(raw)
 
 
-def _iso_day(text: str) -> str:
-    """``17-Jul-1996`` -> ``1996-07-17`` ("" if not a canonical date), remembered."""
-    match = _DAY.fullmatch(text)
-    month = _MONTHS.get(match.group(2).upper().encode()) if match else None
-    day = ""
-    if match is not None and month is not None:
-        day = f"{match.group(3)}-{month:02d}-{match.group(1).replace(' ', '0')}"
-    if len(_ISO_DAYS) >= _MAX_DAYS:
-        _ISO_DAYS.clear()
-    _ISO_DAYS[text] = day
-    return day
+def _from_parts(raw: bytes) -> dt.datetime:
+    """A date-time of the canonical length whose day (in its zone) or clock is new:
+    built from remembered parts if all are known, else read by the general parser
+    (and its parts remembered)."""
+    zone = _OFFSETS.get(raw[20:])
+    date = _DATES.get(raw[:12]) or _new_date(raw[:12], zone)
+    clock = _CLOCK.get(raw[12:18])
+    seconds = _SECONDS.get(raw[18:20])
+    if date is None or zone is None or clock is None or seconds is None:
+        value = _parse_general(raw)
+        if not (raw[11] == 0x20 and raw[14] == 0x3A and raw[17] == 0x3A and raw[20] == 0x20):
+            return value
+        _remember_parts(raw, value)
+        return value
+    midnight = dt.datetime(*date, tzinfo=zone)
+    days = _DAYS.get(raw[20:])
+    if days is None:
+        if len(_DAYS) >= _MAX_ZONES:
+            _DAYS.clear()
+        days = _DAYS[raw[20:]] = {}
+    if len(days) >= _MAX_DAYS:
+        days.clear()
+    days[raw[:12]] = midnight
+    return midnight + clock + seconds
+
+
+def _new_date(text: bytes, zone: dt.tzinfo | None) -> tuple[int, int, int] | None:
+    """``b"17-Jul-1996 "`` read and remembered if it is a valid day (None if not, or
+    if the zone is unknown: then the general parser reads the whole)."""
+    match = _DATE_TEXT.fullmatch(text) if zone is not None else None
+    month = _MONTHS.get(match.group(2).upper()) if match is not None else None
+    if match is None or month is None:
+        return None
+    date = (int(match.group(3)), month, int(match.group(1)))
+    try:
+        dt.datetime(*date)
+    except ValueError:
+        return None
+    if len(_DATES) >= _MAX_DAYS:
+        _DATES.clear()
+    _DATES[text] = date
+    return date
+
+
+def _remember_parts(raw: bytes, value: dt.datetime) -> None:
+    if len(_DATES) >= _MAX_DAYS:
+        _DATES.clear()
+    _DATES[raw[:12]] = (value.year, value.month, value.day)
+    if len(_OFFSETS) < _MAX_ZONES and value.tzinfo is not None:
+        _OFFSETS[raw[20:]] = value.tzinfo
+    _CLOCK[raw[12:18]] = dt.timedelta(hours=value.hour, minutes=value.minute)
 
 
 def _parse_general(raw: bytes) -> dt.datetime:

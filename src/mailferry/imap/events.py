@@ -273,6 +273,31 @@ class FetchResponse:
         return value if isinstance(value, dt.datetime) else None
 
 
+@dataclass(frozen=True, slots=True)
+class FetchRun:
+    """Consecutive simple FETCH responses with small bodies, read in one go.
+
+    Only a parser made with ``fetch_runs=True`` hands these out. Each entry is
+    ``(seq, attributes, item, body)``: ``attributes`` as in ``FetchResponse``
+    but without the body, which is ``body`` (``bytes``) under the name ``item``
+    (both None when the responses carry no body item). All entries of a run
+    have the same attribute names, value types and ``item``; a run is never
+    empty. ``responses()`` gives the ``FetchResponse`` events a parser without
+    runs hands out instead.
+    """
+
+    entries: list[tuple[int, dict[str, FetchValue], str | None, bytes | None]]
+
+    def responses(self) -> list[FetchResponse]:
+        out = []
+        for seq, attributes, item, body in self.entries:
+            full = dict(attributes)
+            if item is not None:
+                full[item] = body
+            out.append(FetchResponse(seq, full))
+        return out
+
+
 @dataclass(frozen=True)
 class OtherUntagged:
     """Any untagged response we do not model (QUOTA, QUOTAROOT, METADATA...).
@@ -309,5 +334,6 @@ Event = (
     | LiteralData
     | FetchLiteralEnd
     | FetchResponse
+    | FetchRun
     | OtherUntagged
 )

@@ -8,7 +8,9 @@ command lists the same items in the same order, so a layout of common items
 is also compiled into a *shape*: one expression with a group per value (and
 a reader per group), tried first from then on; the last few shapes are kept.
 Each shape also has a form for the whole first line, ``* n FETCH (...) {size}``,
-which ``fetch_head`` (what the parser calls) tries first.
+which ``fetch_head`` (what the parser calls) tries first, and one for a
+whole response from its first byte (looser where the readers check anyway),
+which ``fetch_run`` loops over.
 A shape only matches text the general reading accepts, and reads it the same
 way. Anything that is not simple gives None: the caller falls back to tokens.
 """
@@ -16,7 +18,7 @@ way. Anything that is not simple gives None: the caller falls back to tokens.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mailferry.errors import RemoteProtocolError, ResponseTooLarge
@@ -51,19 +53,28 @@ FastFetch = tuple[dict[str, object], bytes | None]
 #: (both None when the line holds no body item).
 FastHead = tuple[int, dict[str, object], str | None, int | None]
 _Read = Callable[[bytes], object]
+_Values = Callable[[Sequence[bytes]], dict[str, object]]
 
 
 @dataclass(frozen=True, slots=True)
-class _Shape:
+class Shape:
+    """A learned layout of simple items (see the module docstring)."""
+
     pattern: re.Pattern[bytes]  # the first segment, as fast_fetch sees it
     items: tuple[tuple[str, _Read], ...]  # (attribute name, reader of its group)
     body: bytes | None
     line: re.Pattern[bytes] | None  # the whole first line (None: body item not streamable)
     item: str | None  # body_item(body)
+    run: re.Pattern[bytes] | None  # a whole response from its first byte, for fetch_run
+    values: _Values  # the attributes from run.match(...).groups()
 
 
-_SHAPES: list[_Shape] = []
-_FLAG_LISTS: dict[bytes, tuple[str, ...]] = {}  # b"(\\Seen $Label)" -> ("\\Seen", "$Label")
+_SHAPES: list[Shape] = []
+
+
+def shapes() -> list[Shape]:
+    """The learned shapes, most recent first (the list itself: do not change it)."""
+    return _SHAPES
 
 
 def fast_fetch(text: bytes) -> FastFetch | None:
@@ -186,14 +197,22 @@ def _other_value(kind: int, number: bytes, words: bytes, quoted: bytes) -> objec
     return _NOT_SIMPLE
 
 
-def flag_list(words: bytes) -> tuple[str, ...]:
-    """``(\\Seen $Label)`` (only atoms, checked by the caller) -> a tuple of flags."""
-    flags = _FLAG_LISTS.get(words)
-    if flags is None:
+class _FlagLists(dict[bytes, tuple[str, ...]]):
+    """Flag lists by their wire form ``(\\Seen $Label)``; a miss checks and reads one."""
+
+    def __missing__(self, words: bytes) -> tuple[str, ...]:
+        if _ONLY_WORDS.fullmatch(words) is None:
+            raise RemoteProtocolError(f"not a list of flag atoms: {excerpt(words)}")
         flags = tuple([flag_name(word) for word in words[1:-1].split()])
-        if len(_FLAG_LISTS) < _CACHE_LIMIT:
-            _FLAG_LISTS[words] = flags
-    return flags
+        if len(self) < _CACHE_LIMIT:
+            self[words] = flags
+        return flags
+
+
+_ONLY_WORDS = re.compile(_WORDS)
+_FLAG_LISTS = _FlagLists()  # b"(\\Seen $Label)" -> ("\\Seen", "$Label")
+#: ``(\\Seen $Label)`` -> a tuple of flags (RemoteProtocolError unless only atoms).
+flag_list: _Read = _FLAG_LISTS.__getitem__
 
 
 # How each kind's value is written in a shape, and read from its group.
@@ -205,22 +224,53 @@ _SHAPE_VALUES: dict[int, tuple[bytes, _Read]] = {
     DATE: (rb'"([^"\\\r\n]*)"', parse_internaldate),
     MODSEQ: (rb"\(" + _DIGITS + rb"\)", int),
 }
+# A run's pattern is looser where the reader checks anyway (quicker to match):
+# flag lists are checked on a cache miss, dates by the date parser.
+_RUN_VALUES: dict[int, bytes] = {
+    NUMBER: _DIGITS,
+    FLAGS: rb"(\([^)\r\n]*\))",
+    DATE: rb'"([^"\r\n]*)"',
+    MODSEQ: rb"\(" + _DIGITS + rb"\)",
+}
 
 
 def _remember(layout: list[tuple[bytes, str, int]], body: bytes | None) -> None:
     """Compile the shape of a simple segment made only of common items."""
     parts = b" ".join(re.escape(raw) + b" " + _SHAPE_VALUES[kind][0] for raw, _, kind in layout)
+    loose = b" ".join(re.escape(raw) + b" " + _RUN_VALUES[kind] for raw, _, kind in layout)
+    start = rb"\* ([0-9]{1,10}) FETCH \("
     items = tuple((name, _SHAPE_VALUES[kind][1]) for _, name, kind in layout)
     if body is None:
         pattern = re.compile(rb" ?\(" + parts + rb"\)\Z")
         line = re.compile(rb"\* ([0-9]{1,10}) FETCH \(" + parts + rb"\)\Z")
-        shape = _Shape(pattern, items, None, line, None)
+        whole = re.compile(start + loose + rb"\)\r\n")
+        shape = Shape(pattern, items, None, line, None, whole, _values_reader(items))
     else:
         ending = b" " + re.escape(body)
         pattern = re.compile(rb" ?\(" + parts + ending + rb"\Z")
         item = body_item(body)
         marker = ending + rb" \{([0-9]{1,12})\}\Z"
         head = re.compile(rb"\* ([0-9]{1,10}) FETCH \(" + parts + marker) if item else None
-        shape = _Shape(pattern, items, body, head, item)
+        run_head = ending + rb" \{([0-9]{1,12})\}\r\n"
+        run = re.compile(start + loose + run_head) if item else None
+        shape = Shape(pattern, items, body, head, item, run, _values_reader(items))
     _SHAPES.insert(0, shape)
     del _SHAPES[_MAX_SHAPES:]
+
+
+def _values_reader(items: tuple[tuple[str, _Read], ...]) -> _Values:
+    """Reads the attributes from a run match's groups (group 1 on), one dict display
+    for the usual few items: much quicker than a loop or ``dict(zip(...))``."""
+    if len(items) == 3:
+        (n1, r1), (n2, r2), (n3, r3) = items
+        return lambda g: {n1: r1(g[1]), n2: r2(g[2]), n3: r3(g[3])}
+    if len(items) == 4:
+        (n1, r1), (n2, r2), (n3, r3), (n4, r4) = items
+        return lambda g: {n1: r1(g[1]), n2: r2(g[2]), n3: r3(g[3]), n4: r4(g[4])}
+    if len(items) == 2:
+        (n1, r1), (n2, r2) = items
+        return lambda g: {n1: r1(g[1]), n2: r2(g[2])}
+    if len(items) == 5:
+        (n1, r1), (n2, r2), (n3, r3), (n4, r4), (n5, r5) = items
+        return lambda g: {n1: r1(g[1]), n2: r2(g[2]), n3: r3(g[3]), n4: r4(g[4]), n5: r5(g[5])}
+    return lambda g: {name: read(value) for (name, read), value in zip(items, g[1:], strict=False)}

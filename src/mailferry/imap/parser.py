@@ -18,6 +18,13 @@ FetchLiteralStart / LiteralData... / FetchLiteralEnd straight out of the
 receive buffer; every other literal is read whole (capped by
 ``max_inline_literal``) and parsed with the response.
 
+With ``fetch_runs=True`` (what connections use) the parser, when it stands
+at the start of a response, first tries ``fetch_run.read_run``: the complete
+simple FETCH responses of one learned shape that are already received come
+out together as one ``FetchRun`` event (a big FETCH's hot path), and a simple
+response whose small body is not all received yet is waited for. Anything
+else goes the general way, which gives the same responses and errors.
+
 Caps: the text of one response (literal contents excluded) may not exceed
 ``max_line_length`` (checked on every feed, so a line without CRLF fails as
 soon as it is too long); a literal may not announce more than
@@ -36,12 +43,14 @@ from mailferry.imap.events import (
     FetchLiteralEnd,
     FetchLiteralStart,
     FetchResponse,
+    FetchRun,
     LiteralData,
     StreamedLiteral,
     UntaggedStatus,
 )
 from mailferry.imap.fetch import body_item, parse_fetch
 from mailferry.imap.fetch_fast import fast_fetch, fetch_head
+from mailferry.imap.fetch_run import read_run
 from mailferry.imap.receive_buffer import ReceiveBuffer
 from mailferry.imap.response_codes import parse_resp_text
 from mailferry.imap.response_lines import (
@@ -87,8 +96,10 @@ class ResponseParser(ReceiveBuffer):
         max_inline_literal: int = 1024 * 1024,
         max_whole_body: int = 256 * 1024,
         buffer_size: int = 256 * 1024,
+        fetch_runs: bool = False,
     ) -> None:
         super().__init__(buffer_size)
+        self._runs = fetch_runs
         self._max_line = max_line_length
         self._max_literal = max_literal_size
         self._max_inline = max_inline_literal
@@ -144,6 +155,10 @@ class ResponseParser(ReceiveBuffer):
                     if not self._read_inline():
                         return None
                     continue
+                if self._runs and self._kind == _NONE and not self._greeting:
+                    run, wait = self._fetch_run()
+                    if run is not None or wait:
+                        return run
                 line = self._read_line()
                 if line is None:
                     return None
@@ -183,6 +198,26 @@ class ResponseParser(ReceiveBuffer):
         return self._kind == _NONE and self._state == _LINE and self._end == self._pos
 
     # -- framing ------------------------------------------------------------
+
+    def _fetch_run(self) -> tuple[FetchRun | None, bool]:
+        """Simple complete FETCH responses at the start of the unread bytes, if any;
+        and whether to wait for the rest of the next one (see ``read_run``)."""
+        pos, scan = self._pos, self._scan
+        if self._buf.find(b"\r\n", scan if scan > pos else pos, self._end) < 0:
+            return None, False  # no whole line yet (and a long one is not rescanned)
+        entries, pos, wait = read_run(
+            self._buf,
+            self._view,
+            self._pos,
+            self._end,
+            self._max_line,
+            self._max_whole,
+            self._max_literal,
+        )
+        if not entries:
+            return None, wait
+        self._pos = self._scan = pos
+        return FetchRun(entries), wait
 
     def _read_line(self) -> bytes | None:
         pos = self._pos
