@@ -20,8 +20,8 @@ from mailferry.errors import QuotaExceeded
 
 _O_LOCK = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _O_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-_STALE_LOCK_SECONDS = 30.0
-_LOCK_WAIT_SECONDS = 20.0
+_STALE_LOCK_SECONDS = 30.0  # a dot-lock untouched this long was left by a dead writer
+_LOCK_WAIT_SECONDS = 20.0  # for a flock; a dot-lock is waited for until it is stale
 MAX_SMALL_FILE = 16 * 1024 * 1024
 _FULL = {errno.ENOSPC, errno.EDQUOT}
 
@@ -72,7 +72,9 @@ def append_text(dir_fd: int, name: str, text: str) -> None:
 
 
 def _take_dotlock(dir_fd: int, lock: str) -> int:
-    deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+    """Create the dot-lock, breaking it once stale. The wait outlasts the stale age:
+    a lock left by a killed process (ours or Dovecot's) is broken, not reported."""
+    deadline = time.monotonic() + _STALE_LOCK_SECONDS + 5.0
     while True:
         try:
             return os.open(lock, _O_LOCK, 0o600, dir_fd=dir_fd)
