@@ -4,6 +4,8 @@ The use case behind ``mailferry migrate``. Users run at most
 ``max_concurrent`` at a time; a failing user fails alone with its reason and
 never stops the others. Running it again with the same state database is an
 incremental sync (the engine copies only what is new and carries flag changes).
+With ``processes`` > 1 the users run in worker processes (``migrate_processes``)
+so their CPU spreads over the cores; the callbacks still run here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from mailferry.engine.folder_types import FolderOptions
 from mailferry.engine.planner import SyncOptions
@@ -47,6 +52,9 @@ class MigrationRequest:
     options: SyncOptions = field(default_factory=SyncOptions)
     max_concurrent: int = 4
     connections_per_mailbox: int = 2
+    processes: int = 1
+    """Worker processes for the users (1: all in this process). More than one needs a
+    picklable request and ``describe`` and a state database other processes can open."""
 
 
 @dataclass(frozen=True)
@@ -76,13 +84,24 @@ async def run_migration(
     on_user_done: UserDone | None = None,
     describe: Callable[[MailferryError], str] = str,
 ) -> list[UserOutcome]:
-    """Migrate every user; outcomes in CSV order."""
+    """Migrate every user; outcomes in CSV order.
+
+    The callbacks are always called in this process (and thread), whether users run
+    here or in worker processes (``request.processes``; see ``migrate_processes``).
+    """
+    count = worker_count(request)
+    if count > 1:
+        from mailferry.service.migrate_processes import run_in_processes
+
+        return await run_in_processes(
+            request, count, on_event=on_event, on_user_done=on_user_done, describe=describe
+        )
     state = StateStore.open(request.state_url)
     slots = asyncio.Semaphore(max(1, request.max_concurrent))
 
     async def one(row: MigrationUserRow) -> UserOutcome:
         async with slots:
-            outcome = await _migrate_user(request, state, row, on_event, describe)
+            outcome = await migrate_user(request, state, row, on_event, describe)
         if on_user_done is not None:
             on_user_done(outcome)
         return outcome
@@ -93,13 +112,30 @@ async def run_migration(
         state.close()
 
 
-async def _migrate_user(
+def worker_count(request: MigrationRequest) -> int:
+    """Processes worth starting: no more than users, nor than users allowed at once;
+    1 (this process) for an in-memory database, which no other process can see."""
+    if _in_memory(request.state_url):
+        return 1
+    return max(1, min(request.processes, len(request.users), request.max_concurrent))
+
+
+def _in_memory(url: str) -> bool:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:  # StateStore.open says what is wrong with it
+        return False
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
+async def migrate_user(
     request: MigrationRequest,
     state: StateStore,
     row: MigrationUserRow,
     on_event: UserEvent | None,
     describe: Callable[[MailferryError], str],
 ) -> UserOutcome:
+    """One user, start to end, in this process: the call every mode makes per user."""
     started_at = dt.datetime.now(dt.UTC)
     started = time.monotonic()
     source: SourceMailbox | None = None
