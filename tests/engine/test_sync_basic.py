@@ -105,13 +105,36 @@ def test_a_rerun_carries_exactly_the_added_flagged_and_expunged_mail(tmp_path: P
             assert (by_name["INBOX"].copied, by_name["INBOX"].flags_updated) == (2, 0)
             assert (by_name["Sent"].copied, by_name["Sent"].flags_updated) == (0, 1)
             assert (by_name["Work/Projects"].forgotten, by_name["Work/Projects"].items) == (1, 1)
-            # Sent only changed flags: listed since its MODSEQ; the others in full.
-            assert len(source.changed_since) == 1 and source.calls["list_messages"] == 3
+            # INBOX only grew and Sent only changed flags: listed since their MODSEQ;
+            # Work/Projects lost a message: listed in full.
+            assert len(source.changed_since) == 2 and source.calls["list_messages"] == 3
             await check_invariants(source, target, state, result, options, tmp_path / "mail")
             source.set_flags("INBOX", 2, ["\\Deleted"])
             result = await sync(source, target, state, options)
             assert result.flags_updated == 1 and result.copied == 0
-            assert len(source.changed_since) == 2
+            assert len(source.changed_since) == 3
+            await check_invariants(source, target, state, result, options, tmp_path / "mail")
+        await target.close()
+
+    asyncio.run(main())
+
+
+def test_an_expunge_hidden_by_an_addition_is_still_seen(tmp_path: Path):
+    """One message in, one out: MESSAGES is unchanged but UIDNEXT moved. The listing of
+    changes alone would miss the expunge; the count check sends it to a full listing."""
+
+    async def main() -> None:
+        source, target = three_folders(), maildir(tmp_path / "mail")
+        options = SyncOptions(propagate_deletions=True)
+        with open_state(tmp_path / "state.db") as state:
+            await sync(source, target, state, options)
+            source.expunge("INBOX", 1)
+            source.add("INBOX", make_message("swap", "<swap@example.org>"))
+            source.calls.clear()
+            result = await sync(source, target, state, options)
+            inbox = {f.source_folder: f for f in result.folders}["INBOX"]
+            assert (inbox.copied, inbox.forgotten) == (1, 1)
+            assert source.calls["list_messages"] == 2  # the changes, then in full
             await check_invariants(source, target, state, result, options, tmp_path / "mail")
         await target.close()
 

@@ -182,13 +182,15 @@ async def _target_status(ctx: Context, folder: str) -> TargetFolderStatus:
 
 
 async def _list_source(ctx: Context, work: Prepared, *, incremental: bool) -> None:
-    """List the source folder: only what changed since the checkpoint's MODSEQ when
-    UIDVALIDITY, UIDNEXT and MESSAGES are unchanged (so no message came or went)."""
+    """List the source folder: only what changed since the checkpoint's MODSEQ when no
+    message the checkpoint counted has gone (same UIDVALIDITY, and MESSAGES grew by
+    exactly the new UIDs listed: with CONDSTORE every new message has a higher MODSEQ,
+    so it is among the changes). New mail then costs its own size, not the folder's."""
     record, name = work.ledger.record, work.mapping.source_name
     modseq = record.source_highestmodseq
     if incremental and _incremental_ok(record, work.status):
         status, changed = await ctx.source.list_messages(name, changed_since=modseq)
-        if _same_counters(record, status):
+        if _only_additions(record, status, changed):
             work.status = status
             work.metas = {m.uid: m for m in changed}
             work.present = set(work.ledger.pairs) | set(work.metas)
@@ -204,9 +206,24 @@ async def _list_source(ctx: Context, work: Prepared, *, incremental: bool) -> No
 def _incremental_ok(record: FolderRecord, status: FolderStatus) -> bool:
     return (
         record.source_uidnext is not None
+        and record.source_messages is not None
         and record.source_highestmodseq is not None
         and status.highestmodseq is not None
-        and _same_counters(record, status)
+        and record.source_uidvalidity == status.uidvalidity
+        and status.messages >= record.source_messages
+    )
+
+
+def _only_additions(record: FolderRecord, status: FolderStatus, changed: list[MessageMeta]) -> bool:
+    """Whether the listing of changes shows every difference from the checkpoint: the
+    same UIDVALIDITY, and the new UIDs account for all of the growth in MESSAGES
+    (had a counted message been expunged, MESSAGES would be short of that)."""
+    if record.source_uidnext is None or record.source_messages is None:
+        return False
+    new = sum(1 for meta in changed if meta.uid >= record.source_uidnext)
+    return (
+        status.uidvalidity == record.source_uidvalidity
+        and status.messages == record.source_messages + new
     )
 
 
