@@ -9,18 +9,37 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, text
+from alembic import command
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 from mailferry.state import StateStore
+from mailferry.state.database import WRITE_OPTION, create_state_engine
+from mailferry.state.migrate import alembic_config
 
 PG_URL = os.environ.get(
     "MAILFERRY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ["sqlite", "postgresql"]
+
+
+def alembic_upgrade(url: str, revision: str = "head") -> None:
+    """What ``upgrade_to_head`` did for every new database before the fast path."""
+    with_alembic(url, lambda connection: command.upgrade(alembic_config(connection), revision))
+
+
+def with_alembic(url: str, action: Callable[[Connection], object]) -> None:
+    """``action`` in a write transaction on ``url``, as ``upgrade_to_head`` runs Alembic."""
+    engine = create_state_engine(url)
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITE_OPTION: True})
+        with connection.begin():
+            action(connection)
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +57,9 @@ def pg_database() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
-def pg_url(pg_database: str) -> Iterator[str]:
-    """A URL whose connections see only a new, empty schema."""
+@contextmanager
+def pg_schema_url(pg_database: str) -> Iterator[str]:
+    """A URL whose connections see only a new, empty schema (dropped afterwards)."""
     schema = f"t_{secrets.token_hex(6)}"
     admin = create_engine(pg_database, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -52,6 +71,13 @@ def pg_url(pg_database: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> Iterator[str]:
+    """A URL whose connections see only a new, empty schema."""
+    with pg_schema_url(pg_database) as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -32,6 +32,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mailferry.engine.headers import HeaderSummary, message_id_of, summarize
 from mailferry.engine.ledger import Ledger
@@ -41,7 +42,6 @@ from mailferry.engine.progress import ItemSkipped, MessagesCopied, ProgressCallb
 from mailferry.engine.reconcile import find_on_target
 from mailferry.errors import FolderError
 from mailferry.state.records import PairIntent, SkippedItem
-from mailferry.state.store import StateStore
 from mailferry.stores.base import (
     Appended,
     AppendItem,
@@ -52,6 +52,9 @@ from mailferry.stores.base import (
     TargetMailbox,
     fingerprint,
 )
+
+if TYPE_CHECKING:
+    from mailferry.state.store import StateStore
 
 
 @dataclass(frozen=True)

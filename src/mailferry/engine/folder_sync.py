@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from mailferry.engine.copier import CopyJob, copy_messages
 from mailferry.engine.folder_types import FolderMapping
@@ -34,7 +35,6 @@ from mailferry.engine.reconcile import adopt, reconcile_pending, remap_source, r
 from mailferry.engine.results import FolderResult
 from mailferry.errors import FolderError
 from mailferry.state.records import DONE, PENDING, FolderRecord, PairRecord, SkippedItem
-from mailferry.state.store import StateStore
 from mailferry.stores.base import (
     FolderStatus,
     MessageMeta,
@@ -42,6 +42,9 @@ from mailferry.stores.base import (
     TargetFolderStatus,
     TargetMailbox,
 )
+
+if TYPE_CHECKING:
+    from mailferry.state.store import StateStore
 
 _FLAG_CHUNK = 1000
 

@@ -15,11 +15,14 @@ import asyncio
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from mailferry.state.records import DONE, PENDING, FolderRecord, PairIntent, PairRecord
-from mailferry.state.store import StateStore
 from mailferry.stores.base import FolderStatus
 from mailferry.stores.flags import shared
+
+if TYPE_CHECKING:
+    from mailferry.state.store import StateStore
 
 
 class Ledger:

@@ -22,6 +22,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from mailferry.engine.folder_sync import (
     Context,
@@ -49,8 +50,10 @@ from mailferry.engine.special_folders import (
 )
 from mailferry.errors import FolderError, MailferryError
 from mailferry.state.records import SkippedItem
-from mailferry.state.store import StateStore
 from mailferry.stores.base import FolderListing, SourceMailbox, TargetMailbox
+
+if TYPE_CHECKING:
+    from mailferry.state.store import StateStore
 
 
 async def sync_mailbox(

@@ -16,9 +16,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
 
 from mailferry.engine.folder_types import FolderOptions
 from mailferry.engine.planner import SyncOptions
@@ -35,8 +33,10 @@ from mailferry.service.migration_spec import (
     open_source,
     open_target,
 )
-from mailferry.state.store import StateStore
 from mailferry.stores.base import SourceMailbox, TargetMailbox
+
+if TYPE_CHECKING:
+    from mailferry.state.store import StateStore
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,8 @@ async def run_migration(
         return await run_in_processes(
             request, count, on_event=on_event, on_user_done=on_user_done, describe=describe
         )
+    from mailferry.state.store import StateStore  # SQLAlchemy: not for --help
+
     state = StateStore.open(request.state_url)
     slots = asyncio.Semaphore(max(1, request.max_concurrent))
 
@@ -121,6 +123,9 @@ def worker_count(request: MigrationRequest) -> int:
 
 
 def _in_memory(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:  # StateStore.open says what is wrong with it

@@ -1,7 +1,8 @@
 """The state database's tables (SQLAlchemy Core), portable to SQLite and PostgreSQL.
 
 The Alembic revisions in ``migrations/versions`` are the source of truth for the DDL;
-this metadata must match them (a test compares the two on both databases).
+this metadata must match them (a test compares the two on both databases): a new,
+empty database is created from this metadata, not by the migrations (``state.migrate``).
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ from mailferry.interfaces.cli.migration_options import (
 from mailferry.interfaces.cli.progress_view import MigrationProgress
 from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, EXIT_USAGE, describe
 from mailferry.service.migrate_run import MigrationRequest, UserOutcome, run_migration
-from mailferry.service.migration_report import migration_report
 
 
 @click.command("migrate")
@@ -77,6 +76,8 @@ def migrate(**params: Any) -> None:
     outcomes = _run(console, request)
     _print_summary(console, outcomes, request)
     if params["report_path"] is not None:
+        from mailferry.service.migration_report import migration_report
+
         report = migration_report(request, outcomes)
         params["report_path"].write_text(json.dumps(report, indent=2, ensure_ascii=False))
         console.print(f"Report written to {escape(str(params['report_path']))}")
