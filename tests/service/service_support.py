@@ -3,6 +3,7 @@ endpoints on the rig's Dovecot, CSVs of rig users."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from mailferry.rig import CorpusSpec, DovecotServer, RigAccount, generate
 from mailferry.service import batches
 from mailferry.service.context import ServiceContext, ServiceSettings
-from mailferry.service.endpoints import EndpointChanges
+from mailferry.service.endpoints import EndpointChanges, new_endpoint
 from mailferry.service.vault import Vault
 from mailferry.state.migration_records import TargetSettings
 from mailferry.state.service_store import ServiceStore
@@ -69,6 +70,17 @@ def filled_user(
     spec = CorpusSpec(seed=seed, messages=messages, deleted_fraction=0.0)
     server.write_maildir(account.name, generate(spec))
     return account
+
+
+def one_user_source(
+    ctx: ServiceContext, server: DovecotServer, make_user: MakeUser, *, seed: int,
+    messages: int, endpoint: str = "Src",
+) -> tuple[RigAccount, bytes]:  # fmt: skip
+    """A filled source user, a source endpoint ``endpoint`` on ``server``, and the
+    user's CSV."""
+    account = filled_user(server, make_user, seed=seed, messages=messages)
+    asyncio.run(new_endpoint(ctx, endpoint, source_endpoint(server)))
+    return account, users_csv([(address(account), account.name, account.password)])
 
 
 def users_csv(rows: Sequence[tuple[str, str, str]]) -> bytes:

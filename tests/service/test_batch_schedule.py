@@ -19,7 +19,6 @@ from aiosmtpd.controller import Controller
 
 from mailferry.rig import DovecotServer
 from mailferry.service import batches
-from mailferry.service.endpoints import new_endpoint
 from mailferry.service.migration_users import get_users
 from mailferry.service.notifications import SmtpSettings
 from mailferry.service.scheduler import Scheduler, run_in_process
@@ -27,11 +26,8 @@ from mailferry.service.statuses import BatchStatus, UserStatus
 from tests.service.service_support import (
     MakeUser,
     ManualClock,
-    address,
-    filled_user,
     make_context,
-    source_endpoint,
-    users_csv,
+    one_user_source,
 )
 
 HOUR = dt.timedelta(hours=1)
@@ -63,9 +59,10 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 
 def one_user_batch(ctx: Any, server: DovecotServer, make_user: MakeUser, name: str) -> bytes:
-    account = filled_user(server, make_user, seed=len(name), messages=5)
-    asyncio.run(new_endpoint(ctx, f"{name}Endpoint", source_endpoint(server)))
-    return users_csv([(address(account), account.name, account.password)])
+    _account, csv = one_user_source(
+        ctx, server, make_user, seed=len(name), messages=5, endpoint=f"{name}Endpoint"
+    )
+    return csv
 
 
 def test_start_after_waits_then_complete_after_completes(

@@ -11,7 +11,7 @@ import pytest
 
 from mailferry.rig import DovecotServer
 from mailferry.service import batches
-from mailferry.service.endpoints import EndpointChanges, new_endpoint, remove_endpoint, set_endpoint
+from mailferry.service.endpoints import EndpointChanges, remove_endpoint, set_endpoint
 from mailferry.service.migration_users import get_user
 from mailferry.service.scheduler import run_in_process
 from mailferry.service.service_errors import InUse, RemoveRefused
@@ -19,10 +19,8 @@ from mailferry.service.statuses import ActionNotAllowed, BatchStatus, UserStatus
 from tests.service.service_support import (
     MakeUser,
     address,
-    filled_user,
     make_context,
-    source_endpoint,
-    users_csv,
+    one_user_source,
 )
 
 
@@ -34,9 +32,7 @@ def test_stop_mid_copy_then_start_resumes_exactly(
     dovecot_source: DovecotServer, make_user: MakeUser, tmp_path: Path
 ) -> None:
     ctx = make_context(tmp_path)
-    big = filled_user(dovecot_source, make_user, seed=77, messages=1500)
-    csv = users_csv([(address(big), big.name, big.password)])
-    asyncio.run(new_endpoint(ctx, "Src", source_endpoint(dovecot_source)))
+    big, csv = one_user_source(ctx, dovecot_source, make_user, seed=77, messages=1500)
     batch = batches.new_batch(ctx, batches.BatchRequest("Stoppable", "Src", csv, auto_start=True))
 
     async def run_and_stop() -> float:
@@ -74,9 +70,7 @@ def test_lifecycle_refusals_name_the_reason(
     dovecot_source: DovecotServer, make_user: MakeUser, tmp_path: Path
 ) -> None:
     ctx = make_context(tmp_path)
-    one = filled_user(dovecot_source, make_user, seed=8, messages=2)
-    csv = users_csv([(address(one), one.name, one.password)])
-    asyncio.run(new_endpoint(ctx, "Src", source_endpoint(dovecot_source)))
+    _one, csv = one_user_source(ctx, dovecot_source, make_user, seed=8, messages=2)
     batches.new_batch(ctx, batches.BatchRequest("Life", "Src", csv))
     with pytest.raises(ActionNotAllowed, match="it has not been started"):
         batches.stop_batch(ctx, "Life")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from mailferry.rig import DovecotServer
 from mailferry.service import batches
-from mailferry.service.endpoints import new_endpoint
 from mailferry.service.jobs import AsyncioJobRunner
 from mailferry.service.migration_users import get_user
 from mailferry.service.scheduler import Scheduler
@@ -18,10 +17,8 @@ from mailferry.service.statuses import UserStatus
 from tests.service.service_support import (
     MakeUser,
     address,
-    filled_user,
     make_context,
-    source_endpoint,
-    users_csv,
+    one_user_source,
 )
 
 
@@ -29,9 +26,7 @@ def test_a_user_whose_old_job_is_winding_down_waits_for_the_next_pass(
     dovecot_source: DovecotServer, make_user: MakeUser, tmp_path: Path
 ) -> None:
     ctx = make_context(tmp_path)
-    account = filled_user(dovecot_source, make_user, seed=5, messages=5)
-    csv = users_csv([(address(account), account.name, account.password)])
-    asyncio.run(new_endpoint(ctx, "Src", source_endpoint(dovecot_source)))
+    account, csv = one_user_source(ctx, dovecot_source, make_user, seed=5, messages=5)
     batches.new_batch(ctx, batches.BatchRequest("Winding", "Src", csv, auto_start=True))
     user_id = get_user(ctx, address(account)).id
 
