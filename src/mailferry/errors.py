@@ -22,6 +22,7 @@ retrying the same operation later may succeed::
     ├── AuthenticationError           the login was refused (LOGINDISABLED, bad password)
     ├── MailboxNotFound               no such target mailbox, or an unusable name (fails the user)
     ├── QuotaExceeded                 the target mailbox is full (fails the user, not one message)
+    ├── MailboxLocked                 another process keeps the target mailbox locked (transient)
     ├── FolderError                   one folder can't be read or written (skips the folder)
     └── StateError                    the state database refused an operation
         ├── StateConflict             a uniqueness rule would be broken (a caller bug)
@@ -198,6 +199,19 @@ class QuotaExceeded(MailferryError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"quota exceeded: {reason}")
         self.reason = reason
+
+
+class MailboxLocked(MailferryError):
+    """Another live process held the target mailbox's lock past our wait: the whole
+    job is retried later (skipping the folder would leave it behind until the next
+    incremental sync)."""
+
+    transient = True
+
+    def __init__(self, lock: str, seconds: float) -> None:
+        super().__init__(f"the mailbox is locked: another process held {lock} for {seconds:g} s")
+        self.lock = lock
+        self.seconds = seconds
 
 
 class FolderError(MailferryError):

@@ -37,7 +37,7 @@ from mailferry.stores.maildir_files import (
     open_dir,
     write_message,
 )
-from mailferry.stores.maildir_io import append_text, read_text, replace_text
+from mailferry.stores.maildir_io import append_text, read_text, replace_own, replace_text
 from mailferry.stores.maildir_keywords import (
     KEYWORDS_FILE,
     KeywordTable,
@@ -126,14 +126,14 @@ def load_state(folder: FolderDir, mailbox_fd: int) -> FolderState:
 
 def save_state(folder: FolderDir, state: FolderState) -> None:
     text = f"uidvalidity {state.uidvalidity}\nuidnext {state.uidnext}\n"
-    replace_text(folder.fd, STATE_FILE, text)
+    replace_own(folder.fd, STATE_FILE, text)
 
 
 def _next_uidvalidity(mailbox_fd: int) -> int:
     last = (read_text(mailbox_fd, UIDVALIDITY_FILE) or "0").strip()
     value = max(int(time.time()), (int(last) if last.isdigit() else 0) + 1)
     value = min(value, 2**32 - 1)
-    replace_text(mailbox_fd, UIDVALIDITY_FILE, f"{value}\n")
+    replace_own(mailbox_fd, UIDVALIDITY_FILE, f"{value}\n")
     return value
 
 

@@ -4,7 +4,9 @@ All paths are names relative to a directory descriptor; nothing follows a
 symbolic link. Files Dovecot also writes (``dovecot-keywords``,
 ``subscriptions``) are replaced the way Dovecot does it: take the dot-lock
 ``<name>.lock`` with O_EXCL, write the new contents into it, fsync, rename
-it over ``<name>``.
+it over ``<name>``. Files only mailferry writes (``mailferry-uids``…) are
+always written under the mailbox ``flock`` and need no dot-lock: a dot-lock
+left by a killed writer would stall the next run for its whole stale age.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import os
 import time
 from collections.abc import Iterator
 
-from mailferry.errors import QuotaExceeded
+from mailferry.errors import MailboxLocked, QuotaExceeded
 
 _O_LOCK = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _O_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _STALE_LOCK_SECONDS = 30.0  # a dot-lock untouched this long was left by a dead writer
-_LOCK_WAIT_SECONDS = 20.0  # for a flock; a dot-lock is waited for until it is stale
+_DOTLOCK_WAIT_SECONDS = _STALE_LOCK_SECONDS + 5.0  # outlasts the stale age
+# The flock's holder may itself be waiting for a dead writer's dot-lock to go stale:
+# a waiter for the flock must not give up first (it used to, after 20 s, and skip a folder).
+_LOCK_WAIT_SECONDS = _DOTLOCK_WAIT_SECONDS + 25.0
 MAX_SMALL_FILE = 16 * 1024 * 1024
 _FULL = {errno.ENOSPC, errno.EDQUOT}
 
@@ -61,9 +66,23 @@ def replace_text(dir_fd: int, name: str, text: str) -> None:
     os.fsync(dir_fd)
 
 
+def replace_own(dir_fd: int, name: str, text: str) -> None:
+    """Atomically replace ``name``, a file only mailferry writes, under the mailbox
+    ``flock`` the caller holds: through ``<name>.new``, which a killed writer may
+    have left half-written and is simply overwritten."""
+    temporary = name + ".new"
+    _write_file(dir_fd, temporary, os.O_TRUNC, text)
+    os.rename(temporary, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    os.fsync(dir_fd)
+
+
 def append_text(dir_fd: int, name: str, text: str) -> None:
     """Append to ``name`` (created if missing) and fsync."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    _write_file(dir_fd, name, os.O_APPEND, text)
+
+
+def _write_file(dir_fd: int, name: str, mode: int, text: str) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | mode | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(name, flags, 0o600, dir_fd=dir_fd)
     try:
         _write_fd(fd, text.encode("utf-8", "surrogateescape"))
@@ -74,7 +93,7 @@ def append_text(dir_fd: int, name: str, text: str) -> None:
 def _take_dotlock(dir_fd: int, lock: str) -> int:
     """Create the dot-lock, breaking it once stale. The wait outlasts the stale age:
     a lock left by a killed process (ours or Dovecot's) is broken, not reported."""
-    deadline = time.monotonic() + _STALE_LOCK_SECONDS + 5.0
+    deadline = time.monotonic() + _DOTLOCK_WAIT_SECONDS
     while True:
         try:
             return os.open(lock, _O_LOCK, 0o600, dir_fd=dir_fd)
@@ -98,18 +117,21 @@ def _stale(dir_fd: int, lock: str) -> bool:
 
 @contextlib.contextmanager
 def flocked(dir_fd: int, name: str) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``name`` (created if missing) for the block."""
+    """Hold an exclusive ``flock`` on ``name`` (created if missing) for the block.
+    Only a live process can hold it (the kernel drops a dead one's): waiting past
+    ``_LOCK_WAIT_SECONDS`` raises :class:`MailboxLocked`."""
     flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(name, flags, 0o600, dir_fd=dir_fd)
     try:
-        deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+        wait = _LOCK_WAIT_SECONDS
+        deadline = time.monotonic() + wait
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise
+                    raise MailboxLocked(name, wait) from None
                 time.sleep(0.05)
         yield
     finally:
