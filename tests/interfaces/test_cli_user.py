@@ -78,7 +78,10 @@ def test_stats(mf: Mailferry) -> None:
                                 "SkippedItemCount", "PercentageComplete"]  # fmt: skip
     assert table[2].split() == ["bob@contoso.example", "B1", "Queued", "0", "0", "0"]
     durations = mf.json("user", "stats", "bob@contoso.example", "--property", "*Duration")
-    assert set(durations) == {"TotalQueuedDuration", "TotalInProgressDuration"}
+    assert set(durations) == {
+        "TotalQueuedDuration", "TotalInProgressDuration", "TotalSyncedDuration",
+        "TotalStalledDuration",
+    }  # fmt: skip
     assert "was not found" in mf.fails("user", "stats", "nobody@contoso.example")
     mf.assert_never_printed(*PASSWORDS)
 

@@ -69,6 +69,8 @@ def test_batch_journey(dovecot_source: DovecotServer, make_user: MakeUser, tmp_p
     asyncio.run(run_in_process(ctx, {batch.id}))
     assert get_user(ctx, address(alice)).synced_item_count == 28
     assert count_files(mail / address(alice)) == 28
+    day = 24 * 3600 + 60
+    assert day <= get_user(ctx, address(alice)).synced_seconds < day + 120  # Synced meanwhile
 
     # SyncNow for one user: nothing new, nothing duplicated.
     user_sync_now(ctx, address(bob))

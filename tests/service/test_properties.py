@@ -291,6 +291,33 @@ def test_in_progress_duration_adds_the_running_job() -> None:
     assert props["TotalInProgressDuration"] == "01:00:00"
 
 
+def test_synced_duration_runs_only_while_synced_and_idle() -> None:
+    now = T0 + dt.timedelta(hours=2)
+    waiting = user(status=U.SYNCED, synced_seconds=30.0, synced_since=T0)
+    props = user_statistics_properties(waiting, [], now, include_skipped_items=False)
+    assert props["TotalSyncedDuration"] == "02:00:30"
+    for other in (
+        user(status=U.STOPPED, synced_seconds=30.0, synced_since=T0),
+        user(status=U.SYNCED, synced_seconds=30.0, synced_since=T0, started_at=T0),
+    ):
+        props = user_statistics_properties(other, [], now, include_skipped_items=False)
+        assert props["TotalSyncedDuration"] == "00:00:30"
+
+
+def test_stalled_duration_runs_while_a_retry_is_awaited() -> None:
+    now = T0 + dt.timedelta(minutes=10)
+    later = now + dt.timedelta(minutes=5)
+    for status in (U.QUEUED, U.SYNCED, U.COMPLETING):
+        waiting = user(status=status, stalled_seconds=5.0, stalled_since=T0, retry_at=later)
+        props = user_statistics_properties(waiting, [], now, include_skipped_items=False)
+        assert props["TotalStalledDuration"] == "00:10:05", status
+    asked = user(status=U.SYNCED, stalled_seconds=5.0, stalled_since=T0, retry_at=None)
+    stopped = user(status=U.STOPPED, stalled_seconds=5.0, stalled_since=T0, retry_at=later)
+    for other in (asked, stopped):
+        props = user_statistics_properties(other, [], now, include_skipped_items=False)
+        assert props["TotalStalledDuration"] == "00:00:05"
+
+
 def test_durations_mix_naive_and_aware_datetimes() -> None:
     naive_start = user(status=U.SYNCING, started_at=T0.replace(tzinfo=None))
     now = (T0 + dt.timedelta(seconds=90)).astimezone(CEST)

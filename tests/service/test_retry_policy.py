@@ -72,3 +72,6 @@ def test_unreachable_source_is_retried_then_fails_with_the_reason(tmp_path: Path
     assert user.error is not None and "refused" in user.error.lower(), user.error
     started = ctx.store.events(batch_id=batch.id, kinds=["job_started"])
     assert len(started) == 3
+    # The two waits for a retry (0.2 s, then 0.4 s) are stalled time, not queued time.
+    assert 0.6 <= user.stalled_seconds < 10 and user.stalled_since is None
+    assert user.queued_seconds < 0.6

@@ -125,7 +125,10 @@ def start_batch(ctx: ServiceContext, name: str) -> Batch:
     batch = get_batch(ctx, name)
     check_action(batch.name, BatchAction.START, batch.status)
     now = ctx.now()
-    requeue = {"status": U.QUEUED, "queued_since": now, "error": None, "error_kind": None}
+    requeue = {
+        "status": U.QUEUED, "queued_since": now, "stalled_since": None,
+        "error": None, "error_kind": None,
+    }  # fmt: skip
     retry = {**requeue, "attempts": 0, "retry_at": None}
     store = ctx.store
     store.update_batch_users(batch.id, {"queued_since": now}, [U.QUEUED])
@@ -134,13 +137,22 @@ def start_batch(ctx: ServiceContext, name: str) -> Batch:
     for user in stopped_initial:
         if user.initial_sync_done:
             store.update_user(
-                user.id, {"status": U.SYNCED, "next_sync_at": now}, expect=[U.STOPPED]
+                user.id,
+                {"status": U.SYNCED, "next_sync_at": now, "synced_since": now},
+                expect=[U.STOPPED],
             )
         else:
             store.update_user(user.id, requeue, expect=[U.STOPPED])
     store.update_batch_users(
         batch.id,
-        {"status": U.SYNCED, "sync_requested": True, "attempts": 0, "retry_at": None},
+        {
+            "status": U.SYNCED,
+            "sync_requested": True,
+            "attempts": 0,
+            "retry_at": None,
+            "synced_since": now,
+            "stalled_since": None,
+        },
         [U.INCREMENTAL_FAILED],
     )
     changes: dict[str, object] = {"status": B.STARTING, "error": None, "completed_at": None}

@@ -57,6 +57,8 @@ USER_STATISTICS_FIELDS: tuple[str, ...] = (
     "PercentageComplete",
     "TotalQueuedDuration",
     "TotalInProgressDuration",
+    "TotalSyncedDuration",
+    "TotalStalledDuration",
     "LastSuccessfulSyncTime",
 )
 """The keys of ``user_statistics_properties``, in order (the report's CSV columns)."""
@@ -189,6 +191,8 @@ def user_statistics_properties(
         "PercentageComplete": u.percentage_complete,
         "TotalQueuedDuration": timespan(_queued_seconds(u, now)),
         "TotalInProgressDuration": timespan(_in_progress_seconds(u, now)),
+        "TotalSyncedDuration": timespan(_synced_seconds(u, now)),
+        "TotalStalledDuration": timespan(_stalled_seconds(u, now)),
         "LastSuccessfulSyncTime": iso_utc(u.last_successful_sync_at),
     }
     return {key: values[key] for key in USER_STATISTICS_FIELDS}
@@ -219,17 +223,32 @@ def _mean_percentage(users: Sequence[MigrationUser]) -> int:
 
 
 def _queued_seconds(u: MigrationUser, now: dt.datetime) -> float:
-    running = 0.0
-    if u.status == U.QUEUED and u.queued_since is not None:
-        running = max(0.0, (_utc(now) - _utc(u.queued_since)).total_seconds())
-    return u.queued_seconds + running
+    running = u.queued_since if u.status == U.QUEUED else None
+    return u.queued_seconds + _elapsed(running, now)
 
 
 def _in_progress_seconds(u: MigrationUser, now: dt.datetime) -> float:
-    running = 0.0
-    if u.started_at is not None:
-        running = max(0.0, (_utc(now) - _utc(u.started_at)).total_seconds())
-    return u.in_progress_seconds + running
+    return u.in_progress_seconds + _elapsed(u.started_at, now)
+
+
+def _synced_seconds(u: MigrationUser, now: dt.datetime) -> float:
+    """Time Synced between syncs (a Stop ends the stretch: a Stopped user isn't synced)."""
+    running = u.synced_since if u.status == U.SYNCED and u.started_at is None else None
+    return u.synced_seconds + _elapsed(running, now)
+
+
+def _stalled_seconds(u: MigrationUser, now: dt.datetime) -> float:
+    """Time waiting to retry after a transient error (throttling, a lost connection…)."""
+    waiting = u.retry_at is not None and u.started_at is None and u.status in _RETRY_WAITS
+    return u.stalled_seconds + _elapsed(u.stalled_since if waiting else None, now)
+
+
+_RETRY_WAITS = frozenset({U.QUEUED, U.SYNCED, U.COMPLETING})
+
+
+def _elapsed(since: dt.datetime | None, now: dt.datetime) -> float:
+    """Seconds from ``since`` to ``now``, 0 when there is no running stretch."""
+    return 0.0 if since is None else max(0.0, (_utc(now) - _utc(since)).total_seconds())
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

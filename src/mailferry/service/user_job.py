@@ -146,6 +146,7 @@ class _Job:
             "error_kind": "FolderError" if errors else None,
             "total_items_in_source": result.items,
             "synced_item_count": result.copied + result.already_present,
+            "synced_since": now if status == U.SYNCED else None,
             "skipped_item_count": skipped,
             "bytes_transferred": self.user.bytes_transferred + result.bytes_copied,
             "last_successful_sync_at": now,
@@ -193,15 +194,17 @@ class _Job:
             return {"status": U.QUEUED, "queued_since": self.ctx.now()}
         if self.kind == U.COMPLETING:
             return {"status": U.COMPLETING}
-        return {"status": U.SYNCED, "sync_requested": True}
+        return {"status": U.SYNCED, "sync_requested": True, "synced_since": self.ctx.now()}
 
     def _retry_changes(self, delay: float) -> dict[str, Any]:
-        retry_at = self.ctx.now() + dt.timedelta(seconds=delay)
+        """The wait for a retry is stalled time (not queued, not synced)."""
+        now = self.ctx.now()
+        waiting = {"retry_at": now + dt.timedelta(seconds=delay), "stalled_since": now}
         if self.kind == U.VALIDATING:
-            return {"status": U.QUEUED, "retry_at": retry_at, "queued_since": self.ctx.now()}
+            return {"status": U.QUEUED, **waiting}
         if self.kind == U.COMPLETING:
-            return {"status": U.COMPLETING, "retry_at": retry_at}
-        return {"status": U.SYNCED, "retry_at": retry_at, "sync_requested": True}
+            return {"status": U.COMPLETING, **waiting}
+        return {"status": U.SYNCED, "sync_requested": True, **waiting}
 
     def _failed_status(self) -> UserStatus:
         if self.kind == U.INCREMENTAL_SYNCING:
@@ -211,11 +214,17 @@ class _Job:
     # -- bookkeeping ----------------------------------------------------------------
 
     def _start_changes(self) -> dict[str, Any]:
-        now = self.ctx.now()
-        queued = self.user.queued_seconds
-        if self.user.queued_since is not None:
-            queued += max(0.0, (now - self.user.queued_since).total_seconds())
-        return {"started_at": now, "queued_since": None, "queued_seconds": queued}
+        """A job starts: the stretch the user waited (queued, synced or stalled) ends."""
+        now, user = self.ctx.now(), self.user
+        return {
+            "started_at": now,
+            "queued_since": None,
+            "queued_seconds": user.queued_seconds + _since(user.queued_since, now),
+            "synced_since": None,
+            "synced_seconds": user.synced_seconds + _since(user.synced_since, now),
+            "stalled_since": None,
+            "stalled_seconds": user.stalled_seconds + _since(user.stalled_since, now),
+        }
 
     def _finish_changes(self) -> dict[str, Any]:
         elapsed = time.monotonic() - self.started
@@ -272,3 +281,7 @@ class _Job:
             email=self.user.email_address,
             **detail,
         )
+
+
+def _since(start: dt.datetime | None, now: dt.datetime) -> float:
+    return 0.0 if start is None else max(0.0, (now - start).total_seconds())

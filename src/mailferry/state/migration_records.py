@@ -117,6 +117,11 @@ class MigrationUser:
     retry_at: dt.datetime | None
     claimed_by: str | None
     claimed_until: dt.datetime | None
+    # Synced: waiting between syncs; stalled: waiting to retry after a transient error.
+    synced_seconds: float = 0.0
+    stalled_seconds: float = 0.0
+    synced_since: dt.datetime | None = None
+    stalled_since: dt.datetime | None = None
     password_secret: bytes = field(default=b"", repr=False)
 
     @property

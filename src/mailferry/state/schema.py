@@ -241,6 +241,11 @@ migration_users = Table(
     Column("retry_at", UtcDateTime),
     Column("claimed_by", Text),
     Column("claimed_until", UtcDateTime),
+    # revision 0003 (appended, so the metadata's column order is the migrations')
+    Column("synced_seconds", Float, nullable=False, server_default="0"),
+    Column("stalled_seconds", Float, nullable=False, server_default="0"),
+    Column("synced_since", UtcDateTime),
+    Column("stalled_since", UtcDateTime),
     UniqueConstraint("email_key"),
     Index("ix_migration_users_batch_id", "batch_id"),
     Index("ix_migration_users_status", "status"),

@@ -127,6 +127,10 @@ def new_user_row(batch_id: int, user: Mapping[str, Any]) -> dict[str, Any]:
         "retry_at": None,
         "claimed_by": None,
         "claimed_until": None,
+        "synced_seconds": 0.0,
+        "stalled_seconds": 0.0,
+        "synced_since": None,
+        "stalled_since": None,
     }
     row.update(user)
     return row
