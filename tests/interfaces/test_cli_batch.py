@@ -179,7 +179,10 @@ def test_targets(mf: Mailferry, csv: Path, tmp_path: Path, monkeypatch: pytest.M
     per_user = write_csv(tmp_path / "t.csv", [("p@contoso.example", "a", "per-user-pw-3")])
     mf.ok(*base("p"), "--target", "imaps://mail.contoso.example", "--target-login",
           "per-user", "--target-csv", str(per_user))  # fmt: skip
-    assert mf.json("batch", "get", "p")["Target"] == "imap://mail.contoso.example:993"
+    assert mf.json("batch", "get", "p")["Target"] == "imaps://mail.contoso.example:993"
+    mf.ok(*base("t"), "--target", "imap://mail.contoso.example", "--target-security", "Tls",
+          "--target-login", "per-user", "--target-csv", str(per_user))  # fmt: skip
+    assert mf.json("batch", "get", "t")["Target"] == "imap://mail.contoso.example:143 (STARTTLS)"
     assert "give --target too" in mf.fails(*base("x"), "--target-user", "a", code=2)
     assert "neither maildir:PATH" in mf.fails(*base("x"), "--target", "ftp://x")
     mf.assert_never_printed("u-pw-8", "target-admin-pw-42", "per-user-pw-3")

@@ -124,7 +124,7 @@ def batch_properties(b: Batch, users: Sequence[MigrationUser], now: dt.datetime)
         "Status": b.status.value,
         "MigrationType": "IMAP",
         "SourceEndpoint": b.source_endpoint,
-        "Target": b.target.describe(),
+        "Target": b.target.display(),
         "TotalCount": len(users),
         "ActiveCount": sum(s in ACTIVE_USER for s in statuses),
         "StoppedCount": statuses.count(U.STOPPED),

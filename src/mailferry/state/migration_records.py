@@ -55,9 +55,18 @@ class TargetSettings:
     separator: str = "*"
 
     def describe(self) -> str:
+        """Part of every mailbox key: never change it (keys of running migrations)."""
         if self.kind == "maildir":
             return f"maildir:{self.maildir_root}"
         return f"imap://{self.host}:{self.port}"
+
+    def display(self) -> str:
+        """What the administrator sees: ``imaps://`` for Ssl, ``(STARTTLS)`` for Tls."""
+        if self.kind == "imap" and self.security == "Ssl":
+            return f"imaps://{self.host}:{self.port}"
+        if self.kind == "imap" and self.security == "Tls":
+            return f"{self.describe()} (STARTTLS)"
+        return self.describe()
 
 
 @dataclass(frozen=True)
