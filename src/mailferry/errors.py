@@ -24,6 +24,7 @@ retrying the same operation later may succeed::
     ├── QuotaExceeded                 the target mailbox is full (fails the user, not one message)
     ├── MailboxLocked                 another process keeps the target mailbox locked (transient)
     ├── FolderError                   one folder can't be read or written (skips the folder)
+    ├── ContentFilterError            a -ContentFilter we can't use (syntax, ambiguous date)
     └── StateError                    the state database refused an operation
         ├── StateConflict             a uniqueness rule would be broken (a caller bug)
         ├── StateNotFound             a row the operation needs does not exist
@@ -212,6 +213,15 @@ class MailboxLocked(MailferryError):
         super().__init__(f"the mailbox is locked: another process held {lock} for {seconds:g} s")
         self.lock = lock
         self.seconds = seconds
+
+
+class ContentFilterError(MailferryError):
+    """A ``-ContentFilter`` (Received window) that can't be used; ``reason`` says what is
+    wrong and where (the character or the word)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class FolderError(MailferryError):

@@ -290,3 +290,14 @@ def test_progress_views_render_the_batch_and_its_users(mf: Mailferry, csv: Path)
         assert lines.changes(snapshot) == []  # only changes are printed
     finally:
         store.close()
+
+
+def test_content_filter_is_checked_shown_and_removable(mf: Mailferry, csv: Path) -> None:
+    ambiguous = ["batch", "new", "--name", "F", "--source-endpoint", "E1", "--csv", str(csv),
+                 "--content-filter", "Received -gt '3/4/2020'"]  # fmt: skip
+    refused = mf.fails(*ambiguous)
+    assert "ContentFilter: '3/4/2020' at character 14 is ambiguous" in refused
+    assert "'2020-03-04'" in refused and "'2020-04-03'" in refused
+    made = new_batch(mf, csv, "F", "--content-filter", "Received -gt '2020-08-23'")
+    assert made["ContentFilter"] == "Received -gt '2020-08-23'"
+    assert mf.json("batch", "set", "F", "--content-filter", "")["ContentFilter"] is None

@@ -144,6 +144,12 @@ VARIANTS = [
      "'-AllowUnknownColumnsInCsv:$false' -ExcludeFolders '@(\"[Gmail]\",\"a, b\")'", False,
      ["batch", "new", "--name", "B", "--source-endpoint", "E", "--csv", "users.csv",
       "--exclude-folders", "[Gmail]", "--exclude-folders", "a, b"]),
+    ("New-MigrationBatch -Name B -SourceEndpoint E -CSVData users.csv "
+     "-ContentFilter \"Received -gt '8/23/2020'\"", False,
+     ["batch", "new", "--name", "B", "--source-endpoint", "E", "--csv", "users.csv",
+      "--content-filter", "Received -gt '8/23/2020'"]),
+    ("Set-MigrationBatch B -ContentFilter \"Received -ge '2019-01-01'\"", False,
+     ["batch", "set", "B", "--content-filter", "Received -ge '2019-01-01'"]),
     ("Stop-MigrationBatch IMAPBatch1 -Confirm:$false", False, ["batch", "stop", "IMAPBatch1"]),
     ("Complete-MigrationBatch -Identity IMAPBatch1", True, ["batch", "complete", "IMAPBatch1"]),
     ("Remove-MigrationBatch -Identity IMAPBatch1 -Force -Confirm:$false", False,

@@ -9,7 +9,10 @@ mail already on the target at a first sync, and plans. :func:`execute` (rules
 and saves the checkpoint.
 
 A checkpoint is *complete* only when every planned copy was fetched; otherwise
-it keeps just the UIDVALIDITYs and the next run lists the folder in full. Pairs
+it keeps just the UIDVALIDITYs and the next run lists the folder in full. It also
+keeps its *scope*, the content filter it was made under (:func:`.content_filter.scope_text`):
+under another filter, messages it left out may now be wanted, so a changed scope skips
+the no-op check and the listing since the MODSEQ, and lists the folder in full. Pairs
 are always relative to the checkpoint's UIDVALIDITYs: they are saved before the
 first pair of a folder is recorded and after every re-validation.
 """
@@ -20,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from mailferry.engine.content_filter import scope_text
 from mailferry.engine.copier import CopyJob, copy_messages
 from mailferry.engine.folder_types import FolderMapping
 from mailferry.engine.headers import read_headers
@@ -85,7 +89,8 @@ async def prepare(ctx: Context, mapping: FolderMapping) -> Prepared:
     record, retargeted = _record(ctx, mapping)
     counts = ctx.state.pair_counts(record.id) if record.id >= 0 else {DONE: 0, PENDING: 0}
     status = await ctx.source.status(mapping.source_name)
-    if not (retargeted or counts[PENDING]) and _unchanged(record, status):
+    same_scope = record.scope == scope_text(ctx.options.received)
+    if not (retargeted or counts[PENDING]) and same_scope and _unchanged(record, status):
         # Nothing changed: the pairs are not even loaded (the no-op re-run stays fast).
         empty = Ledger(ctx.state, record, (), dry_run=ctx.options.dry_run)
         return Prepared(mapping, empty, status, done_count=counts[DONE])
@@ -94,7 +99,7 @@ async def prepare(ctx: Context, mapping: FolderMapping) -> Prepared:
     work = Prepared(mapping, ledger, status, tstatus)
     moved = retargeted or record.target_uidvalidity not in (None, tstatus.uidvalidity)
     lost = await _revalidate_target(ctx, work, moved=moved)
-    await _list_source(ctx, work, incremental=not (lost or moved))
+    await _list_source(ctx, work, incremental=same_scope and not (lost or moved))
     await _revalidate_source(ctx, work, record)
     work.plan = replan(ctx.options, work, ())
     return work
@@ -120,7 +125,7 @@ async def _revalidate_source(ctx: Context, work: Prepared, record: FolderRecord)
         await remap_source(ctx.source, ctx.target, folders, ledger, metas, delete_unmatched=delete)
     anchored = (record.source_uidvalidity, record.target_uidvalidity)
     if anchored != (work.status.uidvalidity, tstatus.uidvalidity):
-        ledger.checkpoint(work.status, tstatus.uidvalidity, complete=False)
+        ledger.checkpoint(work.status, tstatus.uidvalidity, complete=False, scope=record.scope)
     if record.source_uidnext is None and tstatus.messages > len(ledger.target_uids()):
         work.adopted = await adopt(ctx.source, ctx.target, folders, ledger, metas)
 
@@ -274,7 +279,8 @@ async def execute(ctx: Context, work: Prepared) -> tuple[FolderResult, list[Skip
         complete = len(tally.received) == copied  # received ⊆ the planned UIDs
         copied, copied_bytes = tally.copied, tally.bytes
         skipped += tally.skipped
-    ledger.checkpoint(work.status, tstatus.uidvalidity, complete=complete)
+    scope = scope_text(ctx.options.received)
+    ledger.checkpoint(work.status, tstatus.uidvalidity, complete=complete, scope=scope)
     result = FolderResult(
         source_folder=name,
         target_folder=target_name,
@@ -289,6 +295,7 @@ async def execute(ctx: Context, work: Prepared) -> tuple[FolderResult, list[Skip
         forgotten=len(plan.forgets),
         unkept_flags=plan.unkept_flags,
         note=work.mapping.note,
+        filtered=len(plan.filtered),
     )
     return result, skipped
 

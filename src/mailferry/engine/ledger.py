@@ -133,21 +133,26 @@ class Ledger:
         for uid, value in flags.items():
             self.pairs[uid] = replace(self.pairs[uid], flags=tuple(sorted(set(value))))
 
-    def checkpoint(self, status: FolderStatus, target_uidvalidity: int, *, complete: bool) -> None:
-        """Save the folder's counters. An incomplete checkpoint keeps only the
-        UIDVALIDITYs (the pairs' frame of reference) and forces a full listing next time."""
+    def checkpoint(
+        self, status: FolderStatus, target_uidvalidity: int, *, complete: bool, scope: str
+    ) -> None:
+        """Save the folder's counters and the content filter's ``scope`` they were made
+        under. An incomplete checkpoint keeps only the UIDVALIDITYs (the pairs' frame
+        of reference) and forces a full listing next time."""
         complete_or_none = (
             (status.uidnext, status.highestmodseq, status.messages) if complete else (None,) * 3
         )
         uidnext, modseq, messages = complete_or_none
+        record = self.record
         saved = (
-            self.record.source_uidvalidity,
-            self.record.source_uidnext,
-            self.record.source_highestmodseq,
-            self.record.source_messages,
-            self.record.target_uidvalidity,
+            record.source_uidvalidity,
+            record.source_uidnext,
+            record.source_highestmodseq,
+            record.source_messages,
+            record.target_uidvalidity,
+            record.scope,
         )
-        if saved == (status.uidvalidity, uidnext, modseq, messages, target_uidvalidity):
+        if saved == (status.uidvalidity, uidnext, modseq, messages, target_uidvalidity, scope):
             return  # nothing new: no write (``last_synced_at`` is the last change)
         if not self.dry_run:
             self._state.save_checkpoint(
@@ -157,13 +162,15 @@ class Ledger:
                 source_highestmodseq=modseq,
                 source_messages=messages,
                 target_uidvalidity=target_uidvalidity,
+                scope=scope,
             )
         self.record = replace(
-            self.record,
+            record,
             source_uidvalidity=status.uidvalidity,
             source_uidnext=uidnext,
             source_highestmodseq=modseq,
             source_messages=messages,
             target_uidvalidity=target_uidvalidity,
             last_synced_at=dt.datetime.now(dt.UTC),
+            scope=scope,
         )

@@ -1,13 +1,19 @@
 """Per-folder planning: what a source listing plus the recorded pairs ask us to do. Pure.
 
 The answer is a :class:`FolderPlan` of actions (vdirsyncer style): ``Copy`` new
-messages newest first, ``Skip`` the ones that must not be copied (``LargeItem``
-decided from RFC822.SIZE without downloading, ``ItemLimit`` decided mailbox-wide
-by :func:`items_over_limit`), ``SetFlags`` where the source flags differ from
-what we last wrote, and ``Forget`` pairs whose source message is gone.
+messages newest first (only those inside the content filter's Received window, if
+any: the others are ``filtered``, decided before anything else), ``Skip`` the ones
+that must not be copied (``LargeItem`` decided from RFC822.SIZE without
+downloading, ``ItemLimit`` decided mailbox-wide by :func:`items_over_limit`),
+``SetFlags`` where the source flags differ from what we last wrote, and ``Forget``
+pairs whose source message is gone.
 
 Choices made here:
 
+- A message outside ``SyncOptions.received`` is *not copied* and not a skipped item
+  (the batch asked for a window), only counted in ``filtered``. The window decides
+  only what is copied: a pair already copied is never forgotten or deleted because of
+  it (a narrowed filter deletes nothing), and its flag updates continue.
 - A message flagged ``\\Deleted`` is *not copied* unless ``include_deleted``: it
   is not a skipped item (the user deleted it), only counted in ``deleted``.
   Without ``include_deleted`` the ``\\Deleted`` flag is never written either.
@@ -28,6 +34,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from mailferry.engine.content_filter import ReceivedWindow
 from mailferry.state.records import DONE, PairRecord
 from mailferry.stores.base import SYSTEM_FLAGS, MessageMeta
 from mailferry.stores.flags import shared
@@ -57,6 +64,7 @@ class SyncOptions:
     flight to the target at once (each with its intent already committed).
     ``queue_bytes + batch_bytes`` bounds every body fetched and not yet done with
     (queued, batched or being appended). ``dry_run`` lists and plans but writes nothing.
+    ``received``: the content filter; messages received outside it are not copied.
     """
 
     max_message_size: int = 36_700_160
@@ -70,6 +78,7 @@ class SyncOptions:
     batch_linger: float = 1.0
     append_window: int = 2
     dry_run: bool = False
+    received: ReceivedWindow | None = None
 
     def __post_init__(self) -> None:
         for name in ("batch_count", "batch_bytes", "queue_bytes", "fetch_chunk", "append_window"):
@@ -117,7 +126,8 @@ class Forget:
 @dataclass(frozen=True)
 class FolderPlan:
     """The actions for one folder. ``copies`` are newest INTERNALDATE first, ties by UID
-    descending; ``deleted`` are source UIDs flagged ``\\Deleted`` that are not copied."""
+    descending; ``deleted`` are source UIDs flagged ``\\Deleted`` that are not copied;
+    ``filtered`` the unpaired source UIDs outside the content filter's window."""
 
     copies: tuple[Copy, ...] = ()
     skips: tuple[Skip, ...] = ()
@@ -125,6 +135,7 @@ class FolderPlan:
     forgets: tuple[Forget, ...] = ()
     deleted: tuple[int, ...] = ()
     unkept_flags: tuple[str, ...] = ()
+    filtered: tuple[int, ...] = ()
 
     @property
     def copy_bytes(self) -> int:
@@ -200,12 +211,16 @@ def plan_folder(
     copies: list[Copy] = []
     skips: list[Skip] = []
     deleted: list[int] = []
+    filtered: list[int] = []
     unkept: set[str] = set()
     writable = _writable_memo(keeps, options.include_deleted)
+    window = options.received
     for uid, meta in metas.items():
         if uid in paired or uid not in present_uids:
             continue
-        if is_deleted(meta) and not options.include_deleted:
+        if window is not None and not window.admits(meta.internaldate):
+            filtered.append(uid)
+        elif is_deleted(meta) and not options.include_deleted:
             deleted.append(uid)
         elif meta.size > options.max_message_size:
             reason = f"{meta.size} bytes exceeds the limit of {options.max_message_size} bytes"
@@ -229,6 +244,7 @@ def plan_folder(
         forgets=tuple(forgets),
         deleted=tuple(sorted(deleted)),
         unkept_flags=tuple(sorted(unkept)),
+        filtered=tuple(sorted(filtered)),
     )
 
 

@@ -15,7 +15,10 @@ class FolderResult:
     ``items``: messages in the source folder; ``copied``/``bytes_copied``: this run;
     ``already_present``: pairs that existed before this run's copies (including
     ``adopted`` ones found on the target); ``skipped``: skipped items found this run;
-    ``deleted``: ``\\Deleted`` messages not copied; ``forgotten``: pairs dropped
+    ``deleted``: ``\\Deleted`` messages not copied; ``filtered``: messages not copied
+    because they were received outside the content filter's window (both count what
+    this run listed: a folder listed only since its checkpoint counts only what
+    changed, one found unchanged counts 0); ``forgotten``: pairs dropped
     because their source message is gone; ``unchanged``: the cheap no-op check
     said nothing changed; ``error``: why the folder was skipped, if it was.
     """
@@ -35,6 +38,7 @@ class FolderResult:
     unkept_flags: tuple[str, ...] = ()
     note: str | None = None
     error: str | None = None
+    filtered: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,11 @@ class MailboxResult:
     @property
     def skipped(self) -> int:
         return len(self.skipped_items)
+
+    @property
+    def filtered(self) -> int:
+        """Messages the content filter left out (see :attr:`FolderResult.filtered`)."""
+        return sum(f.filtered for f in self.folders)
 
     @property
     def flags_updated(self) -> int:

@@ -3,7 +3,8 @@
 The folders are mapped exactly as the sync maps them (:func:`.sync.map_folders`),
 so each source folder is compared with the target folder it migrates to. Per
 folder, the source messages the sync would copy (not the ones it skips by
-policy: ``\\Deleted`` unless ``include_deleted``, ``LargeItem`` by
+policy: ``Filtered`` outside ``options.received`` (the content filter),
+``\\Deleted`` unless ``include_deleted``, ``LargeItem`` by
 RFC822.SIZE, ``ItemLimit`` mailbox-wide, newest kept) are paired with the
 target's messages by their bytes as each store serves them, hashed as the bodies
 stream in and closed at once (:mod:`.verify_match`); each pair's flags and
@@ -37,6 +38,7 @@ from mailferry.engine.sync import map_folders
 from mailferry.engine.verify_match import Hashed, comparisons, pair_up
 from mailferry.engine.verify_report import (
     DELETED_ITEM,
+    FILTERED_ITEM,
     FolderVerification,
     PolicySkip,
     VerifyReport,
@@ -160,8 +162,11 @@ def _policy(
     """(messages the sync copies, messages it skips by policy), as the planner decides."""
     expected: list[MessageMeta] = []
     skips: list[PolicySkip] = []
+    window = options.received
     for meta in metas:
-        if is_deleted(meta) and not options.include_deleted:
+        if window is not None and not window.admits(meta.internaldate):
+            kind = FILTERED_ITEM
+        elif is_deleted(meta) and not options.include_deleted:
             kind = DELETED_ITEM
         elif meta.size > options.max_message_size:
             kind = LARGE_ITEM
@@ -176,10 +181,12 @@ def _policy(
 
 def _candidates(metas: Sequence[MessageMeta], options: SyncOptions) -> list[MessageMeta]:
     """The messages that count against the mailbox's item limit."""
+    window = options.received
     return [
         meta
         for meta in metas
-        if (options.include_deleted or not is_deleted(meta))
+        if (window is None or window.admits(meta.internaldate))
+        and (options.include_deleted or not is_deleted(meta))
         and meta.size <= options.max_message_size
     ]
 

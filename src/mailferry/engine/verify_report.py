@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from mailferry.engine.folder_types import SkippedFolder
 
 DELETED_ITEM = "Deleted"  # a \Deleted source message, not copied by policy
+FILTERED_ITEM = "Filtered"  # received outside the content filter's window
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,10 @@ class DateMismatch:
 
 @dataclass(frozen=True)
 class PolicySkip:
-    """A source message the migration does not copy by policy: ``kind`` is ``Deleted``,
-    ``LargeItem`` or ``ItemLimit``; ``on_target`` when a copy is there all the same
-    (copied by an earlier run, or flagged ``\\Deleted`` after it was copied)."""
+    """A source message the migration does not copy by policy: ``kind`` is ``Filtered``
+    (outside the content filter), ``Deleted``, ``LargeItem`` or ``ItemLimit``;
+    ``on_target`` when a copy is there all the same (copied by an earlier run, under a
+    broader filter, or flagged ``\\Deleted`` after it was copied)."""
 
     uid: int
     kind: str
@@ -85,6 +87,11 @@ class FolderVerification:
     target_bytes: int = 0
     target_exists: bool = True
     error: str | None = None
+
+    @property
+    def filtered(self) -> int:
+        """Source messages outside the content filter (not expected on the target)."""
+        return sum(1 for skip in self.policy_skipped if skip.kind == FILTERED_ITEM)
 
     @property
     def matched(self) -> int:

@@ -12,7 +12,8 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from mailferry.errors import StateConflict
+from mailferry.engine.content_filter import parse_content_filter
+from mailferry.errors import ContentFilterError, StateConflict
 from mailferry.service.batch_users import user_rows
 from mailferry.service.context import ServiceContext
 from mailferry.service.csv_import import MigrationUserRow, read_users_csv
@@ -51,6 +52,7 @@ class BatchRequest:
     complete_after: dt.datetime | None = None
     notification_emails: tuple[str, ...] = ()
     allow_unknown_columns: bool = False
+    content_filter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,13 @@ class BatchChanges:
     notification_emails: tuple[str, ...] | None = None
     exclude_folders: tuple[str, ...] | None = None
     include_folders: tuple[str, ...] | None = None
+    content_filter: str | None = None  # "" removes the filter
 
 
 def new_batch(ctx: ServiceContext, request: BatchRequest) -> Batch:
     name = request.name.strip()
     _check_name(name)
+    content_filter = checked_content_filter(request.content_filter)
     if ctx.store.batch(name) is not None:
         raise AlreadyExists("migration batch", name)
     endpoint = get_endpoint(ctx, request.source_endpoint)
@@ -85,6 +89,7 @@ def new_batch(ctx: ServiceContext, request: BatchRequest) -> Batch:
         "start_after": request.start_after,
         "complete_after": request.complete_after,
         "notification_emails": request.notification_emails,
+        "content_filter": content_filter,
         "created_at": ctx.now(),
     }
     rows = user_rows(ctx, endpoint, target, users)
@@ -242,6 +247,8 @@ def set_batch(ctx: ServiceContext, name: str, changes: BatchChanges) -> Batch:
     batch = get_batch(ctx, name)
     check_action(batch.name, BatchAction.SET, batch.status)
     values = {k: v for k, v in changes.__dict__.items() if v is not None}
+    if "content_filter" in values:
+        values["content_filter"] = checked_content_filter(values["content_filter"])
     if values:
         ctx.store.update_batch(batch.id, values)
         ctx.store.add_event("batch_changed", ctx.now(), batch_id=batch.id, changes=sorted(values))
@@ -270,6 +277,17 @@ def _refuse_unsynced_removal(ctx: ServiceContext, batch: Batch) -> None:
             f"({switched.isoformat()}), e.g. {stale[0].email_address}; mail delivered to the "
             "old server since then would be lost. Run SyncNow first, or remove with --force"
         )
+
+
+def checked_content_filter(text: str | None) -> str | None:
+    """The filter as given, once it parses (None or blank: no filter)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        parse_content_filter(text)
+    except ContentFilterError as error:
+        raise InvalidSetting([f"ContentFilter: {error.reason}"]) from None
+    return text.strip()
 
 
 def _check_name(name: str) -> None:

@@ -55,8 +55,9 @@ def _result_fields(result: MailboxResult) -> dict[str, Any]:
         "CopiedThisRunCount": result.copied,
         "FlagsUpdatedCount": result.flags_updated,
         "SkippedItemCount": result.skipped,
+        "FilteredItemCount": result.filtered,
         "BytesTransferred": result.bytes_copied,
-        "PercentageComplete": _percentage(synced, result.items, result.skipped),
+        "PercentageComplete": _percentage(synced, result.items, result.skipped + result.filtered),
         "Folders": [_folder(f) for f in result.folders],
         "SkippedFolders": [
             {"FolderName": f.source_name, "Reason": str(f.reason), "Detail": f.detail}
@@ -67,8 +68,10 @@ def _result_fields(result: MailboxResult) -> dict[str, Any]:
     }
 
 
-def _percentage(synced: int, items: int, skipped: int) -> int:
-    wanted = items - skipped
+def _percentage(synced: int, items: int, left_out: int) -> int:
+    """Synced out of what is to be migrated (not the skipped items, not what the
+    content filter leaves out this run)."""
+    wanted = items - left_out
     return 100 if wanted <= 0 else min(100, int(100 * synced / wanted))
 
 
@@ -81,6 +84,7 @@ def _folder(folder: FolderResult) -> dict[str, Any]:
         "AlreadyPresent": folder.already_present,
         "Adopted": folder.adopted,
         "Skipped": folder.skipped,
+        "Filtered": folder.filtered,
         "DeletedNotCopied": folder.deleted,
         "FlagsUpdated": folder.flags_updated,
         "Forgotten": folder.forgotten,

@@ -125,6 +125,7 @@ def batch_properties(b: Batch, users: Sequence[MigrationUser], now: dt.datetime)
         "MigrationType": "IMAP",
         "SourceEndpoint": b.source_endpoint,
         "Target": b.target.display(),
+        "ContentFilter": b.content_filter,
         "TotalCount": len(users),
         "ActiveCount": sum(s in ACTIVE_USER for s in statuses),
         "StoppedCount": statuses.count(U.STOPPED),

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from mailferry.engine.content_filter import ReceivedWindow, parse_content_filter
 from mailferry.engine.folder_types import FolderOptions, SkipReason
 from mailferry.engine.planner import SyncOptions
 from mailferry.engine.progress import MailboxStarted, MessagesCopied, ProgressEvent
@@ -110,7 +111,7 @@ class _Job:
                     include=self.batch.include_folders,
                     exclude=self.batch.exclude_folders,
                 ),
-                options=SyncOptions(),
+                options=SyncOptions(received=received_window(self.batch)),
                 progress=self._progress,
                 more_sessions=sessions.open_more,
                 connections=self.ctx.settings.connections_per_mailbox,
@@ -285,3 +286,9 @@ class _Job:
 
 def _since(start: dt.datetime | None, now: dt.datetime) -> float:
     return 0.0 if start is None else max(0.0, (now - start).total_seconds())
+
+
+def received_window(batch: Batch) -> ReceivedWindow | None:
+    """The batch's -ContentFilter (checked when it was set)."""
+    text = batch.content_filter
+    return parse_content_filter(text) if text else None

@@ -88,12 +88,12 @@ _UPSERT_FOLDER_SQL = (
 )
 _FOLDER_SQL = (
     "SELECT id, mailbox_id, source_folder, target_folder, source_uidvalidity, source_uidnext,"
-    " source_highestmodseq, source_messages, target_uidvalidity, last_synced_at"
+    " source_highestmodseq, source_messages, target_uidvalidity, last_synced_at, scope"
     " FROM folders WHERE mailbox_id = ? AND source_folder = ?"
 )
 _CHECKPOINT_SQL = (
     "UPDATE folders SET source_uidvalidity = ?, source_uidnext = ?, source_highestmodseq = ?,"
-    " source_messages = ?, target_uidvalidity = ?, last_synced_at = ? WHERE id = ?"
+    " source_messages = ?, target_uidvalidity = ?, last_synced_at = ?, scope = ? WHERE id = ?"
 )
 
 
@@ -103,18 +103,24 @@ def sqlite_upsert_folder(
     """SQLite: create the folder or change its target folder; its row as it is now."""
     connection.exec_driver_sql(_UPSERT_FOLDER_SQL, (mailbox_id, source_folder, target_folder))
     row = connection.exec_driver_sql(_FOLDER_SQL, (mailbox_id, source_folder)).one()
-    folder_id, mailbox, source, target, validity, uidnext, modseq, messages, target_v, at = row
-    synced = utc_reader(connection.dialect)(at)
+    folder_id, mailbox, source, target, validity, uidnext, modseq, messages, target_v = row[:9]
+    synced = utc_reader(connection.dialect)(row[9])
     return FolderRecord(
-        folder_id, mailbox, source, target, validity, uidnext, modseq, messages, target_v, synced
-    )
+        folder_id, mailbox, source, target, validity, uidnext, modseq, messages, target_v, synced,
+        scope=row[10],
+    )  # fmt: skip
 
 
 def sqlite_save_checkpoint(
-    connection: Connection, folder_id: int, counters: tuple[int | None, ...], now: dt.datetime
+    connection: Connection,
+    folder_id: int,
+    counters: tuple[int | None, ...],
+    scope: str,
+    now: dt.datetime,
 ) -> int:
-    """SQLite: set the five checkpoint counters and ``last_synced_at``; rows changed."""
-    params = (*counters, sqlite_utc_text(now), folder_id)
+    """SQLite: set the five checkpoint counters, the scope and ``last_synced_at``; rows
+    changed."""
+    params = (*counters, sqlite_utc_text(now), scope, folder_id)
     result: Any = connection.exec_driver_sql(_CHECKPOINT_SQL, params)
     return int(result.rowcount)
 

@@ -91,6 +91,7 @@ class Batch:
     completed_at: dt.datetime | None
     last_report_at: dt.datetime | None
     error: str | None
+    content_filter: str | None = None  # -ContentFilter as given (a Received window)
     target_secret: bytes | None = field(default=None, repr=False)
 
 

@@ -14,7 +14,11 @@ DONE: PairState = "done"
 
 @dataclass(frozen=True, slots=True)
 class FolderRecord:
-    """One source folder of a mailbox and its checkpoint (all None before the first sync)."""
+    """One source folder of a mailbox and its checkpoint (all None before the first sync).
+
+    ``scope`` is the content filter the checkpoint was made under (its canonical text,
+    '' for none): under another one the checkpoint does not describe what was wanted.
+    """
 
     id: int
     mailbox_id: int
@@ -26,6 +30,7 @@ class FolderRecord:
     source_messages: int | None
     target_uidvalidity: int | None
     last_synced_at: dt.datetime | None
+    scope: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,6 +121,8 @@ folders = Table(
     Column("source_messages", BigInteger),
     Column("target_uidvalidity", BigInteger),
     Column("last_synced_at", UtcDateTime),
+    # revision 0004: the content filter the checkpoint was made under ('' for none)
+    Column("scope", Text, nullable=False, server_default=""),
     UniqueConstraint("mailbox_id", "source_folder"),
     sqlite_autoincrement=True,
 )
@@ -206,6 +208,7 @@ batches = Table(
     Column("completed_at", UtcDateTime),
     Column("last_report_at", UtcDateTime),
     Column("error", Text),
+    Column("content_filter", Text),  # revision 0004: -ContentFilter as given
     UniqueConstraint("name_key"),
     sqlite_autoincrement=True,
 )

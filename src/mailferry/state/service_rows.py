@@ -63,6 +63,7 @@ def batch_record(row: Any) -> Batch:
         completed_at=values["completed_at"],
         last_report_at=values["last_report_at"],
         error=values["error"],
+        content_filter=values["content_filter"],
         target_secret=values["target_secret"],
     )
 

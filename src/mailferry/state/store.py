@@ -272,8 +272,10 @@ class StateStore:
         source_highestmodseq: int | None,
         source_messages: int | None,
         target_uidvalidity: int | None,
+        scope: str = "",
     ) -> None:
-        """Record the folder's counters after a sync; ``last_synced_at`` becomes now."""
+        """Record the folder's counters after a sync, and the content filter's ``scope``
+        they were made under ('' for none); ``last_synced_at`` becomes now."""
         now = _now()
         counters = (
             source_uidvalidity,
@@ -285,7 +287,9 @@ class StateStore:
 
         def run(connection: Connection) -> None:
             if connection.dialect.name == "sqlite":
-                changed = hot_writes.sqlite_save_checkpoint(connection, folder_id, counters, now)
+                changed = hot_writes.sqlite_save_checkpoint(
+                    connection, folder_id, counters, scope, now
+                )
             else:
                 statement = (
                     update(folders)
@@ -297,6 +301,7 @@ class StateStore:
                         source_messages=source_messages,
                         target_uidvalidity=target_uidvalidity,
                         last_synced_at=now,
+                        scope=scope,
                     )
                 )
                 changed = connection.execute(statement).rowcount

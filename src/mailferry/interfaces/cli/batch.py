@@ -39,6 +39,7 @@ STATUS = click.Choice([s.value for s in BatchStatus], case_sensitive=False)
 SECURITY = click.Choice([s.value for s in Security], case_sensitive=False)
 WAIT_HELP = "Run the batch here until it settles (default: when no `mailferry serve` runs)."
 
+CONTENT_FILTER_HELP = "Only mail received in a window, e.g. \"Received -gt '2020-08-23'\"."
 wait_option = click.option("--wait/--no-wait", default=None, help=WAIT_HELP)
 
 
@@ -70,6 +71,7 @@ def batch() -> None:
 @click.option("--complete-after", type=UTC_DATETIME, help="ISO time; UTC unless a zone is given.")
 @click.option("--notification-emails", multiple=True, help="Addresses that receive reports.")
 @click.option("--allow-unknown-columns", is_flag=True)
+@click.option("--content-filter", help=CONTENT_FILTER_HELP)
 @wait_option
 @record_options
 @service_command
@@ -92,6 +94,7 @@ def new(
     complete_after: dt.datetime | None,
     notification_emails: tuple[str, ...],
     allow_unknown_columns: bool,
+    content_filter: str | None,
     wait: bool | None,
     output: RecordFormat,
 ) -> None:
@@ -126,6 +129,7 @@ def new(
         complete_after=complete_after,
         notification_emails=split_values(notification_emails),
         allow_unknown_columns=allow_unknown_columns,
+        content_filter=content_filter,
     )
     created = service.new_batch(ctx, request)
     if auto_start:
@@ -237,6 +241,7 @@ def add_users(
 @click.option("--notification-emails", multiple=True)
 @click.option("--exclude-folders", multiple=True)
 @click.option("--include-folders", multiple=True)
+@click.option("--content-filter", help=CONTENT_FILTER_HELP + ' "" removes it.')
 @record_options
 @service_command
 def set_(
@@ -247,15 +252,18 @@ def set_(
     notification_emails: tuple[str, ...],
     exclude_folders: tuple[str, ...],
     include_folders: tuple[str, ...],
+    content_filter: str | None,
     output: RecordFormat,
 ) -> None:
-    """Change a batch's times, notification addresses or folder filters."""
+    """Change a batch's times, notification addresses, folder or content filters
+    (a broader content filter takes effect at each user's next sync: SyncNow)."""
     changes = BatchChanges(
         start_after=start_after,
         complete_after=complete_after,
         notification_emails=split_or_none(notification_emails),
         exclude_folders=split_or_none(exclude_folders),
         include_folders=split_or_none(include_folders),
+        content_filter=content_filter,
     )
     changed = service.set_batch(ctx, name, changes)
     _print_batch(ctx, changed.name, output)

@@ -173,6 +173,7 @@ _BATCH_SETTINGS = (
     Param("NotificationEmails", Kind.LIST, option="--notification-emails"),
     Param("ExcludeFolders", Kind.LIST, option="--exclude-folders"),
     Param("IncludeFolders", Kind.LIST, option="--include-folders"),
+    Param("ContentFilter", option="--content-filter"),
 )
 _CSV = Param("CSVData", Kind.CSV, option="--csv")
 _UNKNOWN_COLUMNS = Param("AllowUnknownColumnsInCsv", Kind.BOOL, option="--allow-unknown-columns")

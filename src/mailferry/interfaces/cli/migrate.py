@@ -91,6 +91,7 @@ def _request(params: dict[str, Any]) -> MigrationRequest:
         include_deleted=params["include_deleted"],
         propagate_deletions=params["propagate_deletions"],
         dry_run=params["dry_run"],
+        received=params["content_filter"],
     )
     rows = users(params)
     return MigrationRequest(
@@ -139,13 +140,25 @@ def _print_summary(
 ) -> None:
     title = "Dry run (nothing written)" if request.options.dry_run else "Migration summary"
     table = Table(title=f"{title}: {request.source.describe()} -> {request.target.describe()}")
-    for column in ("user", "status", "folders", "in source", "synced", "copied", "skipped",
-                   "MB", "seconds", "error"):  # fmt: skip
-        table.add_column(column, justify="right" if column in ("in source", "synced", "copied",
-                         "skipped", "MB", "seconds", "folders") else "left")  # fmt: skip
+    window = request.options.received
+    columns = ["user", "status", "folders", "in source", "synced", "copied", "skipped",
+               *(["filtered"] if window is not None else []), "MB", "seconds", "error"]  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("user", "status", "error")
+                         else "right")  # fmt: skip
     for outcome in outcomes:
-        table.add_row(*_row(outcome))
+        row = _row(outcome)
+        if window is not None:
+            filtered = "" if outcome.result is None else str(outcome.result.filtered)
+            row.insert(7, filtered)
+        table.add_row(*row)
     console.print(table)
+    if window is not None:
+        left_out = sum(o.result.filtered for o in outcomes if o.result is not None)
+        console.print(
+            f"Content filter {escape(window.text())}: {left_out} message(s) received "
+            "outside it were not migrated (folders found unchanged are not counted)."
+        )
     failed = sum(1 for o in outcomes if o.failed)
     console.print(f"{len(outcomes) - failed} synced, {failed} failed.")
 

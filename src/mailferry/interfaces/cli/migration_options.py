@@ -1,4 +1,5 @@
-"""Command-line options shared by ``migrate`` and ``verify``: source, target, CSV.
+"""Command-line options shared by ``migrate`` and ``verify``: source, target, CSV, and
+the content filter (Exchange's ``-ContentFilter`` on Received time).
 
 Secrets are never arguments: the target admin password comes from
 ``--target-password-file`` or the ``MAILFERRY_TARGET_PASSWORD`` environment
@@ -16,6 +17,8 @@ import click
 
 from mailferry.connection.auth import AuthMethod
 from mailferry.connection.options import ConnectOptions, Security, default_port
+from mailferry.engine.content_filter import ReceivedWindow, parse_content_filter
+from mailferry.errors import ContentFilterError
 from mailferry.service.csv_import import MigrationUserRow, parse_users_csv
 from mailferry.service.migration_spec import SourceSpec, TargetSpec, parse_target
 from mailferry.stores.logins import (
@@ -85,10 +88,29 @@ def migration_options(command: F) -> F:
             "--exclude-folders", default="", help="Comma-separated, e.g. '#JunkEmail#,Archive'."
         ),
         click.option("--include-folders", default="", help="Comma-separated; default: all."),
+        click.option(
+            "--content-filter",
+            callback=_content_filter,
+            help="Only mail received in this window, as Exchange's -ContentFilter: "
+            "\"Received -ge '2020-01-01' -and Received -lt '2021-01-01'\" "
+            "(-gt -ge -lt -le, -and; dates yyyy-mm-dd or M/d/yyyy, UTC).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def _content_filter(
+    _context: click.Context, _param: click.Parameter, value: str | None
+) -> ReceivedWindow | None:
+    """The option's window; a filter that can't be used is a usage error naming why."""
+    if value is None:
+        return None
+    try:
+        return parse_content_filter(value)
+    except ContentFilterError as error:
+        raise click.BadParameter(error.reason) from None
 
 
 def source_spec(params: dict[str, Any]) -> SourceSpec:

@@ -1,7 +1,7 @@
 """``mailferry verify``: after a migration, compare every user's source and target.
 
 Takes the same source, target and CSV options as ``migrate`` (and the same
-folder rules and limits, which decide what should have been copied). Exit
+folder rules, limits and content filter, which decide what should have been copied). Exit
 code 0 when every folder of every user matches, 1 otherwise, 2 for bad usage.
 """
 
@@ -80,6 +80,7 @@ def _request(params: dict[str, Any]) -> VerifyRequest:
         max_message_size=params["max_message_size"],
         max_items=params["max_items"],
         include_deleted=params["include_deleted"],
+        received=params["content_filter"],
     )
     return VerifyRequest(
         source=source_spec(params),

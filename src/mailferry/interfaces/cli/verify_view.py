@@ -83,6 +83,7 @@ def _totals(report: VerifyReport) -> dict[str, int]:
         "FlagMismatches": report.flag_mismatches,
         "DateMismatches": report.date_mismatches,
         "PolicySkipped": sum(len(f.policy_skipped) for f in folders),
+        "Filtered": sum(f.filtered for f in folders),
         "FolderErrors": len(report.errors),
     }
 
@@ -186,6 +187,9 @@ def _print_user(console: Console, outcome: UserVerification) -> None:
     console.print(table)
     for folder in outcome.report.folders:
         _print_details(console, folder)
+    filtered = sum(folder.filtered for folder in outcome.report.folders)
+    if filtered:
+        console.print(f"  {filtered} message(s) received outside the content filter: not expected")
     for skipped in outcome.report.skipped_folders:
         detail = f" ({escape(skipped.detail)})" if skipped.detail else ""
         console.print(f"  not migrated: {escape(skipped.source_name)}: {skipped.reason}{detail}")
