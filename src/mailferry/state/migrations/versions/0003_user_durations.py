@@ -31,6 +31,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("migration_users") as table:
-        for name in (*_SINCE, *_SECONDS):
-            table.drop_column(name)
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+, PostgreSQL), not batch mode: on SQLite
+    # that copies the table, and a dropped table's dependants cascade (see 0004).
+    for name in (*_SINCE, *_SECONDS):
+        op.drop_column("migration_users", name)
