@@ -114,6 +114,10 @@ def test_a_folder_error_mid_copy_skips_the_folder_and_the_next_run_completes(tmp
             result = await sync(source, target, state, options)
             assert result.errors == {"Work": "mailbox is read-only"}
             assert len(target.bodies("INBOX")) == 9 and 0 < len(target.bodies("Work")) < 9
+            # The failed folder still counts its source messages and the copies made.
+            work = next(f for f in result.folders if f.source_folder == "Work")
+            assert work.items == 9 and work.already_present == len(target.bodies("Work"))
+            assert result.items == 18
             assert all(body.closed for body in source.bodies)
             target.after = 10**6
             again = await sync(source, target, state, options)

@@ -344,8 +344,12 @@ def unchanged_result(work: Prepared) -> FolderResult:
     )
 
 
-def failed_result(mapping: FolderMapping, error: FolderError) -> FolderResult:
-    return replace(
-        FolderResult(mapping.source_name, mapping.target_name, note=mapping.note),
-        error=error.reason,
-    )
+def failed_result(
+    mapping: FolderMapping, error: FolderError, work: Prepared | None = None
+) -> FolderResult:
+    """A folder that failed; once listed (``work``), it still counts its source messages
+    and the copies already made (so a user's totals don't shrink by the whole folder)."""
+    result = FolderResult(mapping.source_name, mapping.target_name, note=mapping.note)
+    if work is not None:
+        result = replace(result, items=work.status.messages, already_present=len(work.ledger.done))
+    return replace(result, error=error.reason)

@@ -178,7 +178,7 @@ async def _run_folder(ctx: Context, work: Prepared, skipped: list[SkippedItem]) 
     try:
         result, found = await execute(ctx, work)
     except FolderError as error:
-        return failed_result(work.mapping, error)
+        return failed_result(work.mapping, error, work)
     skipped.extend(found)
     return result
 
