@@ -82,6 +82,10 @@ def test_stats(mf: Mailferry) -> None:
         "TotalQueuedDuration", "TotalInProgressDuration", "TotalSyncedDuration",
         "TotalStalledDuration",
     }  # fmt: skip
+    reported = mf.json("user", "stats", "bob@contoso.example", "--include-report",
+                       "--include-skipped-items", "--limit-skipped-items-to", "0")  # fmt: skip
+    assert reported["Report"] == [] and reported["SkippedItems"] == []  # nothing ran yet
+    assert "Report" not in stats
     assert "was not found" in mf.fails("user", "stats", "nobody@contoso.example")
     mf.assert_never_printed(*PASSWORDS)
 

@@ -175,6 +175,10 @@ VARIANTS = [
      ["user", "stats", "terry@contoso.com", "--include-skipped-items", *JSONL]),
     ("Get-MigrationUserStatistics terry@contoso.com", False,
      ["user", "stats", "terry@contoso.com"]),
+    ("Get-MigrationUserStatistics terry@contoso.com -IncludeSkippedItems "
+     "-LimitSkippedItemsTo 10 -IncludeReport", False,
+     ["user", "stats", "terry@contoso.com", "--include-skipped-items",
+      "--limit-skipped-items-to", "10", "--include-report"]),
     ("Set-MigrationUser -Identity terry@contoso.com -SyncNow", False,
      ["user", "sync-now", "terry@contoso.com"]),
     # PowerShell is case-insensitive and takes unique prefixes and -Name:value.

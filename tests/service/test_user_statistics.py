@@ -9,7 +9,7 @@ from pathlib import Path
 from mailferry.rig import CorpusSpec, DovecotServer, generate
 from mailferry.service import batches
 from mailferry.service.endpoints import new_endpoint
-from mailferry.service.migration_users import user_statistics
+from mailferry.service.migration_users import user_report, user_statistics
 from mailferry.service.properties import user_statistics_properties
 from mailferry.service.scheduler import run_in_process
 from tests.service.service_support import (
@@ -46,3 +46,9 @@ def test_non_mail_folders_are_reported_as_folder_skipped(
     assert kinds == {"FolderSkipped"}
     assert stats["LastSuccessfulSyncTime"] is not None
     assert stats["BytesTransferred"] > 0
+
+    report = user_report(ctx, user)  # -IncludeReport: the user's timeline
+    assert [line.split()[1].rstrip(":") for line in report] == ["job_started", "job_finished"]
+    assert report[0].startswith(stats["LastSuccessfulSyncTime"][:11])  # the same day
+    assert "job=Validating" in report[0] and "status=Synced" in report[1]
+    assert all(address(account) not in line for line in report)  # the email is the Identity

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mailferry.service.batches import get_batch
 from mailferry.service.context import ServiceContext
 from mailferry.service.csv_values import address_key
+from mailferry.service.properties import iso_utc
 from mailferry.service.service_errors import NotFound
 from mailferry.service.statuses import ActionNotAllowed, BatchAction, UserStatus
 from mailferry.state.migration_records import MigrationUser
@@ -37,6 +38,17 @@ def user_statistics(ctx: ServiceContext, email: str) -> tuple[MigrationUser, lis
     """The user and the items it skipped (LargeItem, CorruptItem, ItemLimit, FolderSkipped)."""
     user = get_user(ctx, email)
     return user, skipped_items(ctx, user)
+
+
+def user_report(ctx: ServiceContext, user: MigrationUser) -> list[str]:
+    """-IncludeReport: the user's timeline from the event log, a line per event
+    (jobs started, finished, cancelled, recovered; SyncNow), oldest first."""
+    lines = []
+    for event in ctx.store.events(user_id=user.id):
+        detail = {k: v for k, v in event.detail.items() if k != "email"}
+        said = ", ".join(f"{key}={value}" for key, value in detail.items())
+        lines.append(f"{iso_utc(event.at)} {event.kind}" + (f": {said}" if said else ""))
+    return lines
 
 
 def skipped_items(ctx: ServiceContext, user: MigrationUser) -> list[SkippedItem]:

@@ -189,11 +189,17 @@ class ServiceStore(UserRows):
         self._write("add_event", lambda c: c.execute(insert(events).values(row)))
 
     def events(
-        self, *, batch_id: int | None = None, kinds: Collection[str] | None = None
+        self,
+        *,
+        batch_id: int | None = None,
+        kinds: Collection[str] | None = None,
+        user_id: int | None = None,
     ) -> list[Event]:
         query = select(events).order_by(events.c.id)
         if batch_id is not None:
             query = query.where(events.c.batch_id == batch_id)
+        if user_id is not None:
+            query = query.where(events.c.user_id == user_id)
         if kinds is not None:
             query = query.where(events.c.kind.in_(list(kinds)))
         with self._read("events") as connection:

@@ -258,7 +258,9 @@ _ALL = (
     ),
     Cmdlet(
         "Get-MigrationUserStatistics", ("user", "stats"),
-        (IDENTITY, Param("IncludeSkippedItems", Kind.SWITCH, option="--include-skipped-items")),
+        (IDENTITY, Param("IncludeSkippedItems", Kind.SWITCH, option="--include-skipped-items"),
+         Param("LimitSkippedItemsTo", option="--limit-skipped-items-to"),
+         Param("IncludeReport", Kind.SWITCH, option="--include-report")),
         positional="Identity", required=("Identity",), records=True,
     ),
     Cmdlet(

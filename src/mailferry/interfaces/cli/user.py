@@ -14,7 +14,13 @@ from mailferry.interfaces.cli.record_options import (
 )
 from mailferry.interfaces.cli.service_context import db_option, service_command
 from mailferry.service.context import ServiceContext
-from mailferry.service.migration_users import get_user, get_users, user_statistics, user_sync_now
+from mailferry.service.migration_users import (
+    get_user,
+    get_users,
+    user_report,
+    user_statistics,
+    user_sync_now,
+)
 from mailferry.service.properties import user_properties, user_statistics_properties
 from mailferry.service.statuses import UserStatus
 
@@ -50,14 +56,29 @@ def get(
 @user.command("stats")
 @click.argument("email")
 @click.option("--include-skipped-items", is_flag=True, help="List every skipped item.")
+@click.option(
+    "--limit-skipped-items-to",
+    type=click.IntRange(min=0),
+    help="At most this many skipped items (with --include-skipped-items).",
+)
+@click.option("--include-report", is_flag=True, help="Add the user's timeline (Report).")
 @record_options
 @service_command
 def stats(
-    ctx: ServiceContext, email: str, include_skipped_items: bool, output: RecordFormat
+    ctx: ServiceContext,
+    email: str,
+    include_skipped_items: bool,
+    limit_skipped_items_to: int | None,
+    include_report: bool,
+    output: RecordFormat,
 ) -> None:
     """A user's statistics: items in source, synced, skipped, bytes, durations."""
     found, skipped = user_statistics(ctx, email)
+    if limit_skipped_items_to is not None:
+        skipped = skipped[:limit_skipped_items_to]
     record = user_statistics_properties(found, skipped, ctx.now(), include_skipped_items)
+    if include_report:
+        record["Report"] = user_report(ctx, found)
     output.emit([record], single=True, table_columns=STATISTICS_COLUMNS)
 
 
