@@ -181,6 +181,17 @@ VARIANTS = [
       "--limit-skipped-items-to", "10", "--include-report"]),
     ("Set-MigrationUser -Identity terry@contoso.com -SyncNow", False,
      ["user", "sync-now", "terry@contoso.com"]),
+    # Per-user control (Exchange's Stop-/Start-/Remove-MigrationUser).
+    ("Stop-MigrationUser -Identity terry@contoso.com", False,
+     ["user", "stop", "terry@contoso.com"]),
+    ("Stop-MigrationUser terry@contoso.com -Confirm:$false", True,
+     ["user", "stop", "terry@contoso.com"]),
+    ("Start-MigrationUser -Identity terry@contoso.com '-Confirm:$false'", False,
+     ["user", "start", "terry@contoso.com"]),
+    ("Remove-MigrationUser -Identity terry@contoso.com -Confirm:$false", False,
+     ["user", "remove", "terry@contoso.com"]),
+    ("remove-migrationuser terry@contoso.com -Force -Confirm:$false", False,
+     ["user", "remove", "terry@contoso.com", "--force"]),
     # PowerShell is case-insensitive and takes unique prefixes and -Name:value.
     ("get-migrationbatch -identity IMAPBatch1", False, ["batch", "get", "IMAPBatch1"]),
     ("GET-MIGRATIONBATCH -IDENTITY IMAPBatch1", False, ["batch", "get", "IMAPBatch1"]),
@@ -219,7 +230,8 @@ def test_every_cmdlet_named_in_the_spec_is_known() -> None:
         "Get-MigrationUserStatistics",
         "Set-MigrationUser",
     ]
-    assert sorted(cmdlet.name for cmdlet in CMDLETS.values()) == sorted(named)
+    per_user = [f"{verb}-MigrationUser" for verb in ("Stop", "Start", "Remove")]  # beyond §3
+    assert sorted(cmdlet.name for cmdlet in CMDLETS.values()) == sorted(named + per_user)
 
 
 @pytest.mark.parametrize("argv", [[], ["batch", "get"], ["migrate"], ["Get-Mailbox"], ["--help"]])
@@ -297,6 +309,10 @@ ERRORS = [
     ("Set-MigrationBatch B -CSVData u.csv", "-CSVData is used with -AddUsers"),
     ("Set-MigrationUser -Identity terry@contoso.com", "only -SyncNow is supported"),
     ("Get-MigrationUser -Identity a@x -EmailAddress b@x", "give -Identity or -EmailAddress"),
+    ("Remove-MigrationUser -Force", "missing required parameter -Identity (or as the first"),
+    ("Stop-MigrationUser a@x -WhatIf", "-WhatIf is not supported"),
+    ("Remove-MigrationUser a@x -Force:maybe", "-Force takes $true or $false, not 'maybe'"),
+    ("Start-MigrationUser a@x -Force", "unknown parameter -Force (accepted: -Identity"),
 ]  # fmt: skip
 
 

@@ -103,3 +103,17 @@ def master_user_batch(
     return batches.BatchRequest(
         name, endpoint, csv, target=settings, target_secret=MASTER_USER.password, auto_start=True
     )
+
+
+def maildir_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and p.parent.name in ("cur", "new")]
+
+
+def contents(root: Path) -> list[bytes]:
+    return sorted(p.read_bytes().replace(b"\r\n", b"\n") for p in maildir_files(root))
+
+
+def generated(seed: int, messages: int) -> list[bytes]:
+    spec = CorpusSpec(seed=seed, messages=messages, deleted_fraction=0.0)  # as filled_user
+    """The contents ``filled_user(seed=…, messages=…)`` put in the source."""
+    return sorted(m.data.replace(b"\r\n", b"\n") for m in generate(spec))

@@ -1,11 +1,20 @@
 """How a batch's status follows its users' (one pass of the scheduler).
 
 ``next_status`` is pure: the batch, its users and the time in, the status it should
-have out (None: unchanged). ``settle_batch`` applies it through the transition table.
+have out (None: unchanged). ``settle_batch`` applies it through the transition table,
+after ``finish_idle_users`` has finished what a Stop or Remove left waiting for a job.
+
+Users stopped one by one (Stop-MigrationUser) are the administrator's pause: in the
+sync phase they neither hold the batch Syncing nor make it fail; the batch follows its
+other users (Synced when they all are, SyncedWithErrors when some failed) and counts
+them in StoppedCount. Only when every user of the batch is stopped does the batch
+itself stop (Stopping, then Stopped): nothing of it runs any more, and Start-MigrationBatch
+resumes them all. Removing users (Remove-MigrationUser) no longer count at all.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +32,7 @@ B = BatchStatus
 U = UserStatus
 _INITIAL_PENDING = frozenset({U.QUEUED, U.VALIDATING, U.SYNCING})
 _SYNC_PHASE = frozenset({B.SYNCING, B.INCREMENTAL_SYNCING, B.SYNCED, B.SYNCED_WITH_ERRORS})
+_PAUSED = frozenset({U.STOPPING, U.STOPPED})
 
 
 def next_status(batch: Batch, users: Sequence[MigrationUser], now: dt.datetime) -> B | None:
@@ -32,24 +42,28 @@ def next_status(batch: Batch, users: Sequence[MigrationUser], now: dt.datetime) 
         wanted = B.WAITING if waiting else B.SYNCING
         return None if wanted == status else wanted
     if status in _SYNC_PHASE:
-        return _sync_phase_status(status, users)
+        return _sync_phase_status(status, [u for u in users if u.status != U.REMOVING])
     if status == B.STOPPING and not any(_busy(u, now) or u.status == U.STOPPING for u in users):
         return B.STOPPED
     if status == B.COMPLETING and not any(u.status == U.COMPLETING for u in users):
-        failed = any(u.status in USER_FAILED for u in users)
-        return B.COMPLETED_WITH_ERRORS if failed else B.COMPLETED
+        # A user stopped one by one was never completed: the batch says so.
+        left = any(u.status in USER_FAILED or u.status in _PAUSED for u in users)
+        return B.COMPLETED_WITH_ERRORS if left else B.COMPLETED
     return None
 
 
 def _sync_phase_status(status: B, users: Sequence[MigrationUser]) -> B | None:
     statuses = {u.status for u in users}
-    if statuses & _INITIAL_PENDING:
+    live = statuses - _PAUSED  # users stopped one by one don't hold the batch
+    if users and not live:
+        wanted = B.STOPPING  # every user is stopped: the batch stops (then Stopped)
+    elif live & _INITIAL_PENDING:
         wanted = B.SYNCING
-    elif U.INCREMENTAL_SYNCING in statuses:
+    elif U.INCREMENTAL_SYNCING in live:
         wanted = B.INCREMENTAL_SYNCING
-    elif users and statuses <= {U.FAILED} and status == B.SYNCING:
+    elif statuses == {U.FAILED} and status == B.SYNCING:
         wanted = B.FAILED  # not one user could be migrated: the batch failed
-    elif statuses & USER_FAILED:
+    elif live & USER_FAILED:
         wanted = B.SYNCED_WITH_ERRORS
     else:
         wanted = B.SYNCED
@@ -59,7 +73,7 @@ def _sync_phase_status(status: B, users: Sequence[MigrationUser]) -> B | None:
 def settle_batch(ctx: ServiceContext, batch: Batch, users: Sequence[MigrationUser]) -> Batch:
     """Move the batch to the status its users call for; the batch as it now is."""
     now = ctx.now()
-    _stop_idle_users(ctx, batch, users, now)
+    users = finish_idle_users(ctx, users, now)
     wanted = next_status(batch, users, now)
     if wanted is None:
         return batch
@@ -81,13 +95,34 @@ def settle_batch(ctx: ServiceContext, batch: Batch, users: Sequence[MigrationUse
     return batch if found is None else found
 
 
-def _stop_idle_users(
-    ctx: ServiceContext, batch: Batch, users: Sequence[MigrationUser], now: dt.datetime
-) -> None:
-    """Stopping users with no live job (it ended or its worker died) are Stopped."""
+def finish_idle_users(
+    ctx: ServiceContext, users: Sequence[MigrationUser], now: dt.datetime
+) -> list[MigrationUser]:
+    """Users whose Stop or Remove waited for a job that no longer runs (it ended, or its
+    worker died and its lease expired): Stopping ones become Stopped, Removing ones are
+    purged with their password and mailbox state. The users as they now are, without
+    the purged ones. (Not for a Removing batch: its removal purges it whole.)"""
+    remaining: list[MigrationUser] = []
     for user in users:
-        if user.status == U.STOPPING and not _busy(user, now):
-            ctx.store.update_user(user.id, {"status": U.STOPPED}, expect=[U.STOPPING])
+        if _busy(user, now) or user.status not in (U.STOPPING, U.REMOVING):
+            remaining.append(user)
+        elif user.status == U.STOPPING:
+            remaining.append(_stop_idle(ctx, user, now))
+        elif ctx.store.delete_user(user.id, now):
+            ctx.store.add_event(
+                "user_removed", now, batch_id=user.batch_id, user_id=user.id,
+                email=user.email_address, batch=user.batch,
+            )  # fmt: skip
+        else:
+            remaining.append(user)
+    return remaining
+
+
+def _stop_idle(ctx: ServiceContext, user: MigrationUser, now: dt.datetime) -> MigrationUser:
+    if not ctx.store.update_user(user.id, {"status": U.STOPPED}, expect=[U.STOPPING]):
+        return user  # changed meanwhile: the next pass sees it as it is
+    ctx.store.add_event("user_stopped", now, batch_id=user.batch_id, user_id=user.id)
+    return dataclasses.replace(user, status=U.STOPPED)
 
 
 def _busy(user: MigrationUser, now: dt.datetime) -> bool:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from mailferry.engine.content_filter import parse_content_filter
 from mailferry.errors import ContentFilterError, StateConflict
@@ -25,7 +27,7 @@ from mailferry.service.statuses import (
     UserStatus,
     check_action,
 )
-from mailferry.state.migration_records import Batch, TargetSettings
+from mailferry.state.migration_records import Batch, MigrationUser, TargetSettings
 
 B = BatchStatus
 U = UserStatus
@@ -130,42 +132,50 @@ def start_batch(ctx: ServiceContext, name: str) -> Batch:
     batch = get_batch(ctx, name)
     check_action(batch.name, BatchAction.START, batch.status)
     now = ctx.now()
-    requeue = {
-        "status": U.QUEUED, "queued_since": now, "stalled_since": None,
-        "error": None, "error_kind": None,
-    }  # fmt: skip
-    retry = {**requeue, "attempts": 0, "retry_at": None}
     store = ctx.store
     store.update_batch_users(batch.id, {"queued_since": now}, [U.QUEUED])
-    store.update_batch_users(batch.id, retry, [U.FAILED])
-    stopped_initial = [u for u in store.users(batch_id=batch.id, statuses=[U.STOPPED])]
-    for user in stopped_initial:
-        if user.initial_sync_done:
-            store.update_user(
-                user.id,
-                {"status": U.SYNCED, "next_sync_at": now, "synced_since": now},
-                expect=[U.STOPPED],
-            )
-        else:
-            store.update_user(user.id, requeue, expect=[U.STOPPED])
-    store.update_batch_users(
-        batch.id,
-        {
-            "status": U.SYNCED,
-            "sync_requested": True,
-            "attempts": 0,
-            "retry_at": None,
-            "synced_since": now,
-            "stalled_since": None,
-        },
-        [U.INCREMENTAL_FAILED],
-    )
+    store.update_batch_users(batch.id, retry_changes(now), [U.FAILED])
+    for user in store.users(batch_id=batch.id, statuses=[U.STOPPED]):
+        store.update_user(user.id, resume_changes(user, now), expect=[U.STOPPED])
+    store.update_batch_users(batch.id, incremental_retry_changes(now), [U.INCREMENTAL_FAILED])
     changes: dict[str, object] = {"status": B.STARTING, "error": None, "completed_at": None}
     if batch.started_at is None:
         changes["started_at"] = now
     store.update_batch(batch.id, changes, expect=[batch.status])
     store.add_event("batch_started", now, batch_id=batch.id, previous=batch.status.value)
     return get_batch(ctx, name)
+
+
+def _requeue_changes(now: dt.datetime) -> dict[str, Any]:
+    return {
+        "status": U.QUEUED, "queued_since": now, "stalled_since": None,
+        "error": None, "error_kind": None,
+    }  # fmt: skip
+
+
+def resume_changes(user: MigrationUser, now: dt.datetime) -> dict[str, Any]:
+    """A Stopped user resumes: queued again before its initial sync is done, else
+    Synced with an incremental sync at once."""
+    if user.initial_sync_done:
+        return {"status": U.SYNCED, "next_sync_at": now, "synced_since": now}
+    return _requeue_changes(now)
+
+
+def retry_changes(now: dt.datetime) -> dict[str, Any]:
+    """A Failed user is queued again with its attempts reset."""
+    return {**_requeue_changes(now), "attempts": 0, "retry_at": None}
+
+
+def incremental_retry_changes(now: dt.datetime) -> dict[str, Any]:
+    """An IncrementalFailed user is Synced again with an incremental sync at once."""
+    return {
+        "status": U.SYNCED,
+        "sync_requested": True,
+        "attempts": 0,
+        "retry_at": None,
+        "synced_since": now,
+        "stalled_since": None,
+    }
 
 
 def stop_batch(ctx: ServiceContext, name: str) -> Batch:
@@ -266,17 +276,28 @@ def record_mx_switch(ctx: ServiceContext, name: str, seen_at: dt.datetime) -> bo
 
 
 def _refuse_unsynced_removal(ctx: ServiceContext, batch: Batch) -> None:
-    switched = batch.mx_switched_at
-    if switched is None:
-        return
-    users = ctx.store.users(batch_id=batch.id)
-    stale = [u for u in users if (u.last_successful_sync_at or _EPOCH) < switched]
-    if stale:
+    stale = synced_before_mx_switch(batch, ctx.store.users(batch_id=batch.id))
+    if stale and batch.mx_switched_at is not None:
         raise RemoveRefused(
             f"batch {batch.name!r}: {len(stale)} user(s) last synced before the MX switch "
-            f"({switched.isoformat()}), e.g. {stale[0].email_address}; mail delivered to the "
-            "old server since then would be lost. Run SyncNow first, or remove with --force"
+            f"({batch.mx_switched_at.isoformat()}), e.g. {stale[0].email_address}; " + LOSS_WARNING
         )
+
+
+LOSS_WARNING = (
+    "mail delivered to the old server since then would be lost. "
+    "Run SyncNow first, or remove with --force"
+)
+"""The end of every RemoveRefused message (batch or user)."""
+
+
+def synced_before_mx_switch(batch: Batch, users: Sequence[MigrationUser]) -> list[MigrationUser]:
+    """The users whose last successful sync is older than the batch's recorded MX
+    switch (or who never synced): removing them loses the mail delivered since."""
+    switched = batch.mx_switched_at
+    if switched is None:
+        return []
+    return [u for u in users if (u.last_successful_sync_at or _EPOCH) < switched]
 
 
 def checked_content_filter(text: str | None) -> str | None:

@@ -2,7 +2,8 @@
 
 Each pass, in order: heartbeat and renew our claims; take back jobs whose worker is
 gone (killed, lost) so they resume; cancel our jobs whose users were stopped or
-removed; settle each batch's status (and purge removed ones); claim due users per
+removed; finish users whose Stop or Remove waited for their job (Stopped, or purged);
+settle each batch's status (and purge removed batches); claim due users per
 endpoint within its caps and start their jobs. Every decision is re-read from the
 database, so several schedulers (processes or machines) can share one database:
 claims are what make caps and one-job-per-mailbox hold between them.
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from mailferry.errors import MailferryError
-from mailferry.service.batch_settle import settle_batch
+from mailferry.service.batch_settle import finish_idle_users, settle_batch
 from mailferry.service.batches import complete_batch
 from mailferry.service.context import ServiceContext
 from mailferry.service.jobs import AsyncioJobRunner, JobRunner
@@ -89,6 +90,7 @@ class Scheduler:
                 if not self._finish_removal(batch, users, now):
                     settled.append(batch)  # still winding down: watchers see Removing
                 continue
+            users = finish_idle_users(ctx, users, now)
             if _complete_due(batch, now):
                 batch = complete_batch(ctx, batch.name)  # its users are now Completing
                 users = ctx.store.users(batch_id=batch.id)

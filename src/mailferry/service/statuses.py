@@ -4,6 +4,8 @@ The names are Exchange Online's (``Get-MigrationBatch -Status``, ``Get-Migration
 -Status``), so scripts written for Microsoft's service read ours unchanged. Every
 action an administrator can take on a batch is checked against ``BATCH_ACTIONS``
 before anything changes; a refused action raises ``ActionNotAllowed`` saying why.
+The per-user actions (Stop-, Start-, Remove-MigrationUser) are checked against
+``USER_ACTION_BATCHES`` and ``USER_ACTIONS`` and refused with ``UserActionNotAllowed``.
 """
 
 from __future__ import annotations
@@ -115,7 +117,9 @@ USER_TRANSITIONS: dict[UserStatus, frozenset[UserStatus]] = {
         {U.SYNCED, U.INCREMENTAL_FAILED, U.STOPPING, U.STOPPED, U.COMPLETING, U.REMOVING}
     ),
     U.INCREMENTAL_FAILED: frozenset(
-        {U.INCREMENTAL_SYNCING, U.QUEUED, U.COMPLETING, U.STOPPED, U.REMOVING, U.FAILED}
+        # Synced: Start retries it (an incremental sync at once)
+        {U.INCREMENTAL_SYNCING, U.SYNCED, U.QUEUED, U.COMPLETING, U.STOPPED, U.REMOVING}
+        | {U.FAILED}
     ),
     U.STOPPING: frozenset({U.STOPPED, U.REMOVING}),
     U.STOPPED: frozenset({U.QUEUED, U.SYNCED, U.REMOVING}),
@@ -128,6 +132,53 @@ USER_TRANSITIONS: dict[UserStatus, frozenset[UserStatus]] = {
 USER_RUNNING = frozenset({U.VALIDATING, U.SYNCING, U.INCREMENTAL_SYNCING, U.COMPLETING})
 USER_INITIAL = frozenset({U.VALIDATING, U.SYNCING})
 USER_FAILED = frozenset({U.FAILED, U.INCREMENTAL_FAILED})
+USER_JOB_STATUSES = frozenset({U.VALIDATING, U.SYNCING, U.INCREMENTAL_SYNCING})
+"""What Stop-MigrationUser turns into Stopping (their job is cancelled, then Stopped)."""
+
+USER_ACTION_BATCHES: dict[BatchAction, frozenset[BatchStatus]] = {
+    # A user is stopped only where the batch runs (or is about to run) its users.
+    BatchAction.STOP: BATCH_ACTIONS[BatchAction.STOP],
+    # Start resumes or retries one user of a batch that runs its users; a Failed batch
+    # is started again for it (Starting, then its status follows its users).
+    BatchAction.START: ACTIVE_BATCH | {B.FAILED},
+    BatchAction.REMOVE: frozenset(set(B) - {B.REMOVING}),
+}
+"""The batch statuses in which Stop-, Start- and Remove-MigrationUser are allowed."""
+
+USER_ACTIONS: dict[BatchAction, frozenset[UserStatus]] = {
+    BatchAction.STOP: USER_JOB_STATUSES | {U.QUEUED, U.SYNCED},
+    BatchAction.START: frozenset({U.STOPPED, U.FAILED, U.INCREMENTAL_FAILED}),
+    BatchAction.REMOVE: frozenset(set(U) - {U.REMOVING}),
+}
+"""The user statuses in which each per-user action is allowed."""
+
+_USER_WHY: dict[tuple[BatchAction, UserStatus], str] = {
+    (BatchAction.STOP, U.STOPPING): "it is already Stopping",
+    (BatchAction.STOP, U.STOPPED): "it is already Stopped",
+    (BatchAction.STOP, U.FAILED): "it is Failed: no sync runs or waits (Start retries it)",
+    (BatchAction.STOP, U.INCREMENTAL_FAILED): (
+        "it is IncrementalFailed: no sync runs or waits (Start retries it)"
+    ),
+    (BatchAction.START, U.SYNCED): "it is Synced: nothing to resume (SyncNow syncs it now)",
+    (BatchAction.START, U.STOPPING): "it is still Stopping; start it once it is Stopped",
+    (BatchAction.REMOVE, U.REMOVING): "it is already being removed",
+    **{
+        (BatchAction.START, status): f"it is {status.value}: it already runs or is queued"
+        for status in (U.QUEUED, *USER_JOB_STATUSES, U.COMPLETING)
+    },
+}
+
+_BATCH_HINTS: dict[tuple[BatchAction, BatchStatus], str] = {
+    (BatchAction.START, B.STOPPED): (
+        "start the batch instead (Start-MigrationBatch): it resumes its stopped users"
+    ),
+    (BatchAction.START, B.STOPPING): (
+        "once it is Stopped, start the batch (Start-MigrationBatch): it resumes its stopped users"
+    ),
+    (BatchAction.START, B.CREATED): "start the batch (Start-MigrationBatch)",
+    (BatchAction.START, B.COMPLETED_WITH_ERRORS): "Start-MigrationBatch retries its failed users",
+    (BatchAction.STOP, B.CREATED): "nothing runs yet (Remove-MigrationUser takes a user out)",
+}
 
 
 class ActionNotAllowed(MailferryError):
@@ -143,6 +194,27 @@ class ActionNotAllowed(MailferryError):
         self.status = status
 
 
+class UserActionNotAllowed(ActionNotAllowed):
+    """Stop-, Start- or Remove-MigrationUser refused by the user's status or its batch's
+    (the message says which, and what to do instead)."""
+
+    def __init__(
+        self,
+        email: str,
+        action: BatchAction,
+        batch: str,
+        batch_status: BatchStatus,
+        user_status: UserStatus,
+        reason: str,
+    ) -> None:
+        MailferryError.__init__(self, f"can't {action.value} user {email}: {reason}")
+        self.batch = batch
+        self.action = action
+        self.status = batch_status
+        self.email = email
+        self.user_status = user_status
+
+
 class InvalidTransition(MailferryError):
     """A status change not in the transition tables (a bug in the service)."""
 
@@ -150,6 +222,26 @@ class InvalidTransition(MailferryError):
 def check_action(batch: str, action: BatchAction, status: BatchStatus, hint: str = "") -> None:
     if status not in BATCH_ACTIONS[action]:
         raise ActionNotAllowed(batch, action, status, hint)
+
+
+def check_user_action(
+    email: str,
+    action: BatchAction,
+    batch: str,
+    batch_status: BatchStatus,
+    user_status: UserStatus,
+) -> None:
+    """Refuse a per-user action its batch's status, then its own status, does not allow."""
+    if batch_status not in USER_ACTION_BATCHES[action]:
+        why = _WHY[batch_status].removeprefix("it ")
+        hint = _BATCH_HINTS.get((action, batch_status))
+        reason = f"batch {batch!r} {why} (status {batch_status.value})"
+        reason += f"; {hint}" if hint else ""
+    elif user_status not in USER_ACTIONS[action]:
+        reason = _USER_WHY.get((action, user_status), f"it is {user_status.value}")
+    else:
+        return
+    raise UserActionNotAllowed(email, action, batch, batch_status, user_status, reason)
 
 
 def check_transition(old: BatchStatus, new: BatchStatus) -> None:

@@ -269,7 +269,8 @@ class _Job:
             current = store.user_by_id(self.user.id)
             if release and current is not None and current.status == U.STOPPING:
                 changes["status"] = U.STOPPED
-        store.update_user(self.user.id, changes, owner=self.owner)
+        if store.update_user(self.user.id, changes, owner=self.owner) and "status" in changes:
+            self._event("user_stopped")
 
     def _event(self, kind: str, **detail: Any) -> None:
         self.ctx.store.add_event(

@@ -12,7 +12,18 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Select,
+    and_,
+    delete,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from mailferry.state.migration_records import Batch, Endpoint, Event
 from mailferry.state.schema import (
@@ -35,7 +46,7 @@ from mailferry.state.service_rows import (
     event_record,
     new_user_row,
 )
-from mailferry.state.statuses import BatchStatus
+from mailferry.state.statuses import BatchStatus, UserStatus
 from mailferry.state.user_rows import UserRows
 
 B = batches.c
@@ -146,20 +157,32 @@ class ServiceStore(UserRows):
             keys = select(migration_users.c.mailbox_key).where(
                 migration_users.c.batch_id == batch_id
             )
-            boxes = select(mailboxes.c.id).where(mailboxes.c.key.in_(keys))
-            folder_ids = select(folders.c.id).where(folders.c.mailbox_id.in_(boxes))
-            connection.execute(
-                delete(message_pairs).where(message_pairs.c.folder_id.in_(folder_ids))
-            )
-            connection.execute(delete(folders).where(folders.c.mailbox_id.in_(boxes)))
-            connection.execute(delete(skipped_items).where(skipped_items.c.mailbox_id.in_(boxes)))
-            connection.execute(delete(mailboxes).where(mailboxes.c.id.in_(boxes)))
+            _purge_mailboxes(connection, keys)
             connection.execute(
                 delete(migration_users).where(migration_users.c.batch_id == batch_id)
             )
             connection.execute(delete(batches).where(B.id == batch_id))
 
         self._write("delete_batch", run)
+
+    def delete_user(self, user_id: int, now: dt.datetime) -> bool:
+        """One migration user (its encrypted password with it) and its engine state, if
+        it is Removing and no job holds a live claim on it; whether it was deleted.
+
+        One transaction: a job can't be claimed for the user in between (a claim
+        expects Queued, Synced or Completing, never Removing)."""
+        users = migration_users.c
+
+        def run(connection: Connection) -> bool:
+            free = or_(users.claimed_by.is_(None), users.claimed_until < now)
+            mine = and_(users.id == user_id, users.status == UserStatus.REMOVING.value, free)
+            key = connection.execute(select(users.mailbox_key).where(mine)).scalar_one_or_none()
+            if key is None:
+                return False
+            _purge_mailboxes(connection, select(literal(key)))
+            return bool(connection.execute(delete(migration_users).where(mine)).rowcount == 1)
+
+        return self._write("delete_user", run)
 
     def _batch_or_none(self, condition: Any) -> Batch | None:
         with self._read("batch") as connection:
@@ -236,6 +259,16 @@ def _inserted_id(result: CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def _purge_mailboxes(connection: Connection, keys: Select[Any]) -> None:
+    """The engine state (folders, message pairs, skipped items) of the mailbox keys."""
+    boxes = select(mailboxes.c.id).where(mailboxes.c.key.in_(keys))
+    folder_ids = select(folders.c.id).where(folders.c.mailbox_id.in_(boxes))
+    connection.execute(delete(message_pairs).where(message_pairs.c.folder_id.in_(folder_ids)))
+    connection.execute(delete(folders).where(folders.c.mailbox_id.in_(boxes)))
+    connection.execute(delete(skipped_items).where(skipped_items.c.mailbox_id.in_(boxes)))
+    connection.execute(delete(mailboxes).where(mailboxes.c.id.in_(boxes)))
 
 
 def _insert_users(

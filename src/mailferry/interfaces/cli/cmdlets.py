@@ -190,14 +190,26 @@ SET_BATCH_PARAMS = (
 )
 
 
-def _batch_action(verb: str, *extra: Param) -> Cmdlet:
+def _action(noun: str, verb: str, *extra: Param) -> Cmdlet:
+    """``<Verb>-Migration<Noun> -Identity X`` → ``mailferry <noun> <verb> X``."""
     return Cmdlet(
-        f"{verb.capitalize()}-MigrationBatch",
-        ("batch", verb),
+        f"{verb.capitalize()}-Migration{noun.capitalize()}",
+        (noun, verb),
         (IDENTITY, *extra),
         positional="Identity",
         required=("Identity",),
     )
+
+
+def _batch_action(verb: str, *extra: Param) -> Cmdlet:
+    return _action("batch", verb, *extra)
+
+
+def _user_action(verb: str, *extra: Param) -> Cmdlet:
+    return _action("user", verb, *extra)
+
+
+_FORCE = Param("Force", Kind.SWITCH, option="--force")
 
 
 _ALL = (
@@ -245,7 +257,7 @@ _ALL = (
     _batch_action("start"),
     _batch_action("stop"),
     _batch_action("complete"),
-    _batch_action("remove", Param("Force", Kind.SWITCH, option="--force")),
+    _batch_action("remove", _FORCE),
     Cmdlet(
         "Set-MigrationBatch", ("batch", "set"), SET_BATCH_PARAMS,
         positional="Identity", required=("Identity",), special=_set_batch,
@@ -267,6 +279,9 @@ _ALL = (
         "Set-MigrationUser", ("user", "sync-now"), (IDENTITY, Param("SyncNow", Kind.SWITCH)),
         positional="Identity", required=("Identity",), special=_set_user,
     ),
+    _user_action("stop"),
+    _user_action("start"),
+    _user_action("remove", _FORCE),
 )  # fmt: skip
 
 CMDLETS: dict[str, Cmdlet] = {cmdlet.name.lower(): cmdlet for cmdlet in _ALL}

@@ -1,7 +1,10 @@
-"""``mailferry user get|stats|sync-now`` (Get-MigrationUser, Get-MigrationUserStatistics,
-Set-MigrationUser -SyncNow)."""
+"""``mailferry user get|stats|sync-now|stop|start|remove`` (Get-MigrationUser,
+Get-MigrationUserStatistics, Set-MigrationUser -SyncNow, Stop-, Start- and
+Remove-MigrationUser)."""
 
 from __future__ import annotations
+
+import time
 
 import click
 
@@ -23,8 +26,19 @@ from mailferry.service.migration_users import (
 )
 from mailferry.service.properties import user_properties, user_statistics_properties
 from mailferry.service.statuses import UserStatus
+from mailferry.service.user_actions import (
+    finish_user_action,
+    remove_user,
+    start_user,
+    stop_user,
+)
+from mailferry.state.migration_records import MigrationUser
 
 STATUS = click.Choice([s.value for s in UserStatus], case_sensitive=False)
+WINDING_DOWN = (UserStatus.STOPPING, UserStatus.REMOVING)
+_GRACE_SECONDS = 10.0
+"""How long past the claim lease Stop / Remove wait for a job to end (a dead worker's
+job ends when its lease expires)."""
 
 
 @click.group("user")
@@ -82,13 +96,26 @@ def stats(
     output.emit([record], single=True, table_columns=STATISTICS_COLUMNS)
 
 
-@user.command("sync-now")
-@click.argument("email")
-@click.option(
+run_here_option = click.option(
     "--wait/--no-wait",
     default=None,
     help="Run the sync here until it settles (default: when no `mailferry serve` runs).",
 )
+stopped_option = click.option(
+    "--wait/--no-wait",
+    default=True,
+    help="Wait until a running sync of the user has stopped (default: wait).",
+)
+
+
+def _show(ctx: ServiceContext, email: str, output: RecordFormat) -> None:
+    record = user_properties(get_user(ctx, email))
+    output.emit([record], single=True, table_columns=USER_COLUMNS)
+
+
+@user.command("sync-now")
+@click.argument("email")
+@run_here_option
 @record_options
 @service_command
 def sync_now(ctx: ServiceContext, email: str, wait: bool | None, output: RecordFormat) -> None:
@@ -96,5 +123,72 @@ def sync_now(ctx: ServiceContext, email: str, wait: bool | None, output: RecordF
     asked = user_sync_now(ctx, email)
     if run_here(ctx, wait):
         watch(ctx, {asked.batch_id})
-    record = user_properties(get_user(ctx, email))
-    output.emit([record], single=True, table_columns=USER_COLUMNS)
+    _show(ctx, email, output)
+
+
+@user.command("stop")
+@click.argument("email")
+@stopped_option
+@record_options
+@service_command
+def stop(ctx: ServiceContext, email: str, wait: bool, output: RecordFormat) -> None:
+    """Stop one user's syncs (start resumes it); the mail copied so far is kept."""
+    stopped = stop_user(ctx, email)
+    if wait and stopped.status in WINDING_DOWN:
+        wait_for_job(ctx, stopped)
+    _show(ctx, email, output)
+
+
+@user.command("start")
+@click.argument("email")
+@run_here_option
+@record_options
+@service_command
+def start(ctx: ServiceContext, email: str, wait: bool | None, output: RecordFormat) -> None:
+    """Resume a stopped user, or retry a failed one."""
+    started = start_user(ctx, email)
+    if run_here(ctx, wait):
+        watch(ctx, {started.batch_id})
+    _show(ctx, email, output)
+
+
+@user.command("remove")
+@click.argument("email")
+@click.option("--force", is_flag=True, help="Remove even if it synced before the MX switch.")
+@stopped_option
+@record_options
+@service_command
+def remove(ctx: ServiceContext, email: str, force: bool, wait: bool, output: RecordFormat) -> None:
+    """Remove a user: its password and sync state are purged (copied mail stays on the
+    target); `batch add-users` can add the address again."""
+    user_id = get_user(ctx, email).id
+    removal = remove_user(ctx, email, force=force)
+    left = None if removal.purged else ctx.store.user_by_id(user_id)
+    if wait and left is not None:
+        left = wait_for_job(ctx, left)
+    if left is None:
+        click.echo(f"Removed user {removal.email_address} from batch {removal.batch}")
+        return
+    click.echo(
+        f"note: user {removal.email_address} is Removing: it is purged once its running "
+        "sync has stopped",
+        err=True,
+    )
+    output.emit([user_properties(left)], single=True, table_columns=USER_COLUMNS)
+
+
+def wait_for_job(ctx: ServiceContext, user: MigrationUser) -> MigrationUser | None:
+    """Wait (bounded) until the Stopping / Removing user's job has ended, finishing its
+    Stop or Remove then; the user as it is (None once purged). The job is cancelled by
+    the scheduler that runs it (`mailferry serve`, or another command's foreground run);
+    a dead worker's job ends when its claim's lease expires."""
+    click.echo(f"waiting for the running sync of {user.email_address} to stop…", err=True)
+    deadline = time.monotonic() + ctx.settings.lease.total_seconds() + _GRACE_SECONDS
+    current: MigrationUser | None = user
+    while True:
+        current = finish_user_action(ctx, user.id)
+        if current is None or current.status not in WINDING_DOWN:
+            return current
+        if time.monotonic() >= deadline:
+            return current
+        time.sleep(ctx.settings.poll_seconds)
