@@ -155,3 +155,22 @@ def test_two_sessions_never_hand_out_the_same_uid(tmp_path: Path) -> None:
 
     handed_out = asyncio.run(main())
     assert sorted(u for u in handed_out if u is not None) == list(range(1, 41))
+
+
+def test_a_killed_writers_tmp_files_are_swept_others_kept(tmp_path: Path) -> None:
+    async def first(mailbox: MaildirMailbox) -> list[int | None]:
+        await mailbox.ensure_folder("Work")
+        return uids(await mailbox.append("Work", [item(1)]))
+
+    async def listing(mailbox: MaildirMailbox) -> list[int]:
+        _, metas = await mailbox.list_messages("Work")
+        return [m.uid for m in metas]
+
+    assert with_mailbox(tmp_path, first) == [1]
+    tmp = tmp_path / ADDRESS / ".Work" / "tmp"
+    ours = tmp / "1622999350.M2V1234.mailferry,S=40,W=41"  # written, never moved: killed
+    dovecots = tmp / "1700000000.M5P77.host"  # another program's, maybe in use
+    ours.write_bytes(b"half a message")
+    dovecots.write_bytes(b"being delivered")
+    assert with_mailbox(tmp_path, listing) == [1]
+    assert not ours.exists() and dovecots.exists()

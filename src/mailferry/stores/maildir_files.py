@@ -65,6 +65,11 @@ class FileName:
         return int(match.group(1)) if match else None
 
 
+def is_ours(name: str) -> bool:
+    """Whether ``name`` is a file name we deliver under (in any folder, any UIDVALIDITY)."""
+    return _OURS.match(name) is not None
+
+
 def base_name(mtime: int, uid: int, uidvalidity: int, size: int, vsize: int) -> str:
     return f"{max(0, mtime)}.M{uid}V{uidvalidity}.mailferry,S={size},W={vsize}"
 

@@ -34,6 +34,7 @@ from mailferry.stores.maildir_files import (
     base_name,
     body_vsize,
     close_all,
+    is_ours,
     open_dir,
     write_message,
 )
@@ -157,8 +158,20 @@ def _read_foreign(folder: FolderDir) -> dict[str, int]:
 # -- scanning --------------------------------------------------------------------
 
 
+def _sweep_our_tmp(folder: FolderDir) -> None:
+    """Remove what a killed writer of ours left in ``tmp/`` (a message written but not
+    yet moved to ``new/``): we write only under the mailbox lock we hold now, so no
+    file of ours there is in use. Other programs' files are theirs to clean."""
+    tmp = folder.subs["tmp"]
+    for name in os.listdir(tmp):
+        if is_ours(name):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name, dir_fd=tmp)
+
+
 def scan(folder: FolderDir, state: FolderState) -> dict[int, Entry]:
     """Every message file, by UID; new foreign files get UIDs (state saved)."""
+    _sweep_our_tmp(folder)
     foreign = _read_foreign(folder)
     entries: dict[int, Entry] = {}
     seen: set[str] = set()
