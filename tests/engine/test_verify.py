@@ -294,9 +294,20 @@ def test_unmigrated_target_shows_every_expected_message_missing(
     assert all(f.target_count == 0 and f.error is None for f in folders.values())
 
 
-def _hashed(uid: int, digest: str, day: int) -> Hashed:
+def _hashed(uid: int, digest: str, day: int, flags: tuple[str, ...] = ()) -> Hashed:
     date = dt.datetime(2024, 1, day, tzinfo=dt.UTC)
-    return Hashed(MessageMeta(uid, 10, (), date), digest, 10)
+    return Hashed(MessageMeta(uid, 10, flags, date), digest, 10)
+
+
+def test_identical_copies_pair_by_their_flags_first() -> None:
+    """Two byte-identical copies with one date, one flagged: the migration may have paired
+    them either way round; verify must not see two flag mismatches (found by the
+    crash-loop bench: target UIDs in the other order than the source's)."""
+    source = [_hashed(1, "a", 1), _hashed(2, "a", 1, ("\\Flagged",))]
+    target = [_hashed(10, "a", 1, ("\\Flagged", "\\Recent")), _hashed(11, "a", 1)]
+    pairs, lone_source, lone_target = pair_up(source, target)
+    assert [(s.meta.uid, t.meta.uid) for s, t in pairs] == [(1, 11), (2, 10)]
+    assert lone_source == lone_target == []
 
 
 def test_pairing_is_a_multiset_and_prefers_equal_dates() -> None:

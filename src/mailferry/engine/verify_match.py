@@ -72,22 +72,39 @@ def pair_up(
 def _pair_same_bytes(
     sources: list[Hashed], targets: list[Hashed]
 ) -> tuple[list[Pair], list[Hashed], list[Hashed]]:
-    by_stamp: dict[int, list[Hashed]] = defaultdict(list)
+    """Byte-identical copies: pair those with the same date and flags first, then the
+    same date, then by date. (The migration may pair identical copies in any order: by
+    UID alone, two copies with different flags looked like two flag mismatches.)"""
+    pairs, sources, targets = _match(sources, targets, lambda m: (m.stamp, _flag_key(m)))
+    more, sources, targets = _match(sources, targets, lambda m: m.stamp)
+    pairs.extend(more)
+    rest, left = sorted(sources, key=_by_date), sorted(targets, key=_by_date)
+    pairs.extend(zip(rest, left, strict=False))
+    count = min(len(rest), len(left))
+    return pairs, rest[count:], left[count:]
+
+
+def _match(
+    sources: list[Hashed], targets: list[Hashed], key: Callable[[Hashed], object]
+) -> tuple[list[Pair], list[Hashed], list[Hashed]]:
+    """Pairs of equal ``key``, in UID order on both sides; the unpaired of each side."""
+    by_key: dict[object, list[Hashed]] = defaultdict(list)
     for message in sorted(targets, key=lambda m: m.meta.uid, reverse=True):
-        by_stamp[message.stamp].append(message)  # pop() yields the smallest UID first
+        by_key[key(message)].append(message)  # pop() yields the smallest UID first
     pairs: list[Pair] = []
     rest: list[Hashed] = []
     for message in sorted(sources, key=lambda m: m.meta.uid):
-        same = by_stamp.get(message.stamp)
+        same = by_key.get(key(message))
         if same:
             pairs.append((message, same.pop()))
         else:
             rest.append(message)
-    left = sorted((m for ms in by_stamp.values() for m in ms), key=_by_date)
-    rest.sort(key=_by_date)
-    pairs.extend(zip(rest, left, strict=False))
-    count = min(len(rest), len(left))
-    return pairs, rest[count:], left[count:]
+    return pairs, rest, [m for ms in by_key.values() for m in ms]
+
+
+def _flag_key(message: Hashed) -> frozenset[str]:
+    """Flags as a preference when pairing (``\\Recent`` is never written)."""
+    return frozenset(f.lower() for f in message.meta.flags if f.lower() != "\\recent")
 
 
 def _by_date(message: Hashed) -> tuple[int, int]:
