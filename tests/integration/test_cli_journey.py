@@ -210,8 +210,11 @@ def test_the_administrators_journey_from_the_cli(
         after = journey.users_when(
             lambda u: u[alice.name]["ItemsSynced"] == counts[alice.name], "alice's SyncNow"
         )
+        # Alice's new message shows her sync ran; the others' were not synced again. (Her
+        # timestamp is no proof: it has whole seconds, and both syncs can share one.)
         last = "LastSuccessfulSyncTimestamp"
-        assert [after[a][last] == synced[a][last] for a in counts] == [False, True, True]
+        others = [a for a in counts if a != alice.name]
+        assert others and all(after[a][last] == synced[a][last] for a in others)
         journey.settled("Synced", seconds=30)
         check_exact(journey, dovecot_source, dovecot_target, counts)
         for fmt in ("csv", "json"):
