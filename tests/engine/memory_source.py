@@ -94,6 +94,7 @@ class MemorySource:
         self.bodies: list[TrackedBody] = []
         self.changed_since: list[int] = []
         self.on_await: Callable[[], None] | None = None
+        self.withheld: set[int] = set()  # UIDs a fetch silently leaves out (a faulty server)
         self._uidvalidity = 1000
 
     # -- what a user (or the server) does --------------------------------------------
@@ -212,7 +213,7 @@ class MemorySource:
         box = self._folder(folder)
         for uid in uids:
             await self._pause()
-            if uid in box.messages:
+            if uid in box.messages and uid not in self.withheld:
                 body = TrackedBody(box.messages[uid].body)
                 self.fetched.append(uid)
                 self.bodies.append(body)

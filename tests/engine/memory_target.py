@@ -46,6 +46,7 @@ class MemoryTarget:
 
     delimiter = "/"
     case_insensitive = False
+    personal_prefix = ""
 
     def __init__(
         self,
@@ -104,6 +105,11 @@ class MemoryTarget:
         if folder not in self.boxes:
             self._uidvalidity += 1
             self.boxes[folder] = TargetBox(self._uidvalidity)
+
+    async def folder_counts(self, folder: str) -> tuple[int, int] | None:
+        await self._call("folder_counts")
+        box = self.boxes.get(folder)
+        return None if box is None else (box.uidvalidity, len(box.messages))
 
     async def folder_status(self, folder: str) -> TargetFolderStatus:
         await self._call("folder_status")

@@ -113,8 +113,12 @@ async def check_invariants(
     options: SyncOptions,
     root: Path | None = None,
 ) -> None:
-    """After a successful sync: state equals reality, nothing lost, nothing doubled."""
-    assert result.errors == {}
+    """After a successful sync: state equals reality, nothing lost, nothing doubled, and
+    every source message is counted once: TotalItemsInSource = Synced + Skipped."""
+    assert result.errors == {} and result.complete and result.missing == 0
+    if options.received is None and not result.dry_run:
+        in_source = sum(len(source.folders[f.source_folder].messages) for f in result.folders)
+        assert result.in_scope == result.synced + result.skipped_total == in_source
     mailbox_id = state.mailbox_id(KEY)
     skipped = {(i.folder, i.source_uid) for i in state.skipped(mailbox_id)}
     for folder_result in result.folders:
@@ -128,6 +132,7 @@ async def check_invariants(
         for uid, message in box.messages.items():
             deleted = "\\deleted" in {f.lower() for f in message.flags}
             if deleted and not options.include_deleted:
+                assert uid in pairs or (name, uid) in skipped, f"{name} UID {uid}: unaccounted"
                 continue
             if len(message.body) > options.max_message_size:
                 assert uid not in pairs and (name, uid) in skipped

@@ -92,18 +92,20 @@ def test_item_limit_is_mailbox_wide_and_keeps_the_newest():
     assert everything == {"INBOX": {1, 2}, "Sent": {1, 2, 3}}
 
 
-def test_deleted_messages_are_not_copied_nor_reported_unless_included():
+def test_deleted_messages_are_skipped_items_of_their_own_kind_unless_included():
     metas = [meta(1, flags=["\\Deleted", "\\Seen"]), meta(2, flags=["\\DELETED"]), meta(3)]
     result = plan(metas)
     assert [c.meta.uid for c in result.copies] == [3]
-    assert result.deleted == (1, 2) and result.skips == ()
+    assert result.deleted == (1, 2)
+    assert sorted((s.meta.uid, s.kind) for s in result.skips) == [(1, "Deleted"), (2, "Deleted")]
+    assert all("--include-deleted" in s.reason for s in result.skips)
     included = plan(metas, options=SyncOptions(include_deleted=True))
     assert {c.meta.uid: c.flags for c in included.copies} == {
         1: ("\\Deleted", "\\Seen"),
         2: ("\\Deleted",),
         3: (),
     }
-    assert included.deleted == ()
+    assert included.deleted == () and included.skips == ()
 
 
 def test_flags_written_are_what_the_target_keeps_canonical_and_without_recent():
@@ -202,8 +204,9 @@ def test_every_unpaired_message_lands_in_exactly_one_place(raw, paired, over, in
     result = plan_folder(set(metas), metas, pairs, keeps=keep_all, over_limit=over, options=options)
     copied = [c.meta.uid for c in result.copies]
     skipped = [s.meta.uid for s in result.skips]
-    landed = Counter(copied + skipped + list(result.deleted))
+    landed = Counter(copied + skipped)
     assert landed == Counter(uid for uid in metas if uid not in paired)
+    assert set(result.deleted) == {s.meta.uid for s in result.skips if s.kind == "Deleted"}
     assert not set(copied) & paired
     keys = [(-c.meta.internaldate.timestamp(), -c.meta.uid) for c in result.copies]
     assert keys == sorted(keys)

@@ -225,6 +225,7 @@ class InterruptingTarget:
     def __init__(self, inner: TargetMailbox, tick: Interrupter) -> None:
         self.inner, self.tick = inner, tick
         self.delimiter, self.case_insensitive = inner.delimiter, inner.case_insensitive
+        self.personal_prefix = inner.personal_prefix
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.inner, name)

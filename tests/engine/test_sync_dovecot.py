@@ -38,9 +38,16 @@ def test_real_stores_copy_everything_once_and_a_rerun_changes_nothing(
                 first = await sync_mailbox(
                     source, target, state, "k", folder_options=FolderOptions(), options=options
                 )
-                assert first.errors == {} and first.skipped_items == ()
+                deleted = len(messages) - wanted
+                assert first.errors == {} and first.complete
+                assert [i.kind for i in first.skipped_items] == ["Deleted"] * deleted
                 assert first.copied == wanted
                 assert first.items == len(messages)
+                assert (first.in_scope, first.synced, first.skipped_total) == (
+                    len(messages),
+                    wanted,
+                    deleted,
+                )
                 again = await sync_mailbox(
                     source, target, state, "k", folder_options=FolderOptions(), options=options
                 )
@@ -49,6 +56,8 @@ def test_real_stores_copy_everything_once_and_a_rerun_changes_nothing(
                     0,
                     wanted,
                 )
+                assert again.complete and again.in_scope == len(messages)
+                assert again.skipped_total == deleted and again.skipped_items == ()
         finally:
             await source.close()
             await target.close()

@@ -163,10 +163,12 @@ def test_second_run_changes_nothing_then_exactly_the_source_changes_arrive(
 
 
 def check_no_op_commands(result: MailboxResult, source: CommandLog, target: CommandLog) -> None:
-    """The no-op run asks the source one STATUS per folder and writes nothing."""
+    """The no-op run asks the source one STATUS per folder and writes nothing; the target
+    is asked one STATUS per folder whether it still holds what the state says."""
     assert set(source.names) <= READ_ONLY_COMMANDS, source.names
     assert source.names["STATUS"] == len(result.folders)
-    assert set(target.names) <= {"LIST", "LOGOUT"}, target.names
+    assert set(target.names) <= {"LIST", "NAMESPACE", "STATUS", "LOGOUT"}, target.names
+    assert target.names["STATUS"] == len(result.folders)
 
 
 def _all(view: View) -> Counter[Mail]:

@@ -73,8 +73,10 @@ def test_get_formats_and_filters(mf: Mailferry, csv: Path, tmp_path: Path) -> No
     assert [b["Name"] for b in mf.json("batch", "get", "--status", "starting")] == ["B2"]
     assert [b["Name"] for b in mf.json("batch", "get", "--endpoint", "E1")] == ["B1"]
     counts = mf.json("batch", "get", "B1", "--property", "*Count")
-    assert counts == {"TotalCount": 2, "ActiveCount": 2, "StoppedCount": 0, "SyncedCount": 0,
+    # a never-started batch's users show Stopped (not Queued: nothing waits for a slot)
+    assert counts == {"TotalCount": 2, "ActiveCount": 0, "StoppedCount": 2, "SyncedCount": 0,
                       "FinalizedCount": 0, "FailedCount": 0}  # fmt: skip
+    assert mf.json("batch", "get", "B2", "--property", "ActiveCount") == {"ActiveCount": 1}
     assert mf.fails("batch", "get", "nope") == "error: migration batch 'nope' was not found\n"
     assert "was not found" in mf.fails("batch", "get", "--endpoint", "E9")
     assert "'Bogus' is not one of" in mf.fails("batch", "get", "--status", "Bogus", code=2)
@@ -84,17 +86,20 @@ def test_new_refuses_bad_input(mf: Mailferry, csv: Path, tmp_path: Path) -> None
     new_batch(mf, csv, "B1")
     base = ["batch", "new", "--source-endpoint", "E1", "--csv", str(csv)]
     assert mf.fails(*base, "--name", "b1") == "error: the migration batch 'b1' already exists\n"
-    assert "Name is 65 characters long; the limit is 64" in mf.fails(*base, "--name", "x" * 65)
+    assert "Name is 65 characters long; the limit is 64" in mf.fails(
+        *base, "--name", "x" * 65, code=2
+    )
     unknown = ["batch", "new", "--name", "B3", "--source-endpoint", "E9", "--csv", str(csv)]
     assert mf.fails(*unknown) == "error: migration endpoint 'E9' was not found\n"
-    taken = mf.fails(*base, "--name", "B2")  # the same addresses are in B1 already
+    taken = mf.fails(*base, "--name", "B2", code=2)  # the same addresses are in B1 already
     assert "alice@contoso.example" in taken and "B1" in taken
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "EmailAddress,UserName,Password\nnot-an-address,u1,pw-secret-1\n"
         "dave@contoso.example,,pw-secret-2\ndave@contoso.example,d2,pw-secret-3\n"
     )
-    error = mf.fails("batch", "new", "--name", "B4", "--source-endpoint", "E1", "--csv", str(bad))
+    error = mf.fails("batch", "new", "--name", "B4", "--source-endpoint", "E1", "--csv", str(bad),
+                     code=2)  # fmt: skip
     assert error.startswith(f"error: {bad} was not imported: 3 problems.")
     assert "row 2" in error.lower() and "row 3" in error.lower() and "row 4" in error.lower()
     when = mf.fails(*base, "--name", "B5", "--start-after", "next tuesday", code=2)
@@ -149,7 +154,9 @@ def test_add_users_and_set(mf: Mailferry, csv: Path, tmp_path: Path) -> None:
     result = mf.ok("batch", "add-users", "B1", "--csv", str(more), "--format", "json")
     assert json.loads(result.stdout)["TotalCount"] == 3
     assert result.stderr == "Added 1 user(s) to batch B1\n"
-    assert "erin@contoso.example" in mf.fails("batch", "add-users", "B1", "--csv", str(more))
+    assert "erin@contoso.example" in mf.fails(
+        "batch", "add-users", "B1", "--csv", str(more), code=2
+    )
     changed = mf.json("batch", "set", "B1", "--complete-after", "2031-05-06T07:08:09Z",
                       "--notification-emails", "a@contoso.example,b@contoso.example",
                       "--include-folders", "Inbox")  # fmt: skip
@@ -170,8 +177,8 @@ def test_targets(mf: Mailferry, csv: Path, tmp_path: Path, monkeypatch: pytest.M
     maildir = mf.json(*base("m"), "--target", "maildir:out")
     assert maildir["Target"] == f"maildir:{tmp_path / 'out'}"
     imap = [*base("i"), "--target", "imap://127.0.0.1:1143"]
-    assert "needs the admin user (--target-user)" in mf.fails(*imap)
-    assert "needs its password or token" in mf.fails(*imap, "--target-user", "a")
+    assert "needs the admin user (--target-user)" in mf.fails(*imap, code=2)
+    assert "needs its password or token" in mf.fails(*imap, "--target-user", "a", code=2)
     secret = tmp_path / "target.pw"
     secret.write_text("target-admin-pw-42\n")
     made = mf.json(*imap, "--target-user", "admin", "--target-password-file", str(secret))
@@ -184,7 +191,7 @@ def test_targets(mf: Mailferry, csv: Path, tmp_path: Path, monkeypatch: pytest.M
           "--target-login", "per-user", "--target-csv", str(per_user))  # fmt: skip
     assert mf.json("batch", "get", "t")["Target"] == "imap://mail.contoso.example:143 (STARTTLS)"
     assert "give --target too" in mf.fails(*base("x"), "--target-user", "a", code=2)
-    assert "neither maildir:PATH" in mf.fails(*base("x"), "--target", "ftp://x")
+    assert "neither maildir:PATH" in mf.fails(*base("x"), "--target", "ftp://x", code=2)
     mf.assert_never_printed("u-pw-8", "target-admin-pw-42", "per-user-pw-3")
     stored = (tmp_path / "state.db").read_bytes()
     assert b"target-admin-pw-42" not in stored and b"per-user-pw-3" not in stored
@@ -201,7 +208,7 @@ def test_default_target_from_the_environment(mf: Mailferry, csv: Path) -> None:
                  "--format", "json", env=env)  # fmt: skip
     assert json.loads(made.stdout)["Target"] == "imap://127.0.0.1:2143"
     broken = mf.run("batch", "get", env={"MAILFERRY_TARGET": "nowhere"})
-    assert broken.exit_code == 1
+    assert broken.exit_code == 2  # a bad setting is bad input (README: Exit codes)
     assert "MAILFERRY_TARGET 'nowhere' is neither maildir:PATH" in broken.stderr
     mf.assert_never_printed("env-target-pw-7", *PASSWORDS)
 
@@ -278,7 +285,7 @@ def test_progress_views_render_the_batch_and_its_users(mf: Mailferry, csv: Path)
         console = Console(record=True, width=100)
         console.print(render(snapshot, ctx.now(), max_rows=1))
         text = console.export_text()
-        assert "B1: Created  0/2 synced, 2 active, 0 failed, 0%" in text
+        assert "B1: Created  0/2 synced, 0 active, 0 failed, 0%" in text
         assert "alice@contoso.example" in text and "bob@contoso.example" not in text
         assert "… and 1 more users" in text
         lines = PlainLines(ctx, {batch.id}, io.StringIO())
@@ -295,7 +302,7 @@ def test_progress_views_render_the_batch_and_its_users(mf: Mailferry, csv: Path)
 def test_content_filter_is_checked_shown_and_removable(mf: Mailferry, csv: Path) -> None:
     ambiguous = ["batch", "new", "--name", "F", "--source-endpoint", "E1", "--csv", str(csv),
                  "--content-filter", "Received -gt '3/4/2020'"]  # fmt: skip
-    refused = mf.fails(*ambiguous)
+    refused = mf.fails(*ambiguous, code=2)
     assert "ContentFilter: '3/4/2020' at character 14 is ambiguous" in refused
     assert "'2020-03-04'" in refused and "'2020-04-03'" in refused
     made = new_batch(mf, csv, "F", "--content-filter", "Received -gt '2020-08-23'")

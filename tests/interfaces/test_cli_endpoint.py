@@ -79,7 +79,7 @@ def test_unknown_property_is_a_usage_error(mf: Mailferry) -> None:
     assert "no property matches Nope*" in error and "RemoteServer" in error
 
 
-def test_errors_are_one_line_and_exit_1(mf: Mailferry) -> None:
+def test_errors_are_one_line_and_exit_1_or_2_for_bad_input(mf: Mailferry) -> None:
     endpoint(mf)
     duplicate = mf.fails("endpoint", "new", "--name", "e1", "--remote-server", "x",
                          "--skip-verification")  # fmt: skip
@@ -89,7 +89,7 @@ def test_errors_are_one_line_and_exit_1(mf: Mailferry) -> None:
     )
     too_many = mf.fails(
         "endpoint", "new", "--name", "E2", "--remote-server", "x", "--skip-verification",
-        "--max-concurrent-migrations", "10", "--max-concurrent-incremental-syncs", "11",
+        "--max-concurrent-migrations", "10", "--max-concurrent-incremental-syncs", "11", code=2,
     )  # fmt: skip
     assert too_many == (
         "error: MaxConcurrentIncrementalSyncs (11) can't be greater than "
@@ -97,7 +97,7 @@ def test_errors_are_one_line_and_exit_1(mf: Mailferry) -> None:
     )
     out_of_range = mf.fails("endpoint", "new", "--name", "E3", "--remote-server", "x",
                             "--skip-verification", "--max-concurrent-migrations",
-                            "101")  # fmt: skip
+                            "101", code=2)  # fmt: skip
     assert "MaxConcurrentMigrations 101 is outside 1-100" in out_of_range
     assert [e["Name"] for e in mf.json("endpoint", "get")] == ["E1"]
 
@@ -120,7 +120,7 @@ def test_set_changes_only_what_is_given(mf: Mailferry) -> None:
     assert changed["MaxConcurrentIncrementalSyncs"] == 30
     assert changed["AcceptUntrustedCertificates"] is False
     assert changed["RemoteServer"] == "imap.contoso.example"
-    error = mf.fails("endpoint", "set", "E1", "--max-concurrent-migrations", "20")
+    error = mf.fails("endpoint", "set", "E1", "--max-concurrent-migrations", "20", code=2)
     assert "MaxConcurrentIncrementalSyncs (30) can't be greater" in error
     assert "was not found" in mf.fails("endpoint", "set", "E9", "--port", "1")
 

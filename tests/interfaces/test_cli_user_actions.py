@@ -88,7 +88,7 @@ def test_remove_then_add_the_address_again(mf: Mailferry, tmp_path: Path) -> Non
     assert [u["Identity"] for u in mf.json("user", "get", "--batch", "B1")] == [ALICE]
     fixed = write_csv(tmp_path / "bob.csv", [(BOB, "bob", "bob-right-pass-3")])
     mf.ok("batch", "add-users", "B1", "--csv", str(fixed))
-    assert mf.json("user", "get", BOB)["Status"] == "Queued"
+    assert mf.json("user", "get", BOB)["Status"] == "Stopped"  # B1 was never started
     mf.assert_never_printed(*PASSWORDS, "bob-right-pass-3")
 
 
@@ -101,7 +101,7 @@ def test_remove_after_the_mx_switch_needs_force(mf: Mailferry) -> None:
         "(2026-03-01T12:00:00+00:00) (last sync: never); mail delivered to the old server "
         "since then would be lost. Run SyncNow first, or remove with --force\n"
     )
-    assert mf.json("user", "get", ALICE)["Status"] == "Queued"
+    assert mf.json("user", "get", ALICE)["Status"] == "Stopped"  # B1 was never started
     assert (
         mf.ok("user", "remove", ALICE, "--force").stdout == f"Removed user {ALICE} from batch B1\n"
     )

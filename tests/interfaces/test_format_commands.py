@@ -155,9 +155,9 @@ def test_unknown_property_is_a_usage_error() -> None:
     assert err.startswith("Format-List: no property matches Nope. Available properties: Identity")
 
 
-def test_bad_json_exits_1_with_the_line_number() -> None:
+def test_bad_json_exits_2_with_the_line_number() -> None:
     code, out, err = run("list", [], jsonl(BATCHES[0]) + "oops\n")
-    assert (code, out) == (1, "")
+    assert (code, out) == (2, "")  # bad input
     assert "Format-List: standard input: line 2: not valid JSON" in err
 
 
@@ -229,7 +229,7 @@ def test_empty_stdin_prints_nothing_and_bad_json_fails_in_bash() -> None:
     done = bash("Format-List Status < /dev/null")
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     done = bash("printf '{\"a\": 1}\\nnot json\\n' | Format-Table")
-    assert done.returncode == 1
+    assert done.returncode == 2  # bad input (README: Exit codes)
     assert done.stdout == ""
     assert "line 2: not valid JSON" in done.stderr
 

@@ -58,7 +58,7 @@ def test_migrate_to_maildir_then_rerun_is_incremental(
               "--state", str(tmp_path / "state.db")]  # fmt: skip
     done = migrate(*common, "--report", str(tmp_path / "report.json"))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 synced, 0 failed." in done.stdout
+    assert "2 synced, 0 incomplete, 0 failed." in done.stdout
     report: dict[str, Any] = json.loads((tmp_path / "report.json").read_text())
     assert report["SyncedCount"] == 2 and report["FailedCount"] == 0
     for user in report["Users"]:

@@ -61,7 +61,7 @@ def test_dry_run_and_report_with_two_processes(
                    "--state", str(tmp_path / "state.db"), "--processes", "2", "--dry-run",
                    "--report", str(tmp_path / "report.json"))  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Dry run" in done.stdout and "2 synced, 0 failed." in done.stdout
+    assert "Dry run" in done.stdout and "2 synced, 0 incomplete, 0 failed." in done.stdout
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["DryRun"] is True and report["SyncedCount"] == 2
     assert [u["TotalItemsInSourceMailboxCount"] for u in report["Users"]] == [30, 30]

@@ -39,7 +39,7 @@ def check_demo(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     assert "Server is reachable." in out
-    assert out.count("3 synced, 0 failed.") == 3  # maildir, maildir again, imap
+    assert out.count("3 synced, 0 incomplete, 0 failed.") == 3  # maildir, maildir again, imap
     assert (tmp_path / "report-maildir.json").is_file()
     assert (tmp_path / "report-imap.json").is_file()
     assert "demo-admin-pass" not in out + done.stderr

@@ -78,10 +78,21 @@ class Prepared:
     adopted: int = 0
     plan: FolderPlan | None = None
     done_count: int = 0  # pairs already done (known before the ledger is loaded)
+    listed: int | None = None  # messages of a full listing (None: listed since a MODSEQ)
 
     @property
     def unchanged(self) -> bool:
         return self.plan is None
+
+
+class PrepareFailed(FolderError):
+    """A folder error once the folder's STATUS is known: its counts go in the result, so
+    the user's totals show what the failed folder leaves behind."""
+
+    def __init__(self, error: FolderError, messages: int, done: int) -> None:
+        super().__init__(error.folder, error.reason)
+        self.messages = messages
+        self.done = done
 
 
 async def prepare(ctx: Context, mapping: FolderMapping) -> Prepared:
@@ -89,20 +100,51 @@ async def prepare(ctx: Context, mapping: FolderMapping) -> Prepared:
     record, retargeted = _record(ctx, mapping)
     counts = ctx.state.pair_counts(record.id) if record.id >= 0 else {DONE: 0, PENDING: 0}
     status = await ctx.source.status(mapping.source_name)
+    try:
+        return await _prepare(
+            ctx, mapping, record, retargeted, (counts[PENDING], counts[DONE]), status
+        )
+    except FolderError as error:
+        raise PrepareFailed(error, status.messages, counts[DONE]) from error
+
+
+async def _prepare(
+    ctx: Context,
+    mapping: FolderMapping,
+    record: FolderRecord,
+    retargeted: bool,
+    counts: tuple[int, int],
+    status: FolderStatus,
+) -> Prepared:
+    pending, done = counts
     same_scope = record.scope == scope_text(ctx.options.received)
-    if not (retargeted or counts[PENDING]) and same_scope and _unchanged(record, status):
+    quiet = not (retargeted or pending) and same_scope and _unchanged(record, status)
+    if quiet and await _target_agrees(ctx, mapping.target_name, record, done):
         # Nothing changed: the pairs are not even loaded (the no-op re-run stays fast).
         empty = Ledger(ctx.state, record, (), dry_run=ctx.options.dry_run)
-        return Prepared(mapping, empty, status, done_count=counts[DONE])
+        return Prepared(mapping, empty, status, done_count=done)
     ledger = Ledger(ctx.state, record, _pairs(ctx, record), dry_run=ctx.options.dry_run)
     tstatus = await _target_status(ctx, mapping.target_name)
     work = Prepared(mapping, ledger, status, tstatus)
     moved = retargeted or record.target_uidvalidity not in (None, tstatus.uidvalidity)
+    moved = moved or tstatus.messages < len(ledger.done)  # copies gone from the target
     lost = await _revalidate_target(ctx, work, moved=moved)
     await _list_source(ctx, work, incremental=same_scope and not (lost or moved))
     await _revalidate_source(ctx, work, record)
     work.plan = replan(ctx.options, work, ())
     return work
+
+
+async def _target_agrees(ctx: Context, folder: str, record: FolderRecord, done: int) -> bool:
+    """Whether the target still holds what the state says was copied there: the folder
+    exists, with the recorded UIDVALIDITY and at least as many messages as pairs done.
+    A state database that outlived its target (deleted, restored, another server) is
+    never trusted on its word: the folder is then re-validated and what is gone copied
+    again. One STATUS (or directory scan) per unchanged folder."""
+    if ctx.options.dry_run:
+        return True
+    found = await ctx.target.folder_counts(folder)  # None: gone (the full path creates it)
+    return found is not None and found[0] == record.target_uidvalidity and found[1] >= done
 
 
 async def _revalidate_target(ctx: Context, work: Prepared, *, moved: bool) -> int:
@@ -206,9 +248,12 @@ async def _list_source(ctx: Context, work: Prepared, *, incremental: bool) -> No
     status, listed = await ctx.source.list_messages(name)
     if not listed and work.ledger.pairs:
         await _confirm_empty(ctx, name, status)
+    if len(listed) < status.messages:
+        await _confirm_count(ctx, name, len(listed))
     work.status = status
     work.metas = {m.uid: m for m in listed}
     work.present = set(work.metas)
+    work.listed = len(work.present)
 
 
 def _incremental_ok(record: FolderRecord, status: FolderStatus) -> bool:
@@ -243,6 +288,15 @@ async def _confirm_empty(ctx: Context, name: str, listed: FolderStatus) -> None:
         raise FolderError(name, reason)
 
 
+async def _confirm_count(ctx: Context, name: str, listed: int) -> None:
+    """A listing shorter than the folder: asked again (another session may have expunged
+    meanwhile); still short, the folder fails rather than leave messages unseen."""
+    again = await ctx.source.status(name)
+    if again.messages > listed:
+        reason = f"the source listed {listed} message(s) but the folder holds {again.messages}"
+        raise FolderError(name, reason)
+
+
 async def execute(ctx: Context, work: Prepared) -> tuple[FolderResult, list[SkippedItem]]:
     """Forget, update flags, record skips, copy; then the checkpoint (rules 5–7).
     Returns the folder's result and the items skipped this run."""
@@ -253,12 +307,14 @@ async def execute(ctx: Context, work: Prepared) -> tuple[FolderResult, list[Skip
     await _forget(ctx, work, plan)
     await _set_flags(ctx, work, plan)
     skipped = await _skipped_items(ctx, name, plan.skips)
-    if skipped and not ctx.options.dry_run:
+    if not ctx.options.dry_run:
+        _prune_skipped(ctx, work, plan, skipped)
         ctx.state.record_skipped(ctx.mailbox_id, skipped)
     for item in skipped:
         ctx.emit(ItemSkipped(item))
     before = len(ledger.done)
     complete, copied, copied_bytes = True, len(plan.copies), plan.copy_bytes
+    lost: list[int] = []
     if not ctx.options.dry_run:
         job = CopyJob(
             ctx.source,
@@ -272,15 +328,18 @@ async def execute(ctx: Context, work: Prepared) -> tuple[FolderResult, list[Skip
             ctx.emit,
         )
         planned = {copy.meta.uid: copy for copy in plan.copies}
+        wanted = list(planned)
         # The copier consumes ``planned`` (a copied message's plan is let go as it goes:
         # 100,000 of them are much of a large mailbox's memory), so the plan keeps none.
         work.plan = plan = replace(plan, copies=())
         tally = await copy_messages(job, planned, tstatus.uidnext)
-        complete = len(tally.received) == copied  # received ⊆ the planned UIDs
+        lost = sorted(uid for uid in wanted if uid not in tally.received)
+        complete = not lost
         copied, copied_bytes = tally.copied, tally.bytes
         skipped += tally.skipped
     scope = scope_text(ctx.options.received)
     ledger.checkpoint(work.status, tstatus.uidvalidity, complete=complete, scope=scope)
+    problems, missing = await _account(ctx, work, plan, skipped, lost)
     result = FolderResult(
         source_folder=name,
         target_folder=target_name,
@@ -296,8 +355,61 @@ async def execute(ctx: Context, work: Prepared) -> tuple[FolderResult, list[Skip
         unkept_flags=plan.unkept_flags,
         note=work.mapping.note,
         filtered=len(plan.filtered),
+        error="; ".join(problems) or None,
+        missing=missing,
     )
     return result, skipped
+
+
+async def _account(
+    ctx: Context, work: Prepared, plan: FolderPlan, skipped: Sequence[SkippedItem], lost: list[int]
+) -> tuple[list[str], int]:
+    """The completeness check of one folder after its copy: every planned copy came
+    back from the source; a full listing's every message is a pair, a skipped item, or
+    filtered out; and the target folder holds at least the copies the pairs record (the
+    cross-check that catches what the bookkeeping missed). Returns the problems found
+    and how many messages they leave unaccounted for."""
+    problems: list[str] = []
+    missing = len(lost)
+    if lost:
+        shown = ", ".join(map(str, lost[:10])) + (" ..." if len(lost) > 10 else "")
+        problems.append(
+            f"{len(lost)} message(s) requested from the source never came back (UID {shown})"
+        )
+    if ctx.options.dry_run:
+        return problems, missing
+    done = len(work.ledger.done)
+    if work.listed is not None:
+        accounted = done + len(work.ledger.pending) + len(skipped) + len(plan.filtered) + len(lost)
+        if accounted != work.listed:
+            gap = work.listed - accounted
+            problems.append(
+                f"{abs(gap)} of {work.listed} listed message(s) "
+                f"{'unaccounted for' if gap > 0 else 'counted twice'} by the bookkeeping"
+            )
+            missing += max(0, gap)
+    found = await ctx.target.folder_status(work.mapping.target_name)
+    if found.messages < done:
+        problems.append(
+            f"the target folder {work.mapping.target_name!r} holds {found.messages} message(s) "
+            f"where {done} were recorded as copied (the next sync re-validates it)"
+        )
+        missing += done - found.messages
+    return problems, missing
+
+
+def _prune_skipped(
+    ctx: Context, work: Prepared, plan: FolderPlan, found: Sequence[SkippedItem]
+) -> None:
+    """Keep the folder's skipped items true: a full listing re-derived all of them (the
+    rest, for messages since gone or copied, are forgotten); otherwise those of messages
+    about to be copied are (a refused copy is recorded again by the copier)."""
+    name = work.mapping.source_name
+    if work.listed is not None:
+        keep = {(item.source_uid, item.kind) for item in found if item.source_uid is not None}
+        ctx.state.drop_skipped(ctx.mailbox_id, name, keep=keep)
+    elif plan.copies:
+        ctx.state.drop_skipped(ctx.mailbox_id, name, uids=[copy.meta.uid for copy in plan.copies])
 
 
 async def _forget(ctx: Context, work: Prepared, plan: FolderPlan) -> None:
@@ -345,11 +457,16 @@ def unchanged_result(work: Prepared) -> FolderResult:
 
 
 def failed_result(
-    mapping: FolderMapping, error: FolderError, work: Prepared | None = None
+    mapping: FolderMapping, error: FolderError, work: Prepared | None = None, *, skipped: int = 0
 ) -> FolderResult:
-    """A folder that failed; once listed (``work``), it still counts its source messages
-    and the copies already made (so a user's totals don't shrink by the whole folder)."""
+    """A folder that failed; once its STATUS is known (``work``, or a PrepareFailed), it
+    still counts its source messages and the copies already made (so a user's totals
+    don't shrink by the whole folder), and the rest, less its ``skipped`` items, as
+    missing (filtered ones too: the folder failed before it could tell them apart)."""
     result = FolderResult(mapping.source_name, mapping.target_name, note=mapping.note)
     if work is not None:
         result = replace(result, items=work.status.messages, already_present=len(work.ledger.done))
-    return replace(result, error=error.reason)
+    elif isinstance(error, PrepareFailed):
+        result = replace(result, items=error.messages, already_present=error.done)
+    missing = max(0, result.items - result.already_present - skipped)
+    return replace(result, error=error.reason, missing=missing)

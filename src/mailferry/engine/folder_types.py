@@ -36,8 +36,11 @@ class SourceFolder:
 class TargetLayout:
     """What the target accepts.
 
-    ``special_folders`` names the target's own Sent/Trash/... folders, written with
-    ``delimiter``; INBOX is always ``INBOX``. Lengths are counted in bytes of the
+    ``personal_prefix`` is the target's personal namespace prefix (``INBOX.`` on
+    Courier, ending with ``delimiter``; ``""`` for none): every folder but INBOX is
+    placed under it. ``special_folders`` names the target's own Sent/Trash/... folders
+    inside that namespace (without the prefix), written with ``delimiter``; INBOX is
+    always ``INBOX``. Lengths (of full names, prefix included) are counted in bytes of the
     longer of the UTF-8 and modified UTF-7 encodings (what disks and the wire see).
     ``max_depth`` bounds the hierarchy: deeper folders are flattened into their
     ancestor at that depth. The defaults suit Dovecot (4096-byte names, 255-byte
@@ -53,6 +56,7 @@ class TargetLayout:
     max_component_bytes: int = 255
     max_name_bytes: int = 4096
     max_depth: int = 64
+    personal_prefix: str = ""
 
     def __post_init__(self) -> None:
         if len(self.delimiter) != 1:
@@ -61,7 +65,18 @@ class TargetLayout:
             raise ValueError("name limits too small to rename folders predictably")
         if self.max_depth < 1:
             raise ValueError("max_depth must be at least 1")
+        prefix = self.personal_prefix
+        if prefix and not (prefix.endswith(self.delimiter) and all(self.prefix_path)):
+            raise ValueError(f"the personal prefix must end with the delimiter: {prefix!r}")
+        if self.max_depth <= len(self.prefix_path):
+            raise ValueError("max_depth must leave a level below the personal prefix")
         object.__setattr__(self, "special_folders", MappingProxyType(dict(self.special_folders)))
+
+    @property
+    def prefix_path(self) -> tuple[str, ...]:
+        """The personal prefix as a path (``INBOX.`` → ``("INBOX",)``; empty for none)."""
+        prefix = self.personal_prefix
+        return tuple(prefix[: -len(self.delimiter)].split(self.delimiter)) if prefix else ()
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ Microsoft's documentation are silent:
    predictable and noted; clashes get `` (2)``; a 1,000-deep tree is flattened
    below ``TargetLayout.max_depth``. Nothing recurses. Each source path gets
    its own target path, so two source folders never share a target folder.
+   A target personal prefix (``INBOX.``) holds the user's whole tree but INBOX:
+   ``Archive/2020`` becomes ``INBOX.Archive.2020``.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from mailferry.engine.folder_filters import FilterList, Identity, WellKnown, match_key
-from mailferry.engine.folder_placement import TOP, Placed, TargetNamer
+from mailferry.engine.folder_placement import Placed, TargetNamer
 from mailferry.engine.folder_scope import Path, personal_prefix, scope, split_loose
 from mailferry.engine.folder_types import (
     FolderMapping,
@@ -346,7 +348,7 @@ def _place(
         key=lambda n: list(SpecialUse).index(n.special) if n.special else 0,
     )
     rest = [n for n in order if n.path in needed and not (n.anchored and n.mapped)]
-    spots: dict[Path, Placed] = {(): TOP}
+    spots: dict[Path, Placed] = {(): namer.top}
     mappings = []
     for node in anchored + rest:
         spot = _spot(node, nodes, namer, spots, root_name)

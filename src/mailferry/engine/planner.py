@@ -14,8 +14,10 @@ Choices made here:
   (the batch asked for a window), only counted in ``filtered``. The window decides
   only what is copied: a pair already copied is never forgotten or deleted because of
   it (a narrowed filter deletes nothing), and its flag updates continue.
-- A message flagged ``\\Deleted`` is *not copied* unless ``include_deleted``: it
-  is not a skipped item (the user deleted it), only counted in ``deleted``.
+- A message flagged ``\\Deleted`` is *not copied* unless ``include_deleted``: it is a
+  skipped item of kind ``Deleted`` (the user deleted it, but it is still in the source
+  folder: every source message is either copied or skipped with a reason, so that
+  TotalItemsInSource = Synced + Skipped), and counted in ``deleted``.
   Without ``include_deleted`` the ``\\Deleted`` flag is never written either.
 - ``\\Recent`` is never written (no client can set it).
 - Flags are compared as sets after system flags are spelt canonically; flags the
@@ -43,10 +45,13 @@ MiB = 1024 * 1024
 LARGE_ITEM = "LargeItem"
 ITEM_LIMIT = "ItemLimit"
 CORRUPT_ITEM = "CorruptItem"
+DELETED_ITEM = "Deleted"
 DELETED = "\\Deleted"
 RECENT = "\\Recent"
 
 _CANONICAL = {flag.lower(): flag for flag in (*SYSTEM_FLAGS, RECENT)}
+
+_DELETED_REASON = "flagged \\Deleted on the source: not copied (--include-deleted copies it)"
 
 K = TypeVar("K", int, str)
 
@@ -222,6 +227,7 @@ def plan_folder(
             filtered.append(uid)
         elif is_deleted(meta) and not options.include_deleted:
             deleted.append(uid)
+            skips.append(Skip(meta, DELETED_ITEM, _DELETED_REASON))
         elif meta.size > options.max_message_size:
             reason = f"{meta.size} bytes exceeds the limit of {options.max_message_size} bytes"
             skips.append(Skip(meta, LARGE_ITEM, reason))

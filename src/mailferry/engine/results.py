@@ -20,7 +20,10 @@ class FolderResult:
     this run listed: a folder listed only since its checkpoint counts only what
     changed, one found unchanged counts 0); ``forgotten``: pairs dropped
     because their source message is gone; ``unchanged``: the cheap no-op check
-    said nothing changed; ``error``: why the folder was skipped, if it was.
+    said nothing changed; ``error``: why the folder is not fully synced, if it is not
+    (a folder error, or messages unaccounted for); ``missing``: source messages this
+    sync left neither copied nor skipped with a reason (requested and never delivered,
+    gone from the target, or the whole folder when it failed before copying).
     """
 
     source_folder: str
@@ -39,17 +42,32 @@ class FolderResult:
     note: str | None = None
     error: str | None = None
     filtered: int = 0
+    missing: int = 0
+
+    @property
+    def synced(self) -> int:
+        """Messages of this folder on the target after the sync (pairs done)."""
+        return self.already_present + self.copied
 
 
 @dataclass(frozen=True)
 class MailboxResult:
-    """One user's sync: per-folder results, the skipped items and folders, totals."""
+    """One user's sync: per-folder results, the skipped items and folders, totals.
+
+    ``skipped_items`` are the items found this run; ``skipped_total`` counts every
+    message-level skipped item the state holds for the mailbox after it (a message
+    skipped at an earlier sync is still skipped), so that ``in_scope`` (the messages
+    the sync is answerable for: every source message but those the content filter
+    leaves out) = ``synced`` + ``skipped_total`` + ``missing``. The sync is
+    ``complete`` only when no folder failed and nothing is missing.
+    """
 
     folders: tuple[FolderResult, ...]
     skipped_items: tuple[SkippedItem, ...]
     skipped_folders: tuple[SkippedFolder, ...]
     duration: float
     dry_run: bool = False
+    skipped_total: int = 0
 
     @property
     def items(self) -> int:
@@ -70,6 +88,35 @@ class MailboxResult:
     @property
     def skipped(self) -> int:
         return len(self.skipped_items)
+
+    @property
+    def synced(self) -> int:
+        """Messages on the target (pairs done) after the sync, in every folder."""
+        return sum(f.synced for f in self.folders)
+
+    @property
+    def missing(self) -> int:
+        return sum(f.missing for f in self.folders)
+
+    @property
+    def in_scope(self) -> int:
+        """TotalItemsInSourceMailboxCount: synced + skipped + missing."""
+        return self.synced + self.skipped_total + self.missing
+
+    @property
+    def complete(self) -> bool:
+        """Every source message in scope is copied or skipped with a reason."""
+        return not self.errors and self.missing == 0
+
+    def incomplete_reason(self, shown: int = 3) -> str | None:
+        """ "2 folder(s) not fully synced: A: why; B: why" (None when complete)."""
+        if self.complete:
+            return None
+        errors = self.errors
+        text = "; ".join(f"{name}: {why}" for name, why in list(errors.items())[:shown])
+        more = f"; and {len(errors) - shown} more" if len(errors) > shown else ""
+        head = f"{len(errors)} folder(s) not fully synced ({self.missing} message(s) missing)"
+        return f"{head}: {text}{more}"
 
     @property
     def filtered(self) -> int:

@@ -112,6 +112,7 @@ async def sync_mailbox(
         skipped_folders=folder_plan.skipped,
         duration=time.monotonic() - started,
         dry_run=options.dry_run,
+        skipped_total=_skipped_total(ctx, skipped_items, set(results)),
     )
     emit(MailboxFinished(outcome))
     return outcome
@@ -168,7 +169,8 @@ async def _prepare_all(
         try:
             prepared.append(await prepare(ctx, mapping))
         except FolderError as error:
-            failed[mapping.source_name] = failed_result(mapping, error)
+            skipped = _skipped_in(ctx, mapping.source_name)
+            failed[mapping.source_name] = failed_result(mapping, error, skipped=skipped)
     return prepared
 
 
@@ -178,9 +180,25 @@ async def _run_folder(ctx: Context, work: Prepared, skipped: list[SkippedItem]) 
     try:
         result, found = await execute(ctx, work)
     except FolderError as error:
-        return failed_result(work.mapping, error, work)
+        in_folder = _skipped_in(ctx, work.mapping.source_name)
+        return failed_result(work.mapping, error, work, skipped=in_folder)
     skipped.extend(found)
     return result
+
+
+def _skipped_in(ctx: Context, folder: str) -> int:
+    """Message-level skipped items the state holds for one folder (failure path only)."""
+    items = ctx.state.skipped(ctx.mailbox_id)
+    return sum(1 for item in items if item.folder == folder and item.source_uid is not None)
+
+
+def _skipped_total(ctx: Context, found: Sequence[SkippedItem], folders: set[str]) -> int:
+    """Every message-level skipped item of the mailbox's mapped ``folders`` after this
+    sync (not those of a folder since renamed, deleted or excluded: its messages are no
+    longer in scope). A dry run records nothing: what it found is all it can count."""
+    if ctx.options.dry_run:
+        return sum(1 for item in found if item.source_uid is not None)
+    return ctx.state.skipped_count(ctx.mailbox_id, folders)
 
 
 def _apply_item_limit(options: SyncOptions, prepared: Sequence[Prepared]) -> None:
@@ -201,39 +219,45 @@ async def map_folders(
     options: FolderOptions,
     layout: TargetLayout | None = None,
 ) -> FolderPlan:
-    """List both sides and map the source folders onto the target (engine.folders)."""
+    """List both sides and map the source folders onto the target (engine.folders),
+    under the target's personal prefix (its NAMESPACE, e.g. ``INBOX.``) if it has one."""
     listed = await source.list_folders()
     if options.personal_prefix is None and options.user_root is None:
         prefix = await source.personal_prefix()
         if prefix is not None:
             options = replace(options, personal_prefix=prefix)
     base = layout or TargetLayout(target.delimiter, case_insensitive=target.case_insensitive)
-    specials = target_special_folders(await target.list_folders(), target.delimiter)
+    target_prefix = base.personal_prefix or target.personal_prefix
+    specials = target_special_folders(await target.list_folders(), target.delimiter, target_prefix)
     merged = {**base.special_folders, **specials}
-    layout = replace(base, special_folders=merged)
+    layout = replace(base, special_folders=merged, personal_prefix=target_prefix)
     folders = [SourceFolder(f.name, f.delimiter, f.attributes) for f in listed]
     return plan_folders(folders, layout, options)
 
 
 def target_special_folders(
-    listed: Sequence[FolderListing], delimiter: str
+    listed: Sequence[FolderListing], delimiter: str, prefix: str = ""
 ) -> dict[SpecialUse, str]:
     """The target's own Sent/Trash/... folders: by SPECIAL-USE attribute, else by a
-    well-known name at the top level (the best-ranked name wins)."""
+    well-known name at the top level (the best-ranked name wins). With a personal
+    ``prefix`` (``INBOX.``) only folders under it count, named without it (``Sent``)."""
     found: dict[SpecialUse, str] = {}
     ranked: dict[SpecialUse, tuple[int, str]] = {}
     for folder in sorted(listed, key=lambda f: f.name):
+        name = folder.name[len(prefix) :] if folder.name.startswith(prefix) else ""
+        if not name:
+            continue
         kind = special_use_from_attributes(folder.attributes)
         if kind is not None and kind is not SpecialUse.INBOX:
-            found.setdefault(kind, folder.name)
+            found.setdefault(kind, name)
             continue
-        if delimiter in folder.name or not folder.selectable:
+        if delimiter in name or not folder.selectable:
             continue
-        by_name = special_use_from_name(folder.name)
+        by_name = special_use_from_name(name)
         if by_name is not None and by_name[0] is not SpecialUse.INBOX:
             kind, rank = by_name
             if kind not in ranked or rank < ranked[kind][0]:
-                ranked[kind] = (rank, folder.name)
+                ranked[kind] = (rank, name)
     for kind, (_, name) in ranked.items():
         found.setdefault(kind, name)
     return found

@@ -148,6 +148,20 @@ def parse_fetch(tokens: list[Token], seq: int, context: bytes = b"") -> FetchRes
         raise RemoteProtocolError(f"{exc} in FETCH response {excerpt(context)}") from None
 
 
+_UNSEEN = object()
+
+
+def _check_repeated(name: str, previous: object, value: object) -> None:
+    """A static item named twice in one response must say the same thing twice. Two
+    different bodies (or UIDs, sizes) in one response is what a literal whose announced
+    size is too large produces: it swallows the start of the next response, whose items
+    then read as more items of this one (UID 2 would carry message 3's body)."""
+    if value != previous:
+        raise RemoteProtocolError(
+            f"{name} given twice with different values (a literal longer than announced?)"
+        )
+
+
 def _attributes(tokens: list[Token]) -> dict[str, object]:
     reader = TokenReader(tokens)
     if tokens[0] != b"(":
@@ -161,6 +175,7 @@ def _attributes(tokens: list[Token]) -> dict[str, object]:
         name, kind = item_name(token)
         value = tokens[index + 1]
         index += 2
+        previous = attributes.get(name, _UNSEEN)
         if kind == NUMBER:
             attributes[name] = _number(value)
         elif kind == FLAGS:
@@ -176,6 +191,8 @@ def _attributes(tokens: list[Token]) -> dict[str, object]:
             reader.index = index - 1
             attributes[name] = reader.read_value()
             index = reader.index
+        if previous is not _UNSEEN and kind not in (FLAGS, MODSEQ):
+            _check_repeated(name, previous, attributes[name])
     if index + 1 != len(tokens):
         raise RemoteProtocolError(
             f"unexpected data after FETCH list: {describe(tokens[index + 1])}"

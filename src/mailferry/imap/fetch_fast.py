@@ -160,6 +160,8 @@ def _fast_general(text: bytes) -> FastFetch | None:
     layout: list[tuple[bytes, str, int]] | None = []  # what a shape needs; None: no shape
     for raw_name, number, words, quoted in _FAST_ITEM.findall(text):
         name, kind = item_name(raw_name)
+        if name in attributes:  # the general path decides (a repeated static item fails)
+            return None
         if kind == NUMBER and number:
             attributes[name] = int(number) if len(number) <= MAX_DIGITS else to_int(number)
         elif kind == FLAGS and words:

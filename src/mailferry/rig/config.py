@@ -34,6 +34,13 @@ class DovecotOptions:
     ``LIST "" "users/*"`` works). Use ``separator="/"``: usernames may contain dots.
     ``tls=False``: ``ssl = no``, no implicit-TLS listener and no STARTTLS (for "STARTTLS
     not offered" tests).
+    ``inbox_prefix``: the personal namespace has the prefix ``INBOX<separator>``
+    (``namespace inbox { inbox = yes  prefix = INBOX. }``, Courier's layout): every
+    folder but INBOX is ``INBOX.<name>`` and a CREATE outside the prefix is refused.
+    ``acl_rules``: more lines of the global ACL file (``<mailbox> [-]<id> <rights>``,
+    mailbox names as the client sees them); any rule turns the acl plugin on. E.g.
+    ``INBOX.Locked -owner k``: the user may not create folders under ``INBOX.Locked``
+    (CREATE is refused ``[NOPERM] Permission denied``).
     ``auth_delays``: keep Dovecot's 2 s answer delay for failed logins and its per-IP
     penalty; off by default (delay 0, anvil's penalty socket disabled) to keep tests fast.
     """
@@ -49,6 +56,8 @@ class DovecotOptions:
     master_separator: str = "*"
     auth_delays: bool = False
     tls: bool = True
+    inbox_prefix: bool = False
+    acl_rules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.storage not in _STORAGE_DIRS:
@@ -177,7 +186,7 @@ def _mail(layout: DovecotLayout, options: DovecotOptions) -> str:
             f"quota_rule = *:storage={options.quota_mb}M",
             "quota_vsizes = yes",
         ]
-    if options.shared_namespace:
+    if options.shared_namespace or options.acl_rules:
         plugins.append("acl")
         imap_plugins.append("imap_acl")
         settings += [
@@ -201,16 +210,24 @@ plugin {{
 """
 
 
+def global_acl(options: DovecotOptions) -> str:
+    """The global ACL file: the owner may do anything, anyone may look, then ``acl_rules``."""
+    return "".join(
+        f"{line}\n" for line in ("* owner lrwstipekxa", "* anyone lr", *options.acl_rules)
+    )
+
+
 def _namespaces(options: DovecotOptions) -> str:
     sep = options.separator
     mailboxes = "".join(
         f'  mailbox "{name}" {{\n    special_use = {flag}\n  }}\n'
         for name, flag in SPECIAL_USE.items()
     )
+    prefix = f" INBOX{sep}" if options.inbox_prefix else ""  # the default stays "prefix ="
     text = f"""namespace inbox {{
   type = private
   separator = {sep}
-  prefix =
+  prefix ={prefix}
   inbox = yes
 {mailboxes}}}
 """

@@ -25,7 +25,13 @@ from types import TracebackType
 
 from mailferry.rig import process
 from mailferry.rig.certs import RigCA
-from mailferry.rig.config import DovecotLayout, DovecotOptions, Storage, render_config
+from mailferry.rig.config import (
+    DovecotLayout,
+    DovecotOptions,
+    Storage,
+    global_acl,
+    render_config,
+)
 from mailferry.rig.errors import DoveadmError, DovecotStartError, RigError
 from mailferry.rig.maildir import MessageLike, WriteStats, write_maildir
 from mailferry.rig.ownership import MailOwner, mail_owner
@@ -72,6 +78,8 @@ class DovecotServer:
         master_separator: str = "*",
         auth_delays: bool = False,
         tls: bool = True,
+        inbox_prefix: bool = False,
+        acl_rules: tuple[str, ...] = (),
         start_timeout: float = 10.0,
     ) -> None:
         self.options = DovecotOptions(
@@ -86,6 +94,8 @@ class DovecotServer:
             master_separator=master_separator,
             auth_delays=auth_delays,
             tls=tls,
+            inbox_prefix=inbox_prefix,
+            acl_rules=acl_rules,
         )
         self.name = name
         self.ca = ca
@@ -299,7 +309,7 @@ class DovecotServer:
         self.owner.chown_tree(self.mail_root)
         if not self._masters_path.exists():
             write_passwd_file(self._masters_path, [])
-        (self.root / "global-acl").write_text("* owner lrwstipekxa\n* anyone lr\n")
+        (self.root / "global-acl").write_text(global_acl(self.options))
         self._write_shared_dict()
         cert = self.ca.issue(self.root / "tls")
         self._cert_path, self._key_path = cert.cert_path, cert.key_path

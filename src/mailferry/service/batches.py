@@ -22,6 +22,7 @@ from mailferry.service.csv_import import MigrationUserRow, read_users_csv
 from mailferry.service.endpoints import get_endpoint
 from mailferry.service.service_errors import AlreadyExists, InvalidSetting, NotFound, RemoveRefused
 from mailferry.service.statuses import (
+    INCOMPLETE_SYNC,
     BatchAction,
     BatchStatus,
     UserStatus,
@@ -193,7 +194,9 @@ def stop_batch(ctx: ServiceContext, name: str) -> Batch:
 
 
 def complete_batch(ctx: ServiceContext, name: str) -> Batch:
-    """A final incremental sync of every synced user, then no more syncing."""
+    """A final incremental sync of every synced user, then no more syncing. Users whose
+    last sync was incomplete get their final sync too; the interfaces warn of them
+    (``incomplete_users``), and they end Failed unless that sync leaves nothing behind."""
     batch = get_batch(ctx, name)
     check_action(batch.name, BatchAction.COMPLETE, batch.status)
     store = ctx.store
@@ -276,7 +279,15 @@ def record_mx_switch(ctx: ServiceContext, name: str, seen_at: dt.datetime) -> bo
 
 
 def _refuse_unsynced_removal(ctx: ServiceContext, batch: Batch) -> None:
-    stale = synced_before_mx_switch(batch, ctx.store.users(batch_id=batch.id))
+    users = ctx.store.users(batch_id=batch.id)
+    incomplete = incomplete_users(users)
+    if incomplete:
+        raise RemoveRefused(
+            f"batch {batch.name!r}: {len(incomplete)} user(s) whose last sync left mail "
+            f"behind, e.g. {incomplete[0].email_address}: {incomplete[0].error}; "
+            + INCOMPLETE_WARNING
+        )
+    stale = synced_before_mx_switch(batch, users)
     if stale and batch.mx_switched_at is not None:
         raise RemoveRefused(
             f"batch {batch.name!r}: {len(stale)} user(s) last synced before the MX switch "
@@ -289,6 +300,19 @@ LOSS_WARNING = (
     "Run SyncNow first, or remove with --force"
 )
 """The end of every RemoveRefused message (batch or user)."""
+
+
+INCOMPLETE_WARNING = (
+    "removing the batch forgets which messages were copied, and that mail is still only "
+    "on the old server. Fix the cause and Start the batch, or remove with --force"
+)
+"""The end of every RemoveRefused message for an incomplete sync (batch or user)."""
+
+
+def incomplete_users(users: Sequence[MigrationUser]) -> list[MigrationUser]:
+    """Users whose last finished sync ran to its end but left folders or messages behind
+    (ErrorKind IncompleteSync): Complete warns of them, Remove refuses them."""
+    return [u for u in users if u.error_kind == INCOMPLETE_SYNC]
 
 
 def synced_before_mx_switch(batch: Batch, users: Sequence[MigrationUser]) -> list[MigrationUser]:

@@ -26,6 +26,11 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE with BOM"),
 )
 
+#: How many leading bytes must look like ASCII in UTF-16 (four characters, or the whole
+#: file if shorter) for UTF-16 without a BOM: one zero byte in the first two could be a
+#: stray NUL in a UTF-8 file.
+_UTF16_PROBE = 8
+
 _WORKBOOKS = (
     (b"PK\x03\x04", "a spreadsheet workbook (.xlsx or .ods), not a CSV file"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls), not a CSV file"),
@@ -107,20 +112,33 @@ def _decode_strict(data: bytes, codec: str, name: str) -> DecodedCsv | CsvProble
         return CsvProblem(None, None, CsvProblemCode.ENCODING, reason)
 
 
-def _utf16_without_bom(data: bytes) -> DecodedCsv | None:
-    """UTF-16 if the first code unit is ASCII (one zero byte) and the whole file decodes."""
-    if len(data) < 2 or len(data) % 2:
+def _utf16_without_bom(data: bytes) -> DecodedCsv | CsvProblem | None:
+    """UTF-16 if the first code units are ASCII (each with one zero byte); refused if the
+    file then can't be UTF-16 (an odd number of bytes: cut off; or an unpaired surrogate)."""
+    head = data[:_UTF16_PROBE]
+    if len(head) < 2:
         return None
-    if data[0] and not data[1]:
+    if all(head[0::2]) and not any(head[1::2]):
         codec, name = "utf-16-le", "UTF-16 LE"
-    elif data[1] and not data[0]:
+    elif all(head[1::2]) and not any(head[0::2]):
         codec, name = "utf-16-be", "UTF-16 BE"
     else:
         return None
+    if len(data) % 2:
+        reason = (
+            f"The file looks like {name} text without a byte-order mark (every other byte is "
+            f"zero), but it has an odd number of bytes, so it was cut off. {_RESAVE}"
+        )
+        return CsvProblem(None, None, CsvProblemCode.ENCODING, reason)
     try:
         return DecodedCsv(data.decode(codec), name)
-    except UnicodeDecodeError:
-        return None
+    except UnicodeDecodeError as exc:
+        line = _line_of(data, codec, exc.start)
+        reason = (
+            f"The file looks like {name} text without a byte-order mark, but it is not valid "
+            f"{name} (line {line}: {exc.reason}). {_RESAVE}"
+        )
+        return CsvProblem(None, None, CsvProblemCode.ENCODING, reason)
 
 
 def _line_of(data: bytes, codec: str, offset: int) -> int:

@@ -8,12 +8,12 @@ its values may contain commas.
 
 from __future__ import annotations
 
-import csv
-import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mailferry.service.csv_problems import CsvProblem, CsvProblemCode
+from mailferry.service.csv_records import Record, first_record
 from mailferry.service.csv_values import email_address_problem, normalize_address
 
 REQUIRED_COLUMNS = ("EmailAddress", "UserName", "Password")
@@ -23,6 +23,8 @@ DELIMITERS = (",", ";", "\t")
 
 _CANONICAL = {name.lower(): name for name in KNOWN_COLUMNS}
 _LONGEST_NAME_SHOWN = 40
+_NAME_CHARACTER = re.compile(r"[^\s,;]")
+_VISIBLE = re.compile(r"\S")
 
 
 def header_name(raw: str) -> str:
@@ -49,20 +51,25 @@ class Layout:
 
 def choose_delimiter(text: str) -> str:
     """The separator that best splits the first non-blank line into known column names."""
-    line = ""
-    for candidate in io.StringIO(text, newline=""):
-        if not line and candidate.strip():
-            line = candidate  # separators only, as Excel writes empty rows: better than nothing
-        if candidate.strip(" \t\r\n,;"):
-            line = candidate
-            break
+    start = _header_start(text)
 
     def score(delimiter: str) -> tuple[int, int]:
-        fields = next(csv.reader([line], delimiter=delimiter), [])
-        known = sum(1 for name in fields if header_name(name).lower() in _CANONICAL)
-        return known, len(fields)
+        record = first_record(text, delimiter, start)
+        if not isinstance(record, Record):
+            return 0, 0  # unreadable with this separator (or at all: read_header says why)
+        known = sum(1 for name in record.fields if header_name(name).lower() in _CANONICAL)
+        return known, len(record.fields)
 
     return max(DELIMITERS, key=score)
+
+
+def _header_start(text: str) -> int:
+    """Where the first line with a name on it begins; else the first line of only
+    separators (as Excel writes empty rows: better than nothing); else 0."""
+    found = _NAME_CHARACTER.search(text) or _VISIBLE.search(text)
+    if found is None:
+        return 0
+    return max(text.rfind("\r", 0, found.start()), text.rfind("\n", 0, found.start())) + 1
 
 
 def read_header(
@@ -107,9 +114,11 @@ def unnamed_column_problem(index: int, row: int) -> CsvProblem:
 
 
 def _shown(name: str) -> str:
+    """The name as a reason quotes it: short, and control characters as "?"."""
+    shown = "".join(ch if ch.isprintable() else "?" for ch in name[: _LONGEST_NAME_SHOWN + 1])
     if len(name) <= _LONGEST_NAME_SHOWN:
-        return name
-    return name[:_LONGEST_NAME_SHOWN] + "..."
+        return shown
+    return shown[:_LONGEST_NAME_SHOWN] + "..."
 
 
 def _no_header(row: int, names: Sequence[str]) -> CsvProblem:
@@ -130,7 +139,7 @@ def _no_header(row: int, names: Sequence[str]) -> CsvProblem:
 
 def _duplicate(row: int, name: str, first: int, again: int) -> CsvProblem:
     reason = (
-        f'Column "{_shown(name)}" appears more than once in the header row '
+        f'Row {row}: column "{_shown(name)}" appears more than once in the header row '
         f"(columns {first + 1} and {again + 1})."
     )
     return CsvProblem(row, name, CsvProblemCode.DUPLICATE_COLUMN, reason)
@@ -140,13 +149,13 @@ def _unknown(row: int, name: str) -> CsvProblem:
     near = _NEAR.get(_squash(name))
     if near is not None:
         reason = (
-            f'Column "{_shown(name)}" is not a known column. Did you mean "{near}"? Column '
-            f"names are single words without spaces."
+            f'Row {row}: column "{_shown(name)}" is not a known column. Did you mean "{near}"? '
+            f"Column names are single words without spaces."
         )
     else:
         reason = (
-            f'Column "{_shown(name)}" is not a known column; the columns are EmailAddress, '
-            f"UserName, Password and UserRoot. Remove it, or allow unknown columns."
+            f'Row {row}: column "{_shown(name)}" is not a known column; the columns are '
+            f"EmailAddress, UserName, Password and UserRoot. Remove it, or allow unknown columns."
         )
     return CsvProblem(row, name, CsvProblemCode.UNKNOWN_COLUMN, reason)
 

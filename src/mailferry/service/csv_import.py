@@ -23,6 +23,10 @@ Choices where Microsoft is silent:
   fail for no visible reason (a Password of only spaces counts as empty). UserName and
   Password may hold anything an IMAP login can carry, tabs too, but not NUL or line breaks.
   Addresses are compared ignoring case.
+- A value over MAX_VALUE_CHARS (16,384) characters or a row of more than MAX_COLUMNS
+  (16,384) columns is a problem of its row, not a crash (csv_records says why those limits).
+  A file is read from a path with csv_file.read_csv_file, which reads at most
+  ``max_bytes + 1`` bytes, so a device or an endless pipe is refused too.
 - Over ``max_bytes`` is refused before decoding. Past ``max_rows`` every row is still
   checked, so one upload lists everything to fix; but after MAX_PROBLEMS problems checking
   stops (rows are still counted) and a last problem says so, since a wrong file (a
@@ -45,8 +49,13 @@ from mailferry.service.csv_header import (
     read_header,
     unnamed_column_problem,
 )
-from mailferry.service.csv_problems import CsvProblem, CsvProblemCode, CsvValidationError
-from mailferry.service.csv_records import Record, read_records
+from mailferry.service.csv_problems import (
+    CsvProblem,
+    CsvProblemCode,
+    CsvValidationError,
+    size_limit_words,
+)
+from mailferry.service.csv_records import Malformed, Record, read_records
 from mailferry.service.csv_values import (
     address_key,
     email_address_problem,
@@ -148,9 +157,8 @@ def read_users_csv(
 
 def _too_large(size: int, max_bytes: int) -> CsvProblem:
     reason = (
-        f"The CSV file is {size:,} bytes, more than the limit of {max_bytes / 2**20:g} MB "
-        f"({max_bytes:,} bytes). Please divide the file into two or more files and submit "
-        f"them separately."
+        f"The CSV file is {size:,} bytes, more than the limit of {size_limit_words(max_bytes)}. "
+        f"Please divide the file into two or more files and submit them separately."
     )
     return CsvProblem(None, None, CsvProblemCode.TOO_LARGE, reason)
 
@@ -164,7 +172,7 @@ def _read(
         text, skipped_lines = text[sep_line.end() :], 1
     delimiter = sep_line.group(1) if sep_line else choose_delimiter(text)
     problems = _Problems()
-    items = _non_blank(read_records(text, delimiter, skipped_lines))
+    items = read_records(text, delimiter, skipped_lines)
     header = _header(items, problems)
     if header is None:
         return (), delimiter, problems.listed() or [_EMPTY]
@@ -174,8 +182,7 @@ def _read(
     if layout is None:
         return (), delimiter, problems.listed()
     checker = _Checker(layout, delimiter, others, allow_unknown, problems)
-    for item in items:
-        checker.check(item)
+    checker.check_all(items)
     return tuple(checker.rows), delimiter, problems.listed() + checker.count_problems(max_rows)
 
 
@@ -211,16 +218,14 @@ class _Problems:
         return [*self.found, stopped]
 
 
-def _non_blank(items: Iterator[Record | CsvProblem]) -> Iterator[Record | CsvProblem]:
-    return (item for item in items if isinstance(item, CsvProblem) or not item.blank)
-
-
-def _header(items: Iterator[Record | CsvProblem], problems: _Problems) -> Record | None:
-    """The first record with content; unreadable records before it go to ``problems``."""
+def _header(items: Iterator[Record | Malformed], problems: _Problems) -> Record | None:
+    """The first record with content. If it can't be read, the header row is unreadable:
+    its problem goes to ``problems``, and without columns no row can be checked."""
     for item in items:
-        if isinstance(item, Record):
-            return item
-        problems.add(item)
+        if isinstance(item, Malformed):
+            problems.add(item.problem(header=True))
+            return None
+        return item
     return None
 
 
@@ -243,14 +248,25 @@ class _Checker:
         self.users = 0
         self._first_row: dict[str, int] = {}
         self._unnamed = [] if allow_unknown else list(layout.unnamed)
+        self._names = {
+            index: name for name, index in [*layout.known.items(), *layout.extra.items()]
+        }
 
-    def check(self, record: Record | CsvProblem) -> None:
-        """Check one data row; an unreadable one (already a problem) still counts as a row."""
+    def check_all(self, records: Iterator[Record | Malformed]) -> None:
+        """Check the data rows; once checking stops, the rest are only counted."""
+        for record in records:
+            if self.problems.full:
+                self.problems.stop(record.row)
+                self.users += 1 + sum(1 for _ in records)
+                return
+            self.check(record)
+
+    def check(self, record: Record | Malformed) -> None:
+        """Check one data row; an unreadable one is a problem, and still counts as a row."""
         self.users += 1
-        if isinstance(record, CsvProblem):
-            self.problems.add(record)
-        elif self.problems.full:
-            self.problems.stop(record.row)
+        if isinstance(record, Malformed):
+            column = None if record.column is None else self._names.get(record.column)
+            self.problems.add(record.problem(column))
         elif len(record.fields) != self.layout.width:
             self.problems.add(_wrong_count(record, self.layout.width, self.delimiter))
         else:
@@ -296,7 +312,8 @@ def _wrong_count(record: Record, width: int, delimiter: str) -> CsvProblem:
         f"Actual number: {len(record.fields)}."
     )
     if len(record.fields) > width:
-        shown = "a tab" if delimiter == "\t" else f'"{delimiter}"'
+        shown = f'"{delimiter}"' if delimiter.isprintable() else f"U+{ord(delimiter):04X}"
+        shown = "a tab" if delimiter == "\t" else shown
         reason += f" A value that contains {shown} must be in double quotes."
     return CsvProblem(record.row, None, CsvProblemCode.WRONG_COLUMN_COUNT, reason)
 

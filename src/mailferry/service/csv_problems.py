@@ -22,6 +22,7 @@ class CsvProblemCode(StrEnum):
     """Stable identifiers of the CSV rules (used by the API's error codes)."""
 
     TOO_LARGE = "too_large"
+    UNREADABLE = "unreadable"  # no such file, a directory, no permission, no data in time
     NOT_CSV = "not_csv"  # a workbook (.xlsx/.xls/.ods) uploaded instead of CSV
     ENCODING = "encoding"
     EMPTY_FILE = "empty_file"
@@ -54,6 +55,11 @@ class CsvProblem:
 
     def __str__(self) -> str:
         return self.reason
+
+
+def size_limit_words(max_bytes: int) -> str:
+    """A byte limit as reasons write it: "10 MB (10,485,760 bytes)"."""
+    return f"{max_bytes / 2**20:g} MB ({max_bytes:,} bytes)"
 
 
 def sort_problems(problems: Iterable[CsvProblem]) -> tuple[CsvProblem, ...]:

@@ -2,7 +2,8 @@
 
 The use case behind ``mailferry migrate``. Users run at most
 ``max_concurrent`` at a time; a failing user fails alone with its reason and
-never stops the others. Running it again with the same state database is an
+never stops the others; a throttled or disconnected one is retried as the service
+retries it (``migrate_retry``). Running it again with the same state database is an
 incremental sync (the engine copies only what is new and carries flag changes).
 With ``processes`` > 1 the users run in worker processes (``migrate_processes``)
 so their CPU spreads over the cores; the callbacks still run here.
@@ -25,6 +26,7 @@ from mailferry.engine.results import MailboxResult
 from mailferry.engine.sync import sync_mailbox
 from mailferry.errors import MailferryError
 from mailferry.service.csv_import import MigrationUserRow
+from mailferry.service.migrate_retry import RetrySettings, RetryWaiting, UserRetries
 from mailferry.service.migration_spec import (
     SourceSpec,
     TargetSpec,
@@ -55,6 +57,7 @@ class MigrationRequest:
     processes: int = 1
     """Worker processes for the users (1: all in this process). More than one needs a
     picklable request and ``describe`` and a state database other processes can open."""
+    retry: RetrySettings = field(default_factory=RetrySettings)
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,17 @@ class UserOutcome:
     def failed(self) -> bool:
         return self.error is not None
 
+    @property
+    def status(self) -> str:
+        """Synced only when every source message in scope is copied or skipped with a
+        reason; Incomplete when the sync ran but left folders or messages behind."""
+        if self.result is None or self.error is not None:
+            return "Failed"
+        return "Synced" if self.result.complete else "Incomplete"
 
-UserEvent = Callable[[MigrationUserRow, ProgressEvent], None]
+
+MigrationEvent = ProgressEvent | RetryWaiting
+UserEvent = Callable[[MigrationUserRow, MigrationEvent], None]
 UserDone = Callable[[UserOutcome], None]
 
 
@@ -140,15 +152,38 @@ async def migrate_user(
     on_event: UserEvent | None,
     describe: Callable[[MailferryError], str],
 ) -> UserOutcome:
-    """One user, start to end, in this process: the call every mode makes per user."""
+    """One user, start to end, in this process: the call every mode makes per user.
+
+    A transient error (throttled, BYE, connection lost…) is retried as the service
+    retries it (``migrate_retry``); each wait is announced as a ``RetryWaiting`` event.
+    """
     started_at = dt.datetime.now(dt.UTC)
     started = time.monotonic()
+    waiting = (lambda event: on_event(row, event)) if on_event else None
+    retries = UserRetries(request.retry, describe, waiting)
+    try:
+        result = await retries.run(lambda: _sync_user(request, state, row, on_event))
+    except MailferryError as error:
+        return UserOutcome(
+            row, started_at, time.monotonic() - started,
+            error=retries.words(error), error_kind=type(error).__name__,
+        )  # fmt: skip
+    return UserOutcome(row, started_at, time.monotonic() - started, result=result)
+
+
+async def _sync_user(
+    request: MigrationRequest,
+    state: StateStore,
+    row: MigrationUserRow,
+    on_event: UserEvent | None,
+) -> MailboxResult:
+    """One attempt: open both sides, sync, close them whatever happened."""
     source: SourceMailbox | None = None
     target: TargetMailbox | None = None
     try:
         source = await open_source(request.source, row)
         target = await open_target(request.target, row)
-        result = await sync_mailbox(
+        return await sync_mailbox(
             source,
             target,
             state,
@@ -160,17 +195,12 @@ async def migrate_user(
             ),
             options=request.options,
             progress=(lambda event: on_event(row, event)) if on_event else None,
+            target_layout=request.target.layout,
             more_sessions=lambda: open_pair(request.source, request.target, row),
             connections=request.connections_per_mailbox,
         )
-    except MailferryError as error:
-        return UserOutcome(
-            row, started_at, time.monotonic() - started,
-            error=describe(error), error_kind=type(error).__name__,
-        )  # fmt: skip
     finally:
         for store in (source, target):
             if store is not None:
                 with contextlib.suppress(MailferryError, OSError):
                     await store.close()
-    return UserOutcome(row, started_at, time.monotonic() - started, result=result)

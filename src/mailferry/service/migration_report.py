@@ -18,13 +18,15 @@ from mailferry.state.records import SkippedItem
 
 def migration_report(request: MigrationRequest, outcomes: list[UserOutcome]) -> dict[str, Any]:
     failed = sum(1 for o in outcomes if o.failed)
+    incomplete = sum(1 for o in outcomes if o.status == "Incomplete")
     return {
         "Source": request.source.describe(),
         "Target": request.target.describe(),
         "DryRun": request.options.dry_run,
         "GeneratedAt": dt.datetime.now(dt.UTC).isoformat(),
         "TotalCount": len(outcomes),
-        "SyncedCount": len(outcomes) - failed,
+        "SyncedCount": len(outcomes) - failed - incomplete,
+        "IncompleteCount": incomplete,
         "FailedCount": failed,
         "Users": [user_report(outcome) for outcome in outcomes],
     }
@@ -36,7 +38,7 @@ def user_report(outcome: UserOutcome) -> dict[str, Any]:
         "EmailAddress": row.email_address,
         "UserName": row.user_name,
         "UserRoot": row.user_root,
-        "Status": "Failed" if outcome.failed else "Synced",
+        "Status": outcome.status,
         "Error": outcome.error,
         "ErrorType": outcome.error_kind,
         "StartTime": outcome.started_at.isoformat(),
@@ -48,16 +50,19 @@ def user_report(outcome: UserOutcome) -> dict[str, Any]:
 
 
 def _result_fields(result: MailboxResult) -> dict[str, Any]:
-    synced = sum(f.already_present + f.copied for f in result.folders)
+    """TotalItemsInSourceMailboxCount = SyncedItemCount + SkippedItemCount + MissingItemCount
+    (every message but those the content filter leaves out); SkippedItemCount counts
+    every skipped item the state holds, SkippedItems lists the ones found this run."""
     return {
-        "TotalItemsInSourceMailboxCount": result.items,
-        "SyncedItemCount": synced,
+        "TotalItemsInSourceMailboxCount": result.in_scope,
+        "SyncedItemCount": result.synced,
         "CopiedThisRunCount": result.copied,
         "FlagsUpdatedCount": result.flags_updated,
-        "SkippedItemCount": result.skipped,
+        "SkippedItemCount": result.skipped_total,
+        "MissingItemCount": result.missing,
         "FilteredItemCount": result.filtered,
         "BytesTransferred": result.bytes_copied,
-        "PercentageComplete": _percentage(synced, result.items, result.skipped + result.filtered),
+        "PercentageComplete": _percentage(result),
         "Folders": [_folder(f) for f in result.folders],
         "SkippedFolders": [
             {"FolderName": f.source_name, "Reason": str(f.reason), "Detail": f.detail}
@@ -68,11 +73,12 @@ def _result_fields(result: MailboxResult) -> dict[str, Any]:
     }
 
 
-def _percentage(synced: int, items: int, left_out: int) -> int:
-    """Synced out of what is to be migrated (not the skipped items, not what the
-    content filter leaves out this run)."""
-    wanted = items - left_out
-    return 100 if wanted <= 0 else min(100, int(100 * synced / wanted))
+def _percentage(result: MailboxResult) -> int:
+    """Synced and skipped out of what is in scope; 100 only when the sync is complete."""
+    if result.complete:
+        return 100
+    done = result.synced + result.skipped_total
+    return 0 if result.in_scope <= 0 else min(99, int(100 * done / result.in_scope))
 
 
 def _folder(folder: FolderResult) -> dict[str, Any]:
@@ -80,6 +86,7 @@ def _folder(folder: FolderResult) -> dict[str, Any]:
         "SourceFolder": folder.source_folder,
         "TargetFolder": folder.target_folder,
         "Items": folder.items,
+        "Synced": folder.synced,
         "Copied": folder.copied,
         "AlreadyPresent": folder.already_present,
         "Adopted": folder.adopted,
@@ -93,6 +100,7 @@ def _folder(folder: FolderResult) -> dict[str, Any]:
         "FlagsNotKept": list(folder.unkept_flags),
         "Note": folder.note,
         "Error": folder.error,
+        "Missing": folder.missing,
     }
 
 

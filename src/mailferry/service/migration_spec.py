@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from mailferry.connection.auth import AuthMethod
 from mailferry.connection.options import ConnectOptions, Security, default_port
+from mailferry.engine.folder_placement import MaildirLayout
+from mailferry.engine.folder_types import TargetLayout
 from mailferry.errors import MailferryError
 from mailferry.service.csv_import import MigrationUserRow
 from mailferry.stores.base import SourceMailbox, TargetMailbox
@@ -46,6 +48,11 @@ class TargetSpec:
     maildir_root: Path | None = None
     imap: ConnectOptions | None = None
     login: TargetLogin | None = field(default=None, repr=False)
+
+    @property
+    def layout(self) -> TargetLayout | None:
+        """The target's naming rules: Maildir++'s, or None for the IMAP defaults."""
+        return MaildirLayout() if self.maildir_root is not None else None
 
     def describe(self) -> str:
         if self.maildir_root is not None:

@@ -1,15 +1,41 @@
-"""Migration users: Get-MigrationUser, Get-MigrationUserStatistics, SyncNow for one user."""
+"""Migration users: Get-MigrationUser, Get-MigrationUserStatistics, SyncNow for one user,
+and the batches' user tallies (Get-MigrationBatch's counters).
+
+Listings cost a fixed number of queries whatever the number of users
+(``state/listing_queries.py``); a ``-Status`` filter selects by the status shown
+(``properties.shown_status``), in SQL.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from mailferry.service.batches import get_batch
 from mailferry.service.context import ServiceContext
 from mailferry.service.csv_values import address_key
-from mailferry.service.properties import iso_utc
+from mailferry.service.properties import iso_utc, shown_status, status_filter
 from mailferry.service.service_errors import NotFound
 from mailferry.service.statuses import ActionNotAllowed, BatchAction, UserStatus
-from mailferry.state.migration_records import MigrationUser
+from mailferry.state.listing_queries import ListedUser, UserTally
+from mailferry.state.migration_records import Batch, MigrationUser
 from mailferry.state.records import SkippedItem
+
+
+def list_users(
+    ctx: ServiceContext,
+    email: str | None = None,
+    *,
+    batch: str | None = None,
+    status: UserStatus | None = None,
+) -> list[ListedUser]:
+    """Get-MigrationUser [-Identity] [-BatchId] [-Status]: the users as shown."""
+    if email is not None:
+        found = listed_user(ctx, email)
+        shown = shown_status(found.user.status, found.batch_started)
+        return [found] if status is None or shown == status else []
+    wanted = None if status is None else status_filter(status)
+    batch_id = None if batch is None else get_batch(ctx, batch).id
+    return ctx.store.listed_users(batch_id=batch_id, statuses=wanted)
 
 
 def get_users(
@@ -19,19 +45,25 @@ def get_users(
     batch: str | None = None,
     status: UserStatus | None = None,
 ) -> list[MigrationUser]:
-    if email is not None:
-        found = [get_user(ctx, email)]
-    else:
-        batch_id = None if batch is None else get_batch(ctx, batch).id
-        found = ctx.store.users(batch_id=batch_id)
-    return [u for u in found if status is None or u.status == status]
+    """``list_users`` without the display details."""
+    return [listed.user for listed in list_users(ctx, email, batch=batch, status=status)]
 
 
-def get_user(ctx: ServiceContext, email: str) -> MigrationUser:
-    found = ctx.store.users(email_key=address_key(email.strip()))
+def listed_user(ctx: ServiceContext, email: str) -> ListedUser:
+    found = ctx.store.listed_users(email_key=_key(email))
     if not found:
         raise NotFound("migration user", email)
     return found[0]
+
+
+def get_user(ctx: ServiceContext, email: str) -> MigrationUser:
+    return listed_user(ctx, email).user
+
+
+def user_tallies(ctx: ServiceContext, batches: Sequence[Batch]) -> dict[int, UserTally]:
+    """Each batch's user tally (one aggregate query); ``UserTally()`` for none."""
+    found = ctx.store.user_tallies([b.id for b in batches])
+    return {b.id: found.get(b.id, UserTally()) for b in batches}
 
 
 def user_statistics(ctx: ServiceContext, email: str) -> tuple[MigrationUser, list[SkippedItem]]:
@@ -51,21 +83,30 @@ def user_report(ctx: ServiceContext, user: MigrationUser) -> list[str]:
     return lines
 
 
-def skipped_items(ctx: ServiceContext, user: MigrationUser) -> list[SkippedItem]:
-    return ctx.store.skipped(ctx.store.mailbox_id(user.mailbox_key))
+def skipped_items(
+    ctx: ServiceContext, user: MigrationUser, limit: int | None = None
+) -> list[SkippedItem]:
+    """The user's skipped items in the order recorded (at most ``limit``): one query."""
+    return ctx.store.mailbox_skipped(user.mailbox_key, limit)
 
 
 def user_sync_now(ctx: ServiceContext, email: str) -> MigrationUser:
     """Set-MigrationUser -SyncNow: an incremental sync for one synced user."""
-    user = get_user(ctx, email)
+    listed = listed_user(ctx, email)
+    user = listed.user
     if user.status not in (UserStatus.SYNCED, UserStatus.INCREMENTAL_FAILED):
         batch = get_batch(ctx, user.batch)
+        shown = shown_status(user.status, listed.batch_started)
         raise ActionNotAllowed(
             batch.name,
             BatchAction.SYNC_NOW,
             batch.status,
-            f"user {user.email_address} is {user.status.value}; SyncNow needs Synced",
+            f"user {user.email_address} is {shown.value}; SyncNow needs Synced",
         )
     ctx.store.update_user(user.id, {"sync_requested": True, "retry_at": None}, expect=[user.status])
     ctx.store.add_event("user_sync_now", ctx.now(), batch_id=user.batch_id, user_id=user.id)
     return get_user(ctx, email)
+
+
+def _key(email: str) -> str:
+    return address_key(email.strip())

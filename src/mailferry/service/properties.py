@@ -6,6 +6,13 @@ PascalCase keys in a stable order, datetimes as ISO 8601 UTC strings
 (``2026-11-24T10:00:00Z``, whole seconds), durations as Exchange's TimeSpan text
 (``00:05:03``, ``1.02:03:04``), ``None`` kept as ``None``. Secrets never appear:
 records are read field by field, never dumped whole.
+
+Statuses are shown as stored, except that the users of a batch that was never started
+show **Stopped** (stored Queued, what the scheduler claims once the batch starts):
+Microsoft documents Queued as "in a running batch, not started yet" and describes a
+never-started batch as Stopped; Stopped is in Get-MigrationUser's -Status list, rolls
+up to StatusSummary Stopped, and counts in the batch's StoppedCount (not ActiveCount).
+``shown_status`` is that rule and ``status_filter`` its inverse (``-Status`` filters).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from mailferry.state.listing_queries import StatusWhere, UserTally, batch_was_started
 from mailferry.state.migration_records import Batch, Endpoint, MigrationUser
 from mailferry.state.records import SkippedItem
 from mailferry.state.statuses import UserStatus
@@ -42,6 +50,27 @@ It matches the batch counters: Active = ActiveCount's statuses (Stopping include
 user is still winding down), Failed = both failures (an IncrementalFailed user needs
 attention just like a Failed one), and Removing counts as Stopped: no sync runs for it.
 """
+
+
+def shown_status(stored: UserStatus, batch_started: bool) -> UserStatus:
+    """The status a user shows: Stopped for a Queued user of a never-started batch."""
+    if stored == U.QUEUED and not batch_started:
+        return U.STOPPED
+    return stored
+
+
+def status_filter(shown: UserStatus) -> tuple[StatusWhere, ...]:
+    """The stored statuses (and batch conditions) of the users that show ``shown``."""
+    if shown == U.STOPPED:
+        return ((U.STOPPED, None), (U.QUEUED, False))
+    if shown == U.QUEUED:
+        return ((U.QUEUED, True),)
+    return ((shown, None),)
+
+
+def batch_started(b: Batch) -> bool:
+    return batch_was_started(b.status, b.started_at)
+
 
 USER_STATISTICS_FIELDS: tuple[str, ...] = (
     "Identity",
@@ -115,9 +144,20 @@ def endpoint_properties(e: Endpoint) -> dict[str, Any]:
 
 
 def batch_properties(b: Batch, users: Sequence[MigrationUser], now: dt.datetime) -> dict[str, Any]:
-    """Get-MigrationBatch's view. ``now`` is reserved for live durations (none yet)."""
+    """Get-MigrationBatch's view of a batch and its loaded users."""
+    return batch_tally_properties(b, UserTally.of(users), now)
+
+
+def batch_tally_properties(b: Batch, tally: UserTally, now: dt.datetime) -> dict[str, Any]:
+    """Get-MigrationBatch's view from the users' tally (``ServiceStore.user_tallies``).
+    ``now`` is reserved for live durations (none yet)."""
     del now  # every field here is a stored fact or a count
-    statuses = [u.status for u in users]
+    started = batch_started(b)
+    shown: dict[UserStatus, int] = {}
+    for stored, count in tally.counts.items():
+        status = shown_status(stored, started)
+        shown[status] = shown.get(status, 0) + count
+    total = tally.total
     return {
         "Identity": b.name,
         "Name": b.name,
@@ -126,12 +166,12 @@ def batch_properties(b: Batch, users: Sequence[MigrationUser], now: dt.datetime)
         "SourceEndpoint": b.source_endpoint,
         "Target": b.target.display(),
         "ContentFilter": b.content_filter,
-        "TotalCount": len(users),
-        "ActiveCount": sum(s in ACTIVE_USER for s in statuses),
-        "StoppedCount": statuses.count(U.STOPPED),
-        "SyncedCount": statuses.count(U.SYNCED),
-        "FinalizedCount": statuses.count(U.COMPLETED),
-        "FailedCount": sum(s in FAILED_USER for s in statuses),
+        "TotalCount": total,
+        "ActiveCount": _count(shown, ACTIVE_USER),
+        "StoppedCount": shown.get(U.STOPPED, 0),
+        "SyncedCount": shown.get(U.SYNCED, 0),
+        "FinalizedCount": shown.get(U.COMPLETED, 0),
+        "FailedCount": _count(shown, FAILED_USER),
         "ExcludedFolders": list(b.exclude_folders),
         "IncludedFolders": list(b.include_folders),
         "AutoStart": b.auto_start,
@@ -144,19 +184,21 @@ def batch_properties(b: Batch, users: Sequence[MigrationUser], now: dt.datetime)
         "LastSyncedDateTime": iso_utc(b.last_synced_at),
         "MxSwitchedDateTime": iso_utc(b.mx_switched_at),
         "CompletedDateTime": iso_utc(b.completed_at),
-        "PercentageComplete": _mean_percentage(users),
+        # the mean, rounded down: a batch shows 100 only when every user is at 100
+        "PercentageComplete": tally.percentage_sum // total if total else 0,
         "Error": b.error,
     }
 
 
-def user_properties(u: MigrationUser) -> dict[str, Any]:
+def user_properties(u: MigrationUser, *, batch_started: bool = True) -> dict[str, Any]:
     """Get-MigrationUser's view (never the password, not even its ciphertext)."""
+    status = shown_status(u.status, batch_started)
     return {
         "Identity": u.email_address,
         "EmailAddress": u.email_address,
         "BatchId": u.batch,
-        "Status": u.status.value,
-        "StatusSummary": STATUS_SUMMARY[u.status],
+        "Status": status.value,
+        "StatusSummary": STATUS_SUMMARY[status],
         "UserName": u.user_name,
         "UserRoot": u.user_root,
         "Error": u.error,
@@ -171,6 +213,8 @@ def user_statistics_properties(
     skipped: Sequence[SkippedItem],
     now: dt.datetime,
     include_skipped_items: bool,
+    *,
+    batch_started: bool = True,
 ) -> dict[str, Any]:
     """Get-MigrationUserStatistics' view; ``SkippedItems`` is empty unless asked for.
 
@@ -182,7 +226,7 @@ def user_statistics_properties(
         "Identity": u.email_address,
         "EmailAddress": u.email_address,
         "BatchId": u.batch,
-        "Status": u.status.value,
+        "Status": shown_status(u.status, batch_started).value,
         "Error": u.error,
         "TotalItemsInSourceMailboxCount": u.total_items_in_source,
         "SyncedItemCount": u.synced_item_count,
@@ -216,11 +260,8 @@ def _initial_sync_duration(b: Batch) -> str | None:
     return timespan(_utc(b.initial_sync_finished_at) - _utc(b.started_at))
 
 
-def _mean_percentage(users: Sequence[MigrationUser]) -> int:
-    """Rounded down, so a batch shows 100 only when every user is at 100."""
-    if not users:
-        return 0
-    return sum(u.percentage_complete for u in users) // len(users)
+def _count(shown: dict[UserStatus, int], statuses: frozenset[UserStatus]) -> int:
+    return sum(n for status, n in shown.items() if status in statuses)
 
 
 def _queued_seconds(u: MigrationUser, now: dt.datetime) -> float:

@@ -1,19 +1,38 @@
-"""Batch reports: built on demand (``batch report``) and e-mailed to the batch's
-NotificationEmails when its initial sync finishes and every ``report_interval``."""
+"""Batch reports: written on demand (``batch report``) and e-mailed to the batch's
+NotificationEmails when its initial sync finishes and every ``report_interval``.
+
+Both read the batch in a fixed number of queries (its tally, its users, the skipped
+items of all of them), never a query per user; ``write_batch_report`` writes rows as
+they are read, so a 50,000-user report is never held in memory.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from mailferry.errors import MailferryError
 from mailferry.service.context import ServiceContext
-from mailferry.service.migration_users import skipped_items
 from mailferry.service.notifications import send_report
-from mailferry.service.reports import batch_report, report_csv, report_json, report_text
+from mailferry.service.properties import (
+    batch_tally_properties,
+    skipped_item_properties,
+    user_statistics_properties,
+)
+from mailferry.service.reports import (
+    Row,
+    TextSink,
+    report_csv,
+    report_json,
+    report_text,
+    write_report_csv,
+    write_report_json,
+)
 from mailferry.service.statuses import BatchStatus
+from mailferry.state.listing_queries import ListedUser, ReportReader
 from mailferry.state.migration_records import Batch
+from mailferry.state.records import SkippedItem
 
 B = BatchStatus
 _REPORTED = frozenset(
@@ -22,10 +41,51 @@ _REPORTED = frozenset(
 )
 
 
+REPORT_FORMATS = ("csv", "json")
+
+
 def build_batch_report(ctx: ServiceContext, batch: Batch) -> dict[str, Any]:
-    users = ctx.store.users(batch_id=batch.id)
-    skipped = {u.id: skipped_items(ctx, u) for u in users}
-    return batch_report(batch, users, skipped, ctx.now())
+    """The whole report in memory (for the e-mail: its text and attachments)."""
+    now = ctx.now()
+    with ctx.store.report_reader(batch.id) as reader:
+        return {
+            "Batch": batch_tally_properties(batch, reader.tally(), now),
+            "Users": list(_users_with_items(reader, now)),
+        }
+
+
+def write_batch_report(ctx: ServiceContext, batch: Batch, fmt: str, out: TextSink) -> None:
+    """``batch report``: the CSV or JSON report written to ``out`` as it is read."""
+    if fmt not in REPORT_FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}")
+    now = ctx.now()
+    with ctx.store.report_reader(batch.id) as reader:
+        if fmt == "csv":
+            items = ((a, skipped_item_properties(i)) for a, i in reader.skipped())
+            write_report_csv(out, _users_counted(reader, now), items)
+        else:
+            summary = batch_tally_properties(batch, reader.tally(), now)
+            write_report_json(out, summary, _users_with_items(reader, now))
+
+
+def _users_counted(reader: ReportReader, now: dt.datetime) -> Iterator[Row]:
+    """Statistics rows whose SkippedItems is just the number of items (the CSV's cell)."""
+    for listed, count in reader.users():
+        row = _statistics(listed, (), now)
+        row["SkippedItems"] = count
+        yield row
+
+
+def _users_with_items(reader: ReportReader, now: dt.datetime) -> Iterator[dict[str, Any]]:
+    for listed, items in reader.users_with_items():
+        yield _statistics(listed, items, now)
+
+
+def _statistics(
+    listed: ListedUser, items: Sequence[SkippedItem], now: dt.datetime
+) -> dict[str, Any]:
+    started = listed.batch_started
+    return user_statistics_properties(listed.user, items, now, True, batch_started=started)
 
 
 def report_due(batch: Batch, now: dt.datetime, interval: dt.timedelta) -> bool:

@@ -5,6 +5,11 @@ items>]}``. The CSV holds two tables separated by a blank line: one row per user
 one row per skipped item. Every text cell a spreadsheet could read as a formula (first
 non-blank character ``= + - @``, or a leading TAB / CR) is prefixed with ``'``, as
 OWASP's CSV-injection guidance says; numbers stay numbers.
+
+``write_report_csv`` and ``write_report_json`` write as they are given rows (a
+50,000-user report is never held in memory: ``reporting.write_batch_report`` feeds
+them from the database); ``report_csv`` and ``report_json`` are the same text from a
+report held in memory (the e-mailed attachments).
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from mailferry.service.properties import (
     SKIPPED_ITEM_FIELDS,
     USER_STATISTICS_FIELDS,
     batch_properties,
+    batch_started,
     user_statistics_properties,
 )
 from mailferry.state.migration_records import Batch, MigrationUser
@@ -30,6 +36,11 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 MAX_FAILED_IN_TEXT = 50  # the e-mail body stays readable; the attachments list them all
 
 Cell = str | int | float
+Row = Mapping[str, Any]
+
+
+class TextSink(Protocol):
+    def write(self, text: str, /) -> object: ...
 
 
 def batch_report(
@@ -39,32 +50,64 @@ def batch_report(
     now: dt.datetime,
 ) -> dict[str, Any]:
     """The whole report; ``skipped_by_user`` is keyed by ``MigrationUser.id``."""
+    started = batch_started(b)
     return {
         "Batch": batch_properties(b, users, now),
         "Users": [
-            user_statistics_properties(u, skipped_by_user.get(u.id, ()), now, True) for u in users
+            user_statistics_properties(
+                u, skipped_by_user.get(u.id, ()), now, True, batch_started=started
+            )
+            for u in users
         ],
     }
 
 
 def report_json(report: Mapping[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False)
+    """``json.dumps(report, indent=2, ensure_ascii=False)``, written as the stream is."""
+    out = io.StringIO()
+    write_report_json(out, report["Batch"], report["Users"])
+    return out.getvalue()
 
 
 def report_csv(report: Mapping[str, Any]) -> str:
     out = io.StringIO()
+    users: Sequence[Row] = report["Users"]
+    items = ((u["EmailAddress"], item) for u in users for item in u["SkippedItems"])
+    write_report_csv(out, users, items)
+    return out.getvalue()
+
+
+def write_report_json(out: TextSink, batch: Row, users: Iterable[Row]) -> None:
+    """The JSON report, a user at a time; the same text as ``json.dumps(..., indent=2)``
+    of ``{"Batch": batch, "Users": [*users]}`` (each user's text is indented as a
+    nested value would be: JSON strings hold no raw line feed)."""
+    out.write('{\n  "Batch": ')
+    out.write(_nested(batch, 2))
+    out.write(',\n  "Users": ')
+    first = True
+    for row in users:
+        out.write("[\n    " if first else ",\n    ")
+        out.write(_nested(row, 4))
+        first = False
+    out.write("[]" if first else "\n  ]")
+    out.write("\n}")
+
+
+def write_report_csv(
+    out: TextSink, users: Iterable[Row], skipped: Iterable[tuple[str, Row]]
+) -> None:
+    """The CSV report, a row at a time: the users' table (``SkippedItems`` holds each
+    user's items or just their number), a blank line, then (address, item) rows."""
     writer = csv.writer(out)
     writer.writerow(USER_STATISTICS_FIELDS)
-    for row in report["Users"]:
+    for row in users:
         writer.writerow([_user_cell(row, field) for field in USER_STATISTICS_FIELDS])
     writer.writerow([])
     writer.writerow(SKIPPED_TABLE_FIELDS)
-    for row in report["Users"]:
-        for item in row["SkippedItems"]:
-            cells = [safe_cell(row["EmailAddress"])]
-            cells += [safe_cell(item[field]) for field in SKIPPED_ITEM_FIELDS]
-            writer.writerow(cells)
-    return out.getvalue()
+    for address, item in skipped:
+        cells = [safe_cell(address)]
+        cells += [safe_cell(item[field]) for field in SKIPPED_ITEM_FIELDS]
+        writer.writerow(cells)
 
 
 def safe_cell(value: Any) -> Cell:
@@ -107,10 +150,16 @@ def report_text(report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _user_cell(row: Mapping[str, Any], field: str) -> Cell:
+def _user_cell(row: Row, field: str) -> Cell:
     if field == "SkippedItems":
-        return len(row[field])
+        value = row[field]
+        return value if isinstance(value, int) else len(value)
     return safe_cell(row[field])
+
+
+def _nested(value: Row, indent: int) -> str:
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return text.replace("\n", "\n" + " " * indent)
 
 
 def _total(users: Sequence[Mapping[str, Any]], field: str) -> int:

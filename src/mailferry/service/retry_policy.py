@@ -24,12 +24,15 @@ _BUSY_WORDS = ("[unavailable]", "[limit]", "[throttled]", "too many", "maximum n
 
 
 def retry_delay(
-    error: MailferryError, attempts: int, *, base: float, ceiling: float
+    error: MailferryError, attempts: int, *, base: float, ceiling: float, minimum: float = 1.0
 ) -> float | None:
-    """Seconds to wait before attempt ``attempts + 1``; None when not worth retrying."""
+    """Seconds to wait before attempt ``attempts + 1``; None when not worth retrying.
+
+    A server's suggested time is obeyed, but never less than ``minimum``.
+    """
     suggested = _suggested(error)
     if suggested is not None:
-        return max(suggested, 1.0)
+        return max(suggested, minimum)
     if not is_transient(error):
         return None
     return float(min(ceiling, base * 2 ** max(0, attempts - 1)))

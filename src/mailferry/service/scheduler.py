@@ -26,6 +26,7 @@ from mailferry.errors import MailferryError
 from mailferry.service.batch_settle import finish_idle_users, settle_batch
 from mailferry.service.batches import complete_batch
 from mailferry.service.context import ServiceContext
+from mailferry.service.job_sessions import claim_budget
 from mailferry.service.jobs import AsyncioJobRunner, JobRunner
 from mailferry.service.reporting import send_due_reports
 from mailferry.service.statuses import (
@@ -188,7 +189,11 @@ class Scheduler:
             total=endpoint.max_concurrent_migrations,
         )
         until = now + self.ctx.settings.lease
-        for user_id in self.ctx.store.claim(endpoint_id, requests, caps, self.owner, now, until):
+        beyond = claim_budget(self.ctx, endpoint_id, self.owner)  # extra session pairs
+        claimed = self.ctx.store.claim(
+            endpoint_id, requests, caps, self.owner, now, until, beyond=beyond
+        )
+        for user_id in claimed:
             self.runner.start(user_id, self._job(user_id))
 
     def _job(self, user_id: int) -> Callable[[], Any]:

@@ -31,6 +31,10 @@ class BatchAction(StrEnum):
 B = BatchStatus
 U = UserStatus
 
+INCOMPLETE_SYNC = "IncompleteSync"
+"""The ErrorKind of a user whose sync ran to its end but left folders or messages behind:
+it is Failed / IncrementalFailed (never Synced), its Error names each folder and why."""
+
 ACTIVE_BATCH = frozenset(
     {B.STARTING, B.WAITING, B.SYNCING, B.INCREMENTAL_SYNCING, B.SYNCED, B.SYNCED_WITH_ERRORS}
 )

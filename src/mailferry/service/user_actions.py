@@ -44,8 +44,10 @@ from typing import Any
 
 from mailferry.service.batch_settle import finish_idle_users, settle_batch
 from mailferry.service.batches import (
+    INCOMPLETE_WARNING,
     LOSS_WARNING,
     get_batch,
+    incomplete_users,
     incremental_retry_changes,
     resume_changes,
     retry_changes,
@@ -198,6 +200,11 @@ def _settled_or_none(
 
 
 def _refuse_unsynced_removal(batch: Batch, user: MigrationUser) -> None:
+    if incomplete_users([user]):
+        raise RemoveRefused(
+            f"user {user.email_address} of batch {batch.name!r}: its last sync left mail "
+            f"behind ({user.error}); " + INCOMPLETE_WARNING
+        )
     switched = batch.mx_switched_at
     if switched is not None and synced_before_mx_switch(batch, [user]):
         last = user.last_successful_sync_at

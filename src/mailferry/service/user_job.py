@@ -31,7 +31,7 @@ from mailferry.errors import MailferryError
 from mailferry.service.context import ServiceContext
 from mailferry.service.job_sessions import JobSessions
 from mailferry.service.retry_policy import retry_delay
-from mailferry.service.statuses import UserStatus
+from mailferry.service.statuses import INCOMPLETE_SYNC, UserStatus
 from mailferry.state.migration_records import Batch, MigrationUser
 from mailferry.state.records import SkippedItem
 
@@ -113,8 +113,9 @@ class _Job:
                 ),
                 options=SyncOptions(received=received_window(self.batch)),
                 progress=self._progress,
+                target_layout=sessions.target.layout,
                 more_sessions=sessions.open_more,
-                connections=self.ctx.settings.connections_per_mailbox,
+                connections=sessions.connections,  # what the endpoint's budget allows
             )
         except asyncio.CancelledError:
             self._cancelled()
@@ -130,35 +131,38 @@ class _Job:
     # -- outcomes -------------------------------------------------------------------
 
     def _succeeded(self, result: MailboxResult) -> JobOutcome:
+        """The sync ran to its end. It counts as Synced (or Completed) only when every
+        source message in scope is copied or skipped with a reason: a folder error or a
+        message unaccounted for makes it Failed / IncrementalFailed, with the folders and
+        their reasons in Error (see docs/design/completeness.md)."""
         now = self.ctx.now()
         mailbox_id = self.ctx.store.mailbox_id(self.user.mailbox_key)
         self.ctx.store.record_skipped(mailbox_id, folders_skipped(result))
-        skipped = len(self.ctx.store.skipped(mailbox_id))
-        status = U.COMPLETED if self.kind == U.COMPLETING else U.SYNCED
-        errors = result.errors
-        error = None
-        if errors:
-            shown = "; ".join(f"{name}: {why}" for name, why in list(errors.items())[:3])
-            error = f"{len(errors)} folder(s) skipped: {shown}"
+        complete = result.complete
+        if complete:
+            status = U.COMPLETED if self.kind == U.COMPLETING else U.SYNCED
+        else:
+            status = self._failed_status()
         changes = {
             **self._finish_changes(),
             "status": status,
-            "error": error,
-            "error_kind": "FolderError" if errors else None,
-            "total_items_in_source": result.items,
-            "synced_item_count": result.copied + result.already_present,
+            "error": result.incomplete_reason(),
+            "error_kind": None if complete else INCOMPLETE_SYNC,
+            "total_items_in_source": result.in_scope,
+            "synced_item_count": result.synced,
             "synced_since": now if status == U.SYNCED else None,
-            "skipped_item_count": skipped,
+            "skipped_item_count": result.skipped_total,
             "bytes_transferred": self.user.bytes_transferred + result.bytes_copied,
-            "last_successful_sync_at": now,
-            "initial_sync_done": True,
             "next_sync_at": now + self.ctx.settings.incremental_interval,
             "attempts": 0,
             "retry_at": None,
         }
-        self._event("job_finished", status=status.value, copied=result.copied)
+        if complete:
+            changes.update(last_successful_sync_at=now, initial_sync_done=True)
+        detail = {"copied": result.copied, "missing": result.missing}
+        self._event("job_finished", status=status.value, **detail)
         self._write(changes, release=True)
-        return JobOutcome(self.user.id, status)
+        return JobOutcome(self.user.id, status, None if complete else changes["error"])
 
     def _failed(self, error: MailferryError) -> JobOutcome:
         words = self.describe(error)

@@ -92,6 +92,7 @@ async def _verify_user(
                 exclude=request.exclude_folders,
             ),
             options=request.options,
+            target_layout=request.target.layout,
         )
     except MailferryError as error:
         return UserVerification(

@@ -10,6 +10,8 @@ failing when a read transaction later tries to upgrade to a write.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -54,10 +56,31 @@ def create_state_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS)
             parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
     else:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(database).expanduser())
         engine = create_engine(parsed, connect_args={"timeout": busy_timeout})
     _configure_sqlite(engine, busy_timeout)
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file (and missing parent directories) readable by its owner
+    only, before SQLite does: it would create it 0644 under the usual umask. SQLite
+    gives the ``-wal`` and ``-shm`` files the database file's mode. An existing file
+    is left as it is."""
+    try:
+        missing: list[Path] = []
+        directory = path.parent
+        while not directory.exists():
+            missing.append(directory)
+            directory = directory.parent
+        for created in reversed(missing):
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                created.mkdir(mode=0o700)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StateError("open", f"cannot create {path}: {exc.strerror or exc}") from None
 
 
 def is_memory(engine: Engine) -> bool:

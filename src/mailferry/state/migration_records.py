@@ -136,11 +136,15 @@ class MigrationUser:
 
     @property
     def percentage_complete(self) -> int:
-        if self.initial_sync_done and self.status.value != "Failed":
+        """100 only for a user whose last sync left nothing behind: its initial sync is
+        done, it is not Failed or IncrementalFailed, and its last finished sync counted
+        every source message copied or skipped; otherwise the share done, at most 99."""
+        done = self.synced_item_count + self.skipped_item_count
+        failed = self.status.value in ("Failed", "IncrementalFailed")
+        if self.initial_sync_done and not failed and done >= self.total_items_in_source:
             return 100
         if self.total_items_in_source <= 0:
             return 0
-        done = self.synced_item_count + self.skipped_item_count
         return min(99, int(100 * done / self.total_items_in_source))
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     update,
 )
 
+from mailferry.state.listing_queries import ListingQueries
 from mailferry.state.migration_records import Batch, Endpoint, Event
 from mailferry.state.schema import (
     batches,
@@ -57,7 +58,7 @@ def name_key(name: str) -> str:
     return name.casefold()
 
 
-class ServiceStore(UserRows):
+class ServiceStore(UserRows, ListingQueries):  # ListingQueries: listings' read queries
     # -- endpoints ------------------------------------------------------------------
 
     def add_endpoint(self, values: Mapping[str, Any]) -> Endpoint:

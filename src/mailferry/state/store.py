@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
@@ -425,6 +425,50 @@ class StateStore:
         unique = {(i.folder, i.source_uid, i.kind): i for i in items}
         if unique:
             self._write("record_skipped", lambda c: upsert.skipped(c, mailbox_id, unique.values()))
+
+    def drop_skipped(
+        self,
+        mailbox_id: int,
+        folder: str,
+        *,
+        keep: Collection[tuple[int, str]] | None = None,
+        uids: Collection[int] = (),
+    ) -> None:
+        """Forget a folder's message-level skipped items that no longer hold: with ``keep``
+        (source UID, kind) every other one of the folder (a full listing re-derived them
+        all); otherwise those of ``uids`` (messages now copied). Folder-level items (no
+        source UID) stay. Writes only when there is something to forget."""
+        column = skipped_items.c
+        where = (column.mailbox_id == mailbox_id) & (column.folder == folder)
+        where &= column.source_uid.is_not(None)
+        query = select(column.id, column.source_uid, column.kind).where(where)
+        with self._read("skipped") as connection:
+            rows = connection.execute(query).all()
+        if keep is None:
+            wanted = set(uids)
+            doomed = [row.id for row in rows if row.source_uid in wanted]
+        else:
+            kept = set(keep)
+            doomed = [row.id for row in rows if (row.source_uid, row.kind) not in kept]
+
+        def run(connection: Connection) -> None:
+            for start in range(0, len(doomed), 500):
+                chunk = doomed[start : start + 500]
+                connection.execute(delete(skipped_items).where(column.id.in_(chunk)))
+
+        if doomed:
+            self._write("drop_skipped", run)
+
+    def skipped_count(self, mailbox_id: int, folders: Collection[str]) -> int:
+        """How many message-level skipped items (with a source UID) the mailbox has in
+        ``folders``."""
+        column = skipped_items.c
+        query = select(column.folder, func.count()).where(
+            column.mailbox_id == mailbox_id, column.source_uid.is_not(None)
+        )
+        with self._read("skipped_count") as connection:
+            rows = connection.execute(query.group_by(column.folder)).all()
+        return sum(int(count) for folder, count in rows if folder in folders)
 
     def skipped(self, mailbox_id: int) -> list[SkippedItem]:
         """The mailbox's skipped items in the order first recorded (within one

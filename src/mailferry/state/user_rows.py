@@ -10,7 +10,7 @@ first counts the endpoint's live claims, so two workers can't both take the last
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,16 +121,23 @@ class UserRows(StateStore):
         owner: str,
         now: dt.datetime,
         until: dt.datetime,
+        *,
+        beyond: Callable[[Connection], int] | None = None,
     ) -> list[int]:
-        """Claim as many of ``requests`` (in order) as the caps allow; their ids."""
+        """Claim as many of ``requests`` (in order) as the caps allow; their ids.
+
+        ``beyond`` (issue 10, ``service/job_sessions.claim_budget``): the endpoint's
+        source connections in use beyond one per live claim (extra session pairs),
+        counted in this transaction; they take from ``caps.total`` too."""
 
         def run(connection: Connection) -> list[int]:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(1, :e)"), {"e": endpoint_id})
             initial, incremental = _count_claims(connection, endpoint_id, now)
+            extra = 0 if beyond is None else beyond(connection)
             taken: list[int] = []
             for request in requests:
-                if initial + incremental >= caps.total:
+                if initial + incremental + extra >= caps.total:
                     break
                 if request.incremental and incremental >= caps.incremental:
                     continue

@@ -175,10 +175,15 @@ class SourceMailbox(Protocol):
 
 
 class TargetMailbox(Protocol):
-    """One user's mailbox on the target, logged in, read-write."""
+    """One user's mailbox on the target, logged in, read-write.
+
+    ``personal_prefix``: where the store wants the user's folders (its NAMESPACE
+    personal prefix, ``INBOX.`` on Courier), ending with ``delimiter``; ``""`` for
+    none. Every folder but INBOX is named under it; the engine applies it."""
 
     delimiter: str
     case_insensitive: bool
+    personal_prefix: str
 
     async def list_folders(self) -> list[FolderListing]: ...
 
@@ -187,6 +192,12 @@ class TargetMailbox(Protocol):
         ...
 
     async def folder_status(self, folder: str) -> TargetFolderStatus: ...
+
+    async def folder_counts(self, folder: str) -> tuple[int, int] | None:
+        """(UIDVALIDITY, messages) of a folder, None when it does not exist; never
+        creates it and, on IMAP, never selects it (one STATUS): the engine asks this of
+        every folder on every sync, to check the state against the target."""
+        ...
 
     async def append(self, folder: str, items: Sequence[AppendItem]) -> list[AppendOutcome]:
         """Store the items in order; one outcome per item."""

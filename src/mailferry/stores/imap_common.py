@@ -11,7 +11,7 @@ from mailferry.connection.client import ImapClient
 from mailferry.connection.fetch_sink import FetchedMessage
 from mailferry.connection.mailbox import SelectedMailbox
 from mailferry.errors import CommandFailed, FolderError, Throttled
-from mailferry.imap.commands import fetch_items, uid_fetch_args
+from mailferry.imap.commands import Mailbox, fetch_items, uid_fetch_args
 from mailferry.imap.events import ListResponse
 from mailferry.imap.sequence_set import format_sequence_set
 from mailferry.stores.base import FolderListing, MessageMeta, SourceMessage
@@ -46,6 +46,33 @@ async def closing_stream(
 
 def folder_listing(response: ListResponse) -> FolderListing:
     return FolderListing(response.name, response.delimiter, response.attributes)
+
+
+async def hierarchy(client: ImapClient) -> tuple[str, str]:
+    """The delimiter and personal prefix of the user's folders.
+
+    A prefixed first personal namespace (NAMESPACE, RFC 2342) gives both; the prefix
+    is written ending with the delimiter (``INBOX`` → ``INBOX.``). Otherwise (no
+    NAMESPACE, an empty prefix, a flat namespace) the delimiter is LIST "" "" 's and
+    there is no prefix, as before targets read NAMESPACE."""
+    namespace = await client.namespace()
+    personal = namespace.personal[0] if namespace is not None and namespace.personal else None
+    delimiter = personal.delimiter if personal is not None else None
+    if personal is None or delimiter is None or len(delimiter) != 1:
+        return await list_delimiter(client), ""
+    parts = [part for part in personal.prefix.split(delimiter) if part]
+    if not parts:
+        return await list_delimiter(client), ""
+    return delimiter, "".join(f"{part}{delimiter}" for part in parts)
+
+
+async def list_delimiter(client: ImapClient) -> str:
+    """The hierarchy delimiter LIST "" "" announces; ``/`` for a flat server."""
+    result = await client.connection.command("LIST", Mailbox(""), Mailbox(""))
+    for event in result.untagged:
+        if isinstance(event, ListResponse) and event.delimiter:
+            return event.delimiter
+    return "/"  # a flat server: no hierarchy, any character is part of the name
 
 
 async def select_folder(

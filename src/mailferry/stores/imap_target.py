@@ -7,6 +7,11 @@ becomes ``Rejected`` (``LargeItem`` for size refusals, ``CorruptItem``
 otherwise) while ``[OVERQUOTA]`` raises ``QuotaExceeded`` for the whole user,
 since every further message would be refused too. Only flags the folder's
 PERMANENTFLAGS keep are sent; the engine reports the rest.
+
+Folders go where the server wants them: the personal namespace's prefix and
+delimiter (NAMESPACE) are read at login and reported as ``personal_prefix`` and
+``delimiter``, so the engine names folders ``INBOX.Archive`` on a Courier-style
+server; without NAMESPACE, LIST "" "" gives the delimiter and there is no prefix.
 """
 
 from __future__ import annotations
@@ -28,8 +33,7 @@ from mailferry.errors import (
     QuotaExceeded,
     Throttled,
 )
-from mailferry.imap.commands import AppendMessage, Mailbox, Raw, batch_for_multiappend
-from mailferry.imap.events import ListResponse
+from mailferry.imap.commands import AppendMessage, Raw, batch_for_multiappend
 from mailferry.imap.sequence_set import format_sequence_set
 from mailferry.stores.base import (
     SYSTEM_FLAGS,
@@ -47,6 +51,7 @@ from mailferry.stores.imap_common import (
     META_ITEMS,
     fetch_message_ids,
     folder_listing,
+    hierarchy,
     list_metas,
     select_folder,
     stream_bodies,
@@ -68,9 +73,10 @@ class ImapTarget:
 
     case_insensitive = False  # only INBOX is, and the engine knows that
 
-    def __init__(self, client: ImapClient, delimiter: str) -> None:
+    def __init__(self, client: ImapClient, delimiter: str, personal_prefix: str = "") -> None:
         self.client = client
         self.delimiter = delimiter
+        self.personal_prefix = personal_prefix
         self._known: set[str] | None = None
         self._selected: str | None = None
         self._status: TargetFolderStatus | None = None
@@ -95,7 +101,9 @@ class ImapTarget:
         if self._known is None:
             self._known = {f.name for f in await self.list_folders() if f.selectable}
         parts = folder.split(self.delimiter)
-        for depth in range(1, len(parts) + 1):
+        prefix = self.personal_prefix
+        first = prefix.count(self.delimiter) + 1 if folder.startswith(prefix) else 1
+        for depth in range(first, len(parts) + 1):  # the namespace's own levels exist
             name = self.delimiter.join(parts[:depth])
             if name in self._known or name.upper() == "INBOX":
                 continue
@@ -103,15 +111,16 @@ class ImapTarget:
             self._known.add(name)
 
     async def _create(self, name: str, folder: str) -> None:
-        """CREATE and SUBSCRIBE ``name`` (``folder`` itself or one of its parents)."""
+        """CREATE and SUBSCRIBE ``name`` (``folder`` itself or one of its parents).
+        A refusal is a ``FolderError`` of ``folder`` naming what was tried, in the
+        server's words."""
         try:
             await self.client.create(name)
         except Throttled:
             raise
         except CommandFailed as exc:
             if exc.code != "ALREADYEXISTS" and "exists" not in exc.text.lower():
-                reason = f"cannot create {name!r}: {exc.status} {exc.text}"
-                raise FolderError(folder, reason) from exc
+                raise FolderError(folder, _refused_create(name, folder, exc)) from exc
         try:
             await self.client.subscribe(name)
         except Throttled:
@@ -143,6 +152,15 @@ class ImapTarget:
 
     async def folder_status(self, folder: str) -> TargetFolderStatus:
         return await self._select(folder)
+
+    async def folder_counts(self, folder: str) -> tuple[int, int] | None:
+        try:
+            values = await self.client.status(folder, ["UIDVALIDITY", "MESSAGES"])
+        except Throttled:
+            raise
+        except CommandFailed:  # no such folder (or not one we may see): not trusted
+            return None
+        return values.get("UIDVALIDITY", 0), values.get("MESSAGES", 0)
 
     # -- messages ------------------------------------------------------------------
 
@@ -321,12 +339,10 @@ def _rejection(error: CommandFailed) -> Rejected:
     return Rejected("LargeItem" if _about_size(error) else "CorruptItem", reason)
 
 
-async def _delimiter(client: ImapClient) -> str:
-    result = await client.connection.command("LIST", Mailbox(""), Mailbox(""))
-    for event in result.untagged:
-        if isinstance(event, ListResponse) and event.delimiter:
-            return event.delimiter
-    return "/"  # a flat server: no hierarchy, any character is part of the name
+def _refused_create(name: str, folder: str, error: CommandFailed) -> str:
+    parent = f" (a parent of {folder!r})" if name != folder else ""
+    code = f"[{error.code}] " if error.code else ""
+    return f"the server refused CREATE {name!r}{parent}: {error.status} {code}{error.text}"
 
 
 async def open_imap_target(
@@ -346,8 +362,8 @@ async def open_imap_target(
             raise
         if options.compress:
             await client.compress()
-        delimiter = await _delimiter(client)
+        delimiter, prefix = await hierarchy(client)
     except BaseException:
         await client.logout()
         raise
-    return ImapTarget(client, delimiter)
+    return ImapTarget(client, delimiter, prefix)

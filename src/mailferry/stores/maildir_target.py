@@ -126,6 +126,7 @@ class MaildirMailbox:
 
     delimiter = DELIMITER
     case_insensitive = False
+    personal_prefix = ""  # a Maildir++ tree has no namespaces
 
     def __init__(self, email_address: str, fd: int) -> None:
         self.email_address = email_address
@@ -220,6 +221,13 @@ class MaildirMailbox:
         missing = [name for name in folders if name not in current]
         if missing:
             replace_text(self.fd, SUBSCRIPTIONS_FILE, render_subscriptions(current + missing))
+
+    async def folder_counts(self, folder: str) -> tuple[int, int] | None:
+        try:
+            found = await self.folder_status(folder)
+        except FolderError:
+            return None
+        return found.uidvalidity, found.messages
 
     async def folder_status(self, folder: str) -> TargetFolderStatus:
         def work() -> TargetFolderStatus:

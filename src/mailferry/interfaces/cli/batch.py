@@ -7,8 +7,10 @@ the same ones); ``batch_watch`` then decides whether this process carries it out
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
 
@@ -27,9 +29,10 @@ from mailferry.interfaces.cli.target_options import parse_target, target_secret
 from mailferry.service import batches as service
 from mailferry.service.batches import TARGET_LOGINS, BatchChanges, BatchRequest
 from mailferry.service.context import ServiceContext
-from mailferry.service.migration_users import skipped_items
-from mailferry.service.properties import batch_properties
-from mailferry.service.reports import batch_report, report_csv, report_json
+from mailferry.service.csv_file import read_csv_file
+from mailferry.service.migration_users import user_tallies
+from mailferry.service.properties import batch_tally_properties
+from mailferry.service.reporting import REPORT_FORMATS, write_batch_report
 from mailferry.service.service_errors import NotFound
 from mailferry.service.statuses import BatchStatus
 from mailferry.state.migration_records import Batch, TargetSettings
@@ -118,7 +121,7 @@ def new(
     request = BatchRequest(
         name=name,
         source_endpoint=source_endpoint,
-        csv_data=csv_path.read_bytes(),
+        csv_data=read_csv_file(csv_path),
         csv_name=str(csv_path),
         target=settings,
         target_secret=secret,
@@ -153,8 +156,13 @@ def get(
     """Show one batch, or all of them."""
     wanted = None if status is None else BatchStatus(status)
     found = service.get_batches(ctx, name, status=wanted, endpoint=endpoint)
-    records = [batch_properties(b, ctx.store.users(batch_id=b.id), ctx.now()) for b in found]
-    output.emit(records, single=name is not None, table_columns=BATCH_COLUMNS)
+    output.emit(_batch_records(ctx, found), single=name is not None, table_columns=BATCH_COLUMNS)
+
+
+def _batch_records(ctx: ServiceContext, found: list[Batch]) -> list[dict[str, Any]]:
+    """Get-MigrationBatch's views: the batches' counters in one aggregate query."""
+    tallies, now = user_tallies(ctx, found), ctx.now()
+    return [batch_tally_properties(b, tallies[b.id], now) for b in found]
 
 
 def _action_command(
@@ -166,11 +174,25 @@ def _action_command(
     @service_command
     def run(ctx: ServiceContext, name: str, wait: bool | None, output: RecordFormat) -> None:
         changed = action(ctx, name)
+        if verb == "complete":
+            _warn_incomplete(ctx, changed)
         _carry_out(ctx, changed, wait, starting=verb == "start")
         _print_batch(ctx, changed.name, output)
 
     run.__doc__ = doc
     return batch.command(verb)(run)
+
+
+def _warn_incomplete(ctx: ServiceContext, batch: Batch) -> None:
+    """Complete-MigrationBatch on users whose last sync left mail behind: say so (their
+    final sync retries them; Remove stays refused while it is still incomplete)."""
+    incomplete = service.incomplete_users(ctx.store.users(batch_id=batch.id))
+    for user in incomplete[:10]:
+        sys.stderr.write(
+            f"warning: {user.email_address}: last sync was not complete: {user.error}\n"
+        )
+    if len(incomplete) > 10:
+        sys.stderr.write(f"warning: and {len(incomplete) - 10} more user(s) not complete\n")
 
 
 start = _action_command(
@@ -228,7 +250,11 @@ def add_users(
 ) -> None:
     """Add the users of a CSV to an existing batch."""
     added = service.add_users(
-        ctx, name, csv_path.read_bytes(), str(csv_path), allow_unknown_columns=allow_unknown_columns
+        ctx,
+        name,
+        read_csv_file(csv_path),
+        str(csv_path),
+        allow_unknown_columns=allow_unknown_columns,
     )
     click.echo(f"Added {added} user(s) to batch {name}", err=True)
     _print_batch(ctx, name, output)
@@ -271,21 +297,33 @@ def set_(
 
 @batch.command("report")
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="csv")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path))
 @service_command
 def report(ctx: ServiceContext, name: str, fmt: str, output_path: Path | None) -> None:
-    """The batch's report: per-user statistics and skipped items (CSV or JSON)."""
+    """The batch's report: per-user statistics and skipped items (CSV or JSON).
+
+    Written as it is read from the database; ``--output`` appears complete or not at
+    all (written beside it, then renamed)."""
     found = service.get_batch(ctx, name)
-    users = ctx.store.users(batch_id=found.id)
-    skipped = {u.id: skipped_items(ctx, u) for u in users}
-    document = batch_report(found, users, skipped, ctx.now())
-    text = report_csv(document) if fmt == "csv" else report_json(document) + "\n"
     if output_path is None:
-        click.echo(text, nl=False)
+        _write_report(ctx, found, fmt, sys.stdout)
+        sys.stdout.flush()
         return
-    output_path.write_text(text, encoding="utf-8", newline="")
+    partial = output_path.with_name(output_path.name + ".part")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            _write_report(ctx, found, fmt, out)
+        partial.replace(output_path)
+    finally:
+        partial.unlink(missing_ok=True)
     click.echo(f"Report written to {output_path}", err=True)
+
+
+def _write_report(ctx: ServiceContext, found: Batch, fmt: str, out: TextIO) -> None:
+    write_batch_report(ctx, found, fmt, out)
+    if fmt == "json":
+        out.write("\n")
 
 
 def _carry_out(
@@ -299,5 +337,4 @@ def _carry_out(
 
 def _print_batch(ctx: ServiceContext, name: str, output: RecordFormat) -> None:
     found = service.get_batch(ctx, name)
-    record = batch_properties(found, ctx.store.users(batch_id=found.id), ctx.now())
-    output.emit([record], single=True, table_columns=BATCH_COLUMNS)
+    output.emit(_batch_records(ctx, [found]), single=True, table_columns=BATCH_COLUMNS)

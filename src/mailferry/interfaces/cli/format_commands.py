@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from mailferry.interfaces.cli.output import DEFAULT_WIDTH, PropertyError, render
-from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from mailferry.interfaces.cli.words import EXIT_OK, EXIT_USAGE
 
 _IGNORED_SWITCHES = ("AutoSize", "Wrap", "Force", "HideTableHeaders")
 _HELP = ("-?", "-h", "--help", "-help")
@@ -130,7 +130,7 @@ def run_format(
         stderr.write(f"{command}: standard input: {error}\n")
         hint = f"pipe a cmdlet's records in, e.g. mailferry Get-MigrationBatch | {command}"
         stderr.write(f"{command}: {hint}\n")
-        return EXIT_FAILED
+        return EXIT_USAGE  # bad input, as for every command
     try:
         text = render(records, fmt, args.properties, width=_width(stdout))
     except PropertyError as error:

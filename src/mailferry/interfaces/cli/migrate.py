@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import sys
@@ -16,6 +17,8 @@ from rich.table import Table
 
 from mailferry.engine.planner import SyncOptions
 from mailferry.errors import MailferryError
+from mailferry.interfaces.cli.durations import DURATION
+from mailferry.interfaces.cli.home import mailferry_home
 from mailferry.interfaces.cli.migration_options import (
     folder_list,
     migration_options,
@@ -25,7 +28,9 @@ from mailferry.interfaces.cli.migration_options import (
 )
 from mailferry.interfaces.cli.progress_view import MigrationProgress
 from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, EXIT_USAGE, describe
+from mailferry.service.migrate_retry import RetrySettings
 from mailferry.service.migrate_run import MigrationRequest, UserOutcome, run_migration
+from mailferry.service.migrate_state import default_state_path
 
 
 @click.command("migrate")
@@ -46,12 +51,28 @@ from mailferry.service.migrate_run import MigrationRequest, UserOutcome, run_mig
     "[default: half the CPUs, at most one per user; 1 = all in this process]. "
     "--max-concurrent stays the total of users at once.",
 )
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(1, 100),
+    default=RetrySettings.max_attempts,
+    show_default=True,
+    help="Attempts per user when throttled or disconnected (as mailferry serve retries).",
+)
+@click.option(
+    "--retry-base",
+    type=DURATION,
+    default="30s",
+    show_default=True,
+    help="First wait after a transient error the server suggests no time for (doubles each "
+    "time, at most 1h); a suggested time is obeyed, at least 1s (or --retry-base if less).",
+)
 @click.option("--dry-run", is_flag=True, help="List and plan; write nothing to the target.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("mailferry-state.db"), show_default=True,
-    help="State database; run again with the same one for an incremental sync.",
+    help="State database file; run again with the same one for an incremental sync "
+    "[default: <MAILFERRY_HOME>/migrate/<hash of source and target>.db, one per "
+    "source and target; MAILFERRY_HOME defaults to ~/.local/share/mailferry].",
 )  # fmt: skip
 @click.option("--max-message-size", type=click.IntRange(0), default=36_700_160, show_default=True)
 @click.option("--max-items", type=click.IntRange(0), default=500_000, show_default=True)
@@ -65,7 +86,8 @@ def migrate(**params: Any) -> None:
     Users run concurrently (--max-concurrent in all), spread over --processes
     worker processes; one failing user never stops the others. Progress bars
     show messages, bytes, rates and ETA; a summary table and an optional JSON
-    report follow. Exit code 1 if any user failed.
+    report follow. Exit code 1 if any user failed or is incomplete (a folder or a
+    message left behind: the summary names each folder and why).
     """
     console = Console(highlight=False, soft_wrap=True)
     try:
@@ -81,7 +103,7 @@ def migrate(**params: Any) -> None:
         report = migration_report(request, outcomes)
         params["report_path"].write_text(json.dumps(report, indent=2, ensure_ascii=False))
         console.print(f"Report written to {escape(str(params['report_path']))}")
-    sys.exit(EXIT_FAILED if any(o.failed for o in outcomes) else EXIT_OK)
+    sys.exit(EXIT_OK if all(o.status == "Synced" for o in outcomes) else EXIT_FAILED)
 
 
 def _request(params: dict[str, Any]) -> MigrationRequest:
@@ -94,18 +116,27 @@ def _request(params: dict[str, Any]) -> MigrationRequest:
         received=params["content_filter"],
     )
     rows = users(params)
+    source, target = source_spec(params), target_spec(params)
+    home = mailferry_home(os.environ)
+    state_path = params["state_path"] or default_state_path(home, source, target)
     return MigrationRequest(
-        source=source_spec(params),
-        target=target_spec(params),
+        source=source,
+        target=target,
         users=rows,
-        state_url=f"sqlite:///{params['state_path'].resolve()}",
+        state_url=f"sqlite:///{state_path.resolve()}",
         include_folders=folder_list(params["include_folders"]),
         exclude_folders=folder_list(params["exclude_folders"]),
         options=options,
         max_concurrent=params["max_concurrent"],
         connections_per_mailbox=params["connections_per_mailbox"],
         processes=params["processes"] or default_processes(len(rows)),
+        retry=retry_settings(params["max_attempts"], params["retry_base"]),
     )
+
+
+def retry_settings(max_attempts: int, base: dt.timedelta) -> RetrySettings:
+    seconds = base.total_seconds()
+    return RetrySettings(max_attempts, seconds, min_seconds=min(1.0, seconds))
 
 
 def default_processes(users: int) -> int:
@@ -124,9 +155,12 @@ def default_processes(users: int) -> int:
 
 def _run(console: Console, request: MigrationRequest) -> list[UserOutcome]:
     def done(outcome: UserOutcome) -> None:
-        status = (
-            f"[red]FAILED[/] {escape(outcome.error or '')}" if outcome.failed else "[green]ok[/]"
-        )
+        if outcome.status == "Failed":
+            status = f"[red]FAILED[/] {escape(outcome.error or '')}"
+        elif outcome.result is not None and outcome.status == "Incomplete":
+            status = f"[red]INCOMPLETE[/] {escape(outcome.result.incomplete_reason() or '')}"
+        else:
+            status = "[green]ok[/]"
         console.print(f"{escape(outcome.row.email_address)}: {status}")
 
     with MigrationProgress(console, len(request.users)) as progress:
@@ -160,7 +194,9 @@ def _print_summary(
             "outside it were not migrated (folders found unchanged are not counted)."
         )
     failed = sum(1 for o in outcomes if o.failed)
-    console.print(f"{len(outcomes) - failed} synced, {failed} failed.")
+    incomplete = sum(1 for o in outcomes if o.status == "Incomplete")
+    synced = len(outcomes) - failed - incomplete
+    console.print(f"{synced} synced, {incomplete} incomplete, {failed} failed.")
 
 
 def _row(outcome: UserOutcome) -> list[str]:
@@ -180,10 +216,10 @@ def _row(outcome: UserOutcome) -> list[str]:
             seconds,
             escape(outcome.error or ""),
         ]
-    synced = sum(f.already_present + f.copied for f in result.folders)
     errors = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+    status = "[green]Synced[/]" if result.complete else "[red]Incomplete[/]"
     return [
-        name, "[green]Synced[/]", str(len(result.folders)), str(result.items), str(synced),
-        str(result.copied), str(result.skipped), f"{result.bytes_copied / 1e6:.1f}", seconds,
-        escape(errors),
+        name, status, str(len(result.folders)), str(result.in_scope), str(result.synced),
+        str(result.copied), str(result.skipped_total), f"{result.bytes_copied / 1e6:.1f}",
+        seconds, escape(errors),
     ]  # fmt: skip

@@ -19,6 +19,7 @@ from mailferry.connection.auth import AuthMethod
 from mailferry.connection.options import ConnectOptions, Security, default_port
 from mailferry.engine.content_filter import ReceivedWindow, parse_content_filter
 from mailferry.errors import ContentFilterError
+from mailferry.service.csv_file import read_csv_file
 from mailferry.service.csv_import import MigrationUserRow, parse_users_csv
 from mailferry.service.migration_spec import SourceSpec, TargetSpec, parse_target
 from mailferry.stores.logins import (
@@ -142,7 +143,8 @@ def _target_login(params: dict[str, Any]) -> TargetLogin:
     if mode == "per-user":
         if params["target_csv"] is None:
             raise click.UsageError("--target-login per-user needs --target-csv")
-        rows = parse_users_csv(params["target_csv"].read_bytes(), source_name="--target-csv")
+        data = read_csv_file(params["target_csv"], source_name="--target-csv")
+        rows = parse_users_csv(data, source_name="--target-csv")
         return PerUser({row.email_address: (row.user_name, row.password) for row in rows})
     secret = _target_secret(params["target_password_file"])
     if mode == "admin-authzid":
@@ -166,7 +168,7 @@ def _target_secret(path: Path | None) -> str:
 
 def users(params: dict[str, Any]) -> tuple[MigrationUserRow, ...]:
     path: Path = params["csv_path"]
-    return parse_users_csv(path.read_bytes(), source_name=str(path))
+    return parse_users_csv(read_csv_file(path), source_name=str(path))
 
 
 def folder_list(text: str) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """Rich progress bars for a running migration: one per user and one overall.
 
 Each bar counts messages (rate and ETA from Rich) and shows the bytes copied
-and MB/s beside it. Fed by the engine's progress events; draws nothing but
+and MB/s beside it. A user waiting to be retried (throttled, disconnected) gets a
+line saying how long and why. Fed by the engine's progress events; draws nothing but
 the final summary when the output is not a terminal.
 """
 
@@ -28,9 +29,10 @@ from mailferry.engine.progress import (
     MailboxFinished,
     MailboxStarted,
     MessagesCopied,
-    ProgressEvent,
 )
 from mailferry.service.csv_import import MigrationUserRow
+from mailferry.service.migrate_retry import RetryWaiting
+from mailferry.service.migrate_run import MigrationEvent
 
 
 class _RateColumn(ProgressColumn):
@@ -70,9 +72,11 @@ class MigrationProgress:
     def __exit__(self, *exc: Any) -> None:
         self._progress.stop()
 
-    def on_event(self, row: MigrationUserRow, event: ProgressEvent) -> None:
+    def on_event(self, row: MigrationUserRow, event: MigrationEvent) -> None:
         key = row.email_address
-        if isinstance(event, MailboxStarted):
+        if isinstance(event, RetryWaiting):
+            self._retrying(key, event)
+        elif isinstance(event, MailboxStarted):
             task = self._progress.add_task(key, total=event.total_items, bytes=0)
             self._users[key] = task
             self._grow_overall(event.total_items)
@@ -85,6 +89,18 @@ class MigrationProgress:
         elif isinstance(event, MailboxFinished) and key in self._users:
             task = self._users.pop(key)
             self._progress.update(task, visible=False)
+
+    def _retrying(self, key: str, event: RetryWaiting) -> None:
+        """Say why the user waits; its bar goes (the next attempt starts a new one with
+        what is left) and the overall total forgets what this attempt left undone."""
+        self.console.print(f"{key}: {event.text()}", markup=False)
+        task = self._users.pop(key, None)
+        if task is None:
+            return
+        state = self._progress.tasks[task]
+        left = max(0, int((state.total or 0) - state.completed))
+        self._grow_overall(-left)
+        self._progress.update(task, visible=False)
 
     def _grow_overall(self, items: int) -> None:
         current = self._progress.tasks[self._overall].total or 0

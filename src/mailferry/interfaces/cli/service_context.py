@@ -31,8 +31,10 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import click
 
 from mailferry.errors import MailferryError
+from mailferry.interfaces.cli.home import DEFAULT_HOME as DEFAULT_HOME  # re-exported
+from mailferry.interfaces.cli.home import mailferry_home as mailferry_home
 from mailferry.interfaces.cli.target_options import target_from_env
-from mailferry.interfaces.cli.words import EXIT_FAILED, describe
+from mailferry.interfaces.cli.words import describe, exit_code
 from mailferry.service.context import ServiceContext, ServiceSettings
 from mailferry.service.notifications import SmtpSettings
 from mailferry.service.service_errors import InvalidSetting
@@ -42,13 +44,8 @@ from mailferry.state.service_store import ServiceStore
 P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])
 
-DEFAULT_HOME = "~/.local/share/mailferry"
 _DB_KEY = "mailferry.db_url"
 _SERVICE_KEY = "mailferry.service"
-
-
-def mailferry_home(env: Mapping[str, str]) -> Path:
-    return Path(env.get("MAILFERRY_HOME") or DEFAULT_HOME).expanduser()
 
 
 def database_url(db_option: str | None, env: Mapping[str, str]) -> str:
@@ -158,12 +155,13 @@ def db_option(command: F) -> F:
 
 @contextlib.contextmanager
 def cli_errors() -> Iterator[None]:
-    """A MailferryError becomes ``error: ...`` on stderr and exit code 1."""
+    """A MailferryError becomes ``error: ...`` on stderr and exit code 2 for bad input
+    (a refused CSV, a bad setting), else 1 (see ``words.exit_code``)."""
     try:
         yield
     except MailferryError as error:
         click.echo(f"error: {describe(error)}", err=True)
-        raise click.exceptions.Exit(EXIT_FAILED) from None
+        raise click.exceptions.Exit(exit_code(error)) from None
 
 
 def service_command(fn: Callable[Concatenate[ServiceContext, P], None]) -> Callable[P, None]:

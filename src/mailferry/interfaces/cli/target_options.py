@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from mailferry.connection.options import Security, default_port
 from mailferry.service.batches import TARGET_LOGINS
+from mailferry.service.csv_file import read_csv_file
 from mailferry.service.csv_import import parse_users_csv
 from mailferry.service.service_errors import InvalidSetting
 from mailferry.state.migration_records import TargetSettings
@@ -90,7 +91,7 @@ def target_secret(
     if target.login == "per-user":
         if target_csv is None:
             raise InvalidSetting(["target login per-user needs --target-csv"])
-        rows = parse_users_csv(target_csv.read_bytes(), source_name=str(target_csv))
+        rows = parse_users_csv(read_csv_file(target_csv), source_name=str(target_csv))
         return json.dumps({row.email_address: [row.user_name, row.password] for row in rows})
     if password_file is not None:
         return password_file.read_text(encoding="utf-8").strip("\r\n")

@@ -19,9 +19,10 @@ from mailferry.interfaces.cli.service_context import db_option, service_command
 from mailferry.service.context import ServiceContext
 from mailferry.service.migration_users import (
     get_user,
-    get_users,
+    list_users,
+    listed_user,
+    skipped_items,
     user_report,
-    user_statistics,
     user_sync_now,
 )
 from mailferry.service.properties import user_properties, user_statistics_properties
@@ -33,6 +34,7 @@ from mailferry.service.user_actions import (
     stop_user,
 )
 from mailferry.state.migration_records import MigrationUser
+from mailferry.state.records import SkippedItem
 
 STATUS = click.Choice([s.value for s in UserStatus], case_sensitive=False)
 WINDING_DOWN = (UserStatus.STOPPING, UserStatus.REMOVING)
@@ -62,8 +64,8 @@ def get(
 ) -> None:
     """Show one migration user, or all of them (of a batch)."""
     wanted = None if status is None else UserStatus(status)
-    found = get_users(ctx, email, batch=batch_name, status=wanted)
-    records = [user_properties(u) for u in found]
+    found = list_users(ctx, email, batch=batch_name, status=wanted)
+    records = [user_properties(f.user, batch_started=f.batch_started) for f in found]
     output.emit(records, single=email is not None, table_columns=USER_COLUMNS)
 
 
@@ -87,12 +89,15 @@ def stats(
     output: RecordFormat,
 ) -> None:
     """A user's statistics: items in source, synced, skipped, bytes, durations."""
-    found, skipped = user_statistics(ctx, email)
-    if limit_skipped_items_to is not None:
-        skipped = skipped[:limit_skipped_items_to]
-    record = user_statistics_properties(found, skipped, ctx.now(), include_skipped_items)
+    found = listed_user(ctx, email)
+    skipped: list[SkippedItem] = []
+    if include_skipped_items:
+        skipped = skipped_items(ctx, found.user, limit_skipped_items_to)
+    record = user_statistics_properties(
+        found.user, skipped, ctx.now(), include_skipped_items, batch_started=found.batch_started
+    )
     if include_report:
-        record["Report"] = user_report(ctx, found)
+        record["Report"] = user_report(ctx, found.user)
     output.emit([record], single=True, table_columns=STATISTICS_COLUMNS)
 
 
@@ -109,7 +114,8 @@ stopped_option = click.option(
 
 
 def _show(ctx: ServiceContext, email: str, output: RecordFormat) -> None:
-    record = user_properties(get_user(ctx, email))
+    found = listed_user(ctx, email)
+    record = user_properties(found.user, batch_started=found.batch_started)
     output.emit([record], single=True, table_columns=USER_COLUMNS)
 
 

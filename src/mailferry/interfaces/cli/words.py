@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 from mailferry.errors import (
     AuthenticationError,
     CommandFailed,
     ConnectFailed,
     ConnectTimeout,
+    ContentFilterError,
     MailferryError,
     ProtocolError,
     StartTlsUnavailable,
@@ -14,8 +17,30 @@ from mailferry.errors import (
 )
 
 EXIT_OK = 0
+"""Done: every user synced (or verified equal), the record printed, the action taken."""
 EXIT_FAILED = 1
+"""The command ran and something failed: a user failed, is incomplete or differs, a
+server could not be reached or refused, no such batch/endpoint/user (or one already
+exists), the action is not allowed in the current status."""
 EXIT_USAGE = 2
+"""Nothing was done because of what was given: a bad option or setting, a CSV that
+was refused, a content filter or target that can't be used (click's usage errors
+exit 2 too)."""
+
+
+def exit_code(error: MailferryError) -> int:
+    """EXIT_USAGE for an error in what the caller gave, else EXIT_FAILED."""
+    return EXIT_USAGE if isinstance(error, _bad_input()) else EXIT_FAILED
+
+
+@functools.cache
+def _bad_input() -> tuple[type[MailferryError], ...]:
+    """Imported on first use, when an error is already there (the CLI starts lighter)."""
+    from mailferry.service.csv_problems import CsvValidationError
+    from mailferry.service.migration_spec import TargetSpecError
+    from mailferry.service.service_errors import InvalidSetting
+
+    return (CsvValidationError, InvalidSetting, TargetSpecError, ContentFilterError)
 
 
 def describe(error: MailferryError) -> str:

@@ -1,0 +1,291 @@
+"""Read queries behind the listings and reports: a fixed number of queries, whatever the
+number of users (issue 10, "the service at 50,000 users").
+
+- a batch's counters come from one aggregate (``GROUP BY batch_id, status``, with the
+  users' PercentageComplete summed in SQL), never from loading its users;
+- a user listing is one query (the user, its batch's name, whether the batch was ever
+  started); a status filter is applied in SQL;
+- a report reads its users and the skipped items of the whole batch (joined by mailbox)
+  in one query each, row by row on one connection (one snapshot), so a 50,000-user
+  report is written as it is read.
+
+``ListingQueries`` is a mixin of ``ServiceStore``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, case, false, func, or_, select
+
+from mailferry.state.migration_records import MigrationUser
+from mailferry.state.records import SkippedItem
+from mailferry.state.schema import batches, mailboxes, migration_users, skipped_items
+from mailferry.state.service_rows import user_query, user_record
+from mailferry.state.statuses import BatchStatus, UserStatus
+from mailferry.state.store import StateStore
+
+U = migration_users.c
+S = skipped_items.c
+STREAM_ROWS = 1000
+"""Rows fetched at a time while a report streams (a server-side cursor on PostgreSQL)."""
+
+NEVER_STARTED_BATCH = frozenset({BatchStatus.CREATED, BatchStatus.REMOVING})
+"""With no StartDateTime, a batch in these statuses was never started (Created, or a
+Created batch being removed): its users wait for nobody (see ``properties.shown_status``)."""
+
+_SKIPPED_COLUMNS = (S.folder, S.source_uid, S.kind, S.subject, S.sender, S.date, S.size, S.reason)
+
+StatusWhere = tuple[UserStatus, bool | None]
+"""A stored status, and whether the user's batch must have been started (None: either)."""
+
+
+@dataclass(frozen=True)
+class ListedUser:
+    """A migration user as a listing shows it: with whether its batch was ever started."""
+
+    user: MigrationUser
+    batch_started: bool
+
+
+@dataclass(frozen=True)
+class UserTally:
+    """A batch's users counted by stored status, and their PercentageComplete summed."""
+
+    counts: Mapping[UserStatus, int] = field(default_factory=dict)
+    percentage_sum: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @classmethod
+    def of(cls, users: Sequence[MigrationUser]) -> UserTally:
+        """The same tally from loaded users (what ``user_tallies`` computes in SQL)."""
+        counts: dict[UserStatus, int] = {}
+        for u in users:
+            counts[u.status] = counts.get(u.status, 0) + 1
+        return cls(counts, sum(u.percentage_complete for u in users))
+
+
+def batch_started_column() -> ColumnElement[bool]:
+    """Whether the user's batch was ever started (SQL over the joined ``batches``)."""
+    never = [s.value for s in NEVER_STARTED_BATCH]
+    return or_(batches.c.started_at.is_not(None), batches.c.status.not_in(never))
+
+
+def batch_was_started(status: BatchStatus, started_at: dt.datetime | None) -> bool:
+    """``batch_started_column`` for a loaded batch."""
+    return started_at is not None or status not in NEVER_STARTED_BATCH
+
+
+def percentage_column() -> ColumnElement[int]:
+    """``MigrationUser.percentage_complete`` in SQL (integer arithmetic, rounded down);
+    tests/service/test_listing_cost.py checks the two agree."""
+    done = U.synced_item_count + U.skipped_item_count
+    failed = U.status.in_([UserStatus.FAILED.value, UserStatus.INCREMENTAL_FAILED.value])
+    share = (100 * done) // U.total_items_in_source
+    complete = and_(U.initial_sync_done.is_(True), ~failed, done >= U.total_items_in_source)
+    return case(
+        (complete, 100),
+        (U.total_items_in_source <= 0, 0),
+        (share > 99, 99),
+        else_=share,
+    )
+
+
+class ListingQueries(StateStore):
+    def user_tallies(self, batch_ids: Collection[int] | None = None) -> dict[int, UserTally]:
+        """Each batch's tally (all batches with users when ``batch_ids`` is None): one
+        aggregate query. A batch without users is absent (its tally is ``UserTally()``)."""
+        with self._read("user_tallies") as connection:
+            return _tallies(connection, batch_ids)
+
+    def listed_users(
+        self,
+        *,
+        batch_id: int | None = None,
+        email_key: str | None = None,
+        statuses: Collection[StatusWhere] | None = None,
+    ) -> list[ListedUser]:
+        """Users in CSV order (batch, row), filtered in SQL: one query."""
+        query = _listed_query()
+        if batch_id is not None:
+            query = query.where(U.batch_id == batch_id)
+        if email_key is not None:
+            query = query.where(U.email_key == email_key)
+        if statuses is not None:
+            query = query.where(_status_condition(statuses))
+        with self._read("listed_users") as connection:
+            return [_listed(row) for row in connection.execute(query)]
+
+    def mailbox_skipped(self, mailbox_key: str, limit: int | None = None) -> list[SkippedItem]:
+        """One mailbox's skipped items in the order recorded, found by its key (nothing
+        is created for a mailbox that never ran: ``StateStore.mailbox_id`` would)."""
+        query = (
+            select(*_SKIPPED_COLUMNS)
+            .join(mailboxes, mailboxes.c.id == S.mailbox_id)
+            .where(mailboxes.c.key == mailbox_key)
+            .order_by(S.id)
+            .limit(limit)
+        )
+        with self._read("mailbox_skipped") as connection:
+            return [SkippedItem(*row) for row in connection.execute(query)]
+
+    def live_claims_by_owner(
+        self, endpoint_id: int, owner: str, now: dt.datetime
+    ) -> tuple[set[int], int]:
+        with self._read("live_claims_by_owner") as connection:
+            return live_claims_by_owner(connection, endpoint_id, owner, now)
+
+    @contextlib.contextmanager
+    def report_reader(self, batch_id: int) -> Iterator[ReportReader]:
+        """A reader of one batch's report rows, all on one connection (one snapshot)."""
+        with self._read("report") as connection:
+            yield ReportReader(connection, batch_id)
+
+
+class ReportReader:
+    """Iterators over one batch's users and skipped items, row by row."""
+
+    def __init__(self, connection: Connection, batch_id: int) -> None:
+        self._connection = connection
+        self._batch_id = batch_id
+
+    def tally(self) -> UserTally:
+        """The batch's user tally, in the same snapshot as the rows."""
+        return _tallies(self._connection, [self._batch_id]).get(self._batch_id, UserTally())
+
+    def users(self) -> Iterator[tuple[ListedUser, int]]:
+        """Each user (CSV order) with how many skipped items it has: one query."""
+        count = (
+            select(func.count())
+            .select_from(skipped_items.join(mailboxes, mailboxes.c.id == S.mailbox_id))
+            .where(mailboxes.c.key == U.mailbox_key)
+            .scalar_subquery()
+        )
+        query = _listed_query().add_columns(count.label("skipped_count"))
+        for row in self._stream(query.where(U.batch_id == self._batch_id)):
+            values = dict(row._mapping)
+            skipped = int(values.pop("skipped_count"))
+            yield _listed_values(values), skipped
+
+    def users_with_items(self) -> Iterator[tuple[ListedUser, list[SkippedItem]]]:
+        """Each user (CSV order) with its skipped items: one outer-joined query."""
+        query = (
+            _listed_query()
+            .add_columns(
+                S.id.label("skipped_id"), *(c.label(f"skipped_{c.name}") for c in _SKIPPED_COLUMNS)
+            )
+            .outerjoin(mailboxes, mailboxes.c.key == U.mailbox_key)
+            .outerjoin(skipped_items, S.mailbox_id == mailboxes.c.id)
+            .where(U.batch_id == self._batch_id)
+            .order_by(S.id)
+        )
+        current: ListedUser | None = None
+        items: list[SkippedItem] = []
+        for row in self._stream(query):
+            values = dict(row._mapping)
+            item_id = values.pop("skipped_id")
+            item = [values.pop(f"skipped_{c.name}") for c in _SKIPPED_COLUMNS]
+            if current is None or current.user.id != values["id"]:
+                if current is not None:
+                    yield current, items
+                current, items = _listed_values(values), []
+            if item_id is not None:
+                items.append(SkippedItem(*item))
+        if current is not None:
+            yield current, items
+
+    def skipped(self) -> Iterator[tuple[str, SkippedItem]]:
+        """Every skipped item of the batch (users in CSV order, items in the order
+        recorded) with its user's address: one query joined by mailbox."""
+        query = (
+            select(U.email_address, *_SKIPPED_COLUMNS)
+            .select_from(skipped_items)
+            .join(mailboxes, mailboxes.c.id == S.mailbox_id)
+            .join(migration_users, U.mailbox_key == mailboxes.c.key)
+            .where(U.batch_id == self._batch_id)
+            .order_by(U.row, U.id, S.id)
+        )
+        for row in self._stream(query):
+            yield row[0], SkippedItem(*row[1:])
+
+    def _stream(self, query: Select[Any]) -> Iterator[Any]:
+        yield from self._connection.execute(query.execution_options(yield_per=STREAM_ROWS))
+
+
+def _tallies(connection: Connection, batch_ids: Collection[int] | None) -> dict[int, UserTally]:
+    percentage = func.coalesce(func.sum(percentage_column()), 0)
+    query = select(U.batch_id, U.status, func.count(), percentage).group_by(U.batch_id, U.status)
+    if batch_ids is not None:
+        query = query.where(U.batch_id.in_(list(batch_ids)))
+    counts: dict[int, dict[UserStatus, int]] = {}
+    sums: dict[int, int] = {}
+    for batch_id, status, count, summed in connection.execute(query):
+        counts.setdefault(batch_id, {})[UserStatus(status)] = int(count)
+        sums[batch_id] = sums.get(batch_id, 0) + int(summed)
+    return {b: UserTally(counts[b], sums[b]) for b in counts}
+
+
+def live_claims_by_owner(
+    connection: Connection, endpoint_id: int, owner: str, now: dt.datetime
+) -> tuple[set[int], int]:
+    """(ids of the users ``owner`` holds a live claim on, live claims of other owners)
+    on the endpoint: what a connection budget needs (``service/job_sessions.py``)."""
+    query = (
+        select(U.id, U.claimed_by)
+        .select_from(migration_users.join(batches))
+        .where(
+            batches.c.source_endpoint_id == endpoint_id,
+            U.claimed_by.is_not(None),
+            U.claimed_until >= now,
+        )
+    )
+    mine: set[int] = set()
+    others = 0
+    for user_id, claimed_by in connection.execute(query):
+        if claimed_by == owner:
+            mine.add(int(user_id))
+        else:
+            others += 1
+    return mine, others
+
+
+class _Row:
+    """What ``user_record`` reads: a row's ``_mapping``."""
+
+    def __init__(self, mapping: Mapping[str, Any]) -> None:
+        self._mapping = mapping
+
+
+def _listed_query() -> Select[Any]:
+    return (
+        user_query()
+        .add_columns(batch_started_column().label("batch_started"))
+        .order_by(U.batch_id, U.row, U.id)
+    )
+
+
+def _listed(row: Any) -> ListedUser:
+    return _listed_values(dict(row._mapping))
+
+
+def _listed_values(values: dict[str, Any]) -> ListedUser:
+    started = bool(values.pop("batch_started"))
+    return ListedUser(user_record(_Row(values)), started)
+
+
+def _status_condition(statuses: Collection[StatusWhere]) -> ColumnElement[bool]:
+    conditions: list[ColumnElement[bool]] = []
+    for status, started in statuses:
+        condition = U.status == status.value
+        if started is not None:
+            began = batch_started_column()
+            condition = and_(condition, began if started else ~began)
+        conditions.append(condition)
+    return or_(false(), *conditions)
