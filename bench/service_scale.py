@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -136,9 +137,12 @@ def add_idle_users(ctx: ServiceContext, endpoint_id: int, count: int) -> None:
         }  # fmt: skip
         rows = [
             {
-                "row": n + 1, "email_address": f"idle{first + n}@idle.example",
-                "email_key": f"idle{first + n}@idle.example", "user_name": f"idle{first + n}",
-                "user_root": None, "password_secret": secret,
+                "row": n + 1,
+                "email_address": f"idle{first + n}@idle.example",
+                "email_key": f"idle{first + n}@idle.example",
+                "user_name": f"idle{first + n}",
+                "user_root": None,
+                "password_secret": secret,
                 "mailbox_key": f"idle-mailbox-{first + n}",
             }  # fmt: skip
             for n in range(size)
@@ -377,22 +381,31 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=300, help="users to migrate (N)")
     parser.add_argument("--idle", default="0", help="other users in the database (M), e.g. 0,50000")
     parser.add_argument("--messages", type=int, default=20, help="messages per user")
-    parser.add_argument("--idle-seconds", type=float, default=30.0, help="idle CPU measured so long")
+    parser.add_argument(
+        "--idle-seconds", type=float, default=30.0, help="idle CPU measured so long"
+    )
     parser.add_argument("--poll", default="1s", help="serve --poll")
     parser.add_argument("--timeout", type=float, default=1800.0, help="per phase, seconds")
     parser.add_argument("--no-migrate", action="store_true", help="skip one-shot migrate")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args()
     args.max_migrations, args.max_incremental = 20, 10  # the endpoint defaults
     idle_counts = [int(part) for part in args.idle.split(",") if part.strip()]
-    with tempfile.TemporaryDirectory(prefix="mailferry-scale-") as disk, memory_tempdir(
-        "mailferry-scale-target-"
-    ) as memory:
+    workdir: contextlib.AbstractContextManager[str] = (
+        contextlib.nullcontext(tempfile.mkdtemp(prefix="mailferry-scale-"))
+        if args.keep
+        else tempfile.TemporaryDirectory(prefix="mailferry-scale-")
+    )
+    with workdir as disk, memory_tempdir("mailferry-scale-target-") as memory:
+        Path(disk).chmod(0o755)  # Dovecot's mail user reads the source below it
         Path(memory).chmod(0o755)
         started = time.monotonic()
         rig = Rig(Path(disk), Path(memory), args.users, args.messages)
         with rig.source, rig.target:
-            print(f"rig: {args.users} users written in {time.monotonic() - started:.0f} s")
+            print(
+                f"rig: {args.users} users written in {time.monotonic() - started:.0f} s in {disk}"
+            )
             work = Path(disk) / "work"
             migrate = None if args.no_migrate else run_migrate(args, rig, work)
             runs = [run_service(args, rig, work, idle) for idle in idle_counts]

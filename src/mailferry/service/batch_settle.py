@@ -1,8 +1,10 @@
 """How a batch's status follows its users' (one pass of the scheduler).
 
-``next_status`` is pure: the batch, its users and the time in, the status it should
-have out (None: unchanged). ``settle_batch`` applies it through the transition table,
-after ``finish_idle_users`` has finished what a Stop or Remove left waiting for a job.
+``next_status`` is pure: the batch, its users' ``UserSummary`` (which statuses they are
+in, whether a job holds one: the scheduler reads it with an index probe per status,
+never loading the users) and the time in, the status it should have out (None:
+unchanged). ``settle_batch`` applies it through the transition table, after
+``finish_idle_users`` has finished what a Stop or Remove left waiting for a job.
 
 Users stopped one by one (Stop-MigrationUser) are the administrator's pause: in the
 sync phase they neither hold the batch Syncing nor make it fail; the batch follows its
@@ -27,6 +29,7 @@ from mailferry.service.statuses import (
     check_transition,
 )
 from mailferry.state.migration_records import Batch, MigrationUser
+from mailferry.state.scheduler_queries import UserSummary
 
 B = BatchStatus
 U = UserStatus
@@ -35,27 +38,33 @@ _SYNC_PHASE = frozenset({B.SYNCING, B.INCREMENTAL_SYNCING, B.SYNCED, B.SYNCED_WI
 _PAUSED = frozenset({U.STOPPING, U.STOPPED})
 
 
-def next_status(batch: Batch, users: Sequence[MigrationUser], now: dt.datetime) -> B | None:
-    status = batch.status
+NEEDS_USERS = _SYNC_PHASE | {B.STOPPING, B.COMPLETING}
+"""Batch statuses whose next status depends on their users (the others' on time only)."""
+
+
+def next_status(
+    batch: Batch, users: Sequence[MigrationUser] | UserSummary, now: dt.datetime
+) -> B | None:
+    summary = users if isinstance(users, UserSummary) else UserSummary.of(users, now)
+    status, present = batch.status, summary.statuses
     if status in (B.STARTING, B.WAITING):
         waiting = batch.start_after is not None and batch.start_after > now
         wanted = B.WAITING if waiting else B.SYNCING
         return None if wanted == status else wanted
     if status in _SYNC_PHASE:
-        return _sync_phase_status(status, [u for u in users if u.status != U.REMOVING])
-    if status == B.STOPPING and not any(_busy(u, now) or u.status == U.STOPPING for u in users):
+        return _sync_phase_status(status, present - {U.REMOVING})
+    if status == B.STOPPING and not (summary.busy or U.STOPPING in present):
         return B.STOPPED
-    if status == B.COMPLETING and not any(u.status == U.COMPLETING for u in users):
+    if status == B.COMPLETING and U.COMPLETING not in present:
         # A user stopped one by one was never completed: the batch says so.
-        left = any(u.status in USER_FAILED or u.status in _PAUSED for u in users)
+        left = bool(present & (USER_FAILED | _PAUSED))
         return B.COMPLETED_WITH_ERRORS if left else B.COMPLETED
     return None
 
 
-def _sync_phase_status(status: B, users: Sequence[MigrationUser]) -> B | None:
-    statuses = {u.status for u in users}
+def _sync_phase_status(status: B, statuses: frozenset[UserStatus]) -> B | None:
     live = statuses - _PAUSED  # users stopped one by one don't hold the batch
-    if users and not live:
+    if statuses and not live:
         wanted = B.STOPPING  # every user is stopped: the batch stops (then Stopped)
     elif live & _INITIAL_PENDING:
         wanted = B.SYNCING
@@ -70,10 +79,16 @@ def _sync_phase_status(status: B, users: Sequence[MigrationUser]) -> B | None:
     return None if wanted == status else wanted
 
 
-def settle_batch(ctx: ServiceContext, batch: Batch, users: Sequence[MigrationUser]) -> Batch:
-    """Move the batch to the status its users call for; the batch as it now is."""
+def settle_batch(
+    ctx: ServiceContext, batch: Batch, users: Sequence[MigrationUser] | UserSummary
+) -> Batch:
+    """Move the batch to the status its users call for; the batch as it now is.
+
+    Loaded users have their waiting Stop or Remove finished first; a ``UserSummary``
+    is taken as read after that (the scheduler finishes them with its own query)."""
     now = ctx.now()
-    users = finish_idle_users(ctx, users, now)
+    if not isinstance(users, UserSummary):
+        users = finish_idle_users(ctx, users, now)
     wanted = next_status(batch, users, now)
     if wanted is None:
         return batch
@@ -82,9 +97,9 @@ def settle_batch(ctx: ServiceContext, batch: Batch, users: Sequence[MigrationUse
     if wanted in (B.SYNCED, B.SYNCED_WITH_ERRORS, B.FAILED):
         if batch.initial_sync_finished_at is None:
             changes["initial_sync_finished_at"] = now
-        synced = [u.last_successful_sync_at for u in users if u.last_successful_sync_at]
-        if synced:
-            changes["last_synced_at"] = max(synced)
+        synced = _last_synced(ctx, batch, users)
+        if synced is not None:
+            changes["last_synced_at"] = synced
     if wanted in (B.COMPLETED, B.COMPLETED_WITH_ERRORS):
         changes["completed_at"] = now
     if ctx.store.update_batch(batch.id, changes, expect=[batch.status]):
@@ -93,6 +108,17 @@ def settle_batch(ctx: ServiceContext, batch: Batch, users: Sequence[MigrationUse
         )
     found = ctx.store.batch_by_id(batch.id)
     return batch if found is None else found
+
+
+def _last_synced(
+    ctx: ServiceContext, batch: Batch, users: Sequence[MigrationUser] | UserSummary
+) -> dt.datetime | None:
+    """The users' latest LastSuccessfulSyncTime (an aggregate when not loaded)."""
+    if isinstance(users, UserSummary):
+        return ctx.store.last_successful_sync(batch.id)
+    return max(
+        (u.last_successful_sync_at for u in users if u.last_successful_sync_at), default=None
+    )
 
 
 def finish_idle_users(
@@ -104,7 +130,7 @@ def finish_idle_users(
     the purged ones. (Not for a Removing batch: its removal purges it whole.)"""
     remaining: list[MigrationUser] = []
     for user in users:
-        if _busy(user, now) or user.status not in (U.STOPPING, U.REMOVING):
+        if busy(user, now) or user.status not in (U.STOPPING, U.REMOVING):
             remaining.append(user)
         elif user.status == U.STOPPING:
             remaining.append(_stop_idle(ctx, user, now))
@@ -125,5 +151,6 @@ def _stop_idle(ctx: ServiceContext, user: MigrationUser, now: dt.datetime) -> Mi
     return dataclasses.replace(user, status=U.STOPPED)
 
 
-def _busy(user: MigrationUser, now: dt.datetime) -> bool:
+def busy(user: MigrationUser, now: dt.datetime) -> bool:
+    """Whether a job holds a live claim on the user."""
     return user.claimed_by is not None and (user.claimed_until or now) >= now

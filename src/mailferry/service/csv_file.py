@@ -11,6 +11,7 @@ file.
 
 from __future__ import annotations
 
+import math
 import os
 import select
 import stat
@@ -77,7 +78,7 @@ def _read_at_most(fd: int, limit: int, timeout: float, name: str, shown: str) ->
     deadline = time.monotonic() + timeout
     data = bytearray()
     while len(data) < limit:
-        if not poller.poll(max(0, int((deadline - time.monotonic()) * 1000))):
+        if not poller.poll(max(0, math.ceil((deadline - time.monotonic()) * 1000))):
             reason = (
                 f"{shown} did not send the whole CSV file within {timeout:g} seconds (a pipe "
                 f"that nothing writes to, or a terminal?); reading gave up after "

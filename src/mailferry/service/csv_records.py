@@ -251,41 +251,79 @@ class _Splitter:
     def _quoted(
         self, start: int, line_end: int, row: int, line: int
     ) -> tuple[Record | Malformed, int]:
-        """A record with a double quote somewhere: value by value."""
+        """A record with a double quote somewhere: quoted values one by one, the unquoted
+        ones between them split in bulk."""
         text, delimiter = self.text, self.delimiter
-        fields: list[str] = []
-        too_long: Malformed | None = None
-        position, column = start, 0
+        values = _Values(row, line)
+        position = start
         while True:
             if text.startswith(_QUOTE, position):
                 rest = _QUOTED_REST.match(text, position + 1)
                 if rest is None:
                     left = _line_breaks(text, position, len(text)) - text.endswith(("\r", "\n"))
-                    return Malformed(row, line, Fault.UNCLOSED_QUOTE, column, left), len(text)
-                value = text[position + 1 : rest.end() - 1].replace('""', _QUOTE)
-                if _EOL.search(text, position, rest.end()) is not None:
+                    unclosed = Malformed(row, line, Fault.UNCLOSED_QUOTE, values.count, left)
+                    return unclosed, len(text)
+                value = text[position + 1 : rest.end() - 1]
+                if "\n" in value or "\r" in value:
                     line_end = self._line_end(rest.end())[0]
+                values.add_one(value.replace('""', _QUOTE) if _QUOTE in value else value)
                 position = rest.end()
                 if position < line_end and not text.startswith(delimiter, position):
-                    return (
-                        Malformed(row, line, Fault.TEXT_AFTER_QUOTE, column),
-                        self._line_end(position)[1],
-                    )
+                    after = Malformed(row, line, Fault.TEXT_AFTER_QUOTE, values.count - 1)
+                    return after, self._line_end(position)[1]
             else:
-                end = text.find(delimiter, position, line_end)
-                end = line_end if end < 0 else end
-                value, position = text[position:end], end
-            if len(value) > MAX_VALUE_CHARS and too_long is None:
-                too_long = Malformed(row, line, Fault.VALUE_TOO_LONG, column, len(value))
-            if column < MAX_COLUMNS:
-                fields.append(value)
-            column += 1
+                position = values.add_unquoted(text, position, line_end, delimiter)
             if position >= line_end:
-                break
+                return values.record(), self._line_end(line_end)[1]
             position += len(delimiter)
-        next_start = self._line_end(line_end)[1]
-        if too_long is not None:
-            return too_long, next_start
-        if column > MAX_COLUMNS:
-            return Malformed(row, line, Fault.TOO_MANY_COLUMNS, None, column), next_start
-        return Record(row, line, fields), next_start
+
+
+class _Values:
+    """The values of one record as they are read, at most MAX_COLUMNS of them kept."""
+
+    def __init__(self, row: int, line: int) -> None:
+        self.row, self.line = row, line
+        self.fields: list[str] = []
+        self.count = 0
+        self.too_long: Malformed | None = None
+
+    def add_one(self, value: str) -> None:
+        if len(value) > MAX_VALUE_CHARS and self.too_long is None:
+            self.too_long = Malformed(
+                self.row, self.line, Fault.VALUE_TOO_LONG, self.count, len(value)
+            )
+        if self.count < MAX_COLUMNS:
+            self.fields.append(value)
+        self.count += 1
+
+    def add(self, values: list[str]) -> None:
+        if self.too_long is None and max(map(len, values)) > MAX_VALUE_CHARS:
+            index = next(i for i, value in enumerate(values) if len(value) > MAX_VALUE_CHARS)
+            size = len(values[index])
+            self.too_long = Malformed(
+                self.row, self.line, Fault.VALUE_TOO_LONG, self.count + index, size
+            )
+        self.fields += values[: max(0, MAX_COLUMNS - self.count)]
+        self.count += len(values)
+
+    def add_unquoted(self, text: str, position: int, line_end: int, delimiter: str) -> int:
+        """The unquoted values from ``position`` up to the next one that starts with a
+        quote (or the line's end); returns where they end."""
+        quote = text.find(_QUOTE, position, line_end)
+        last = -1 if quote < 0 else text.rfind(delimiter, position, quote)
+        if quote < 0:
+            end = line_end
+        elif last < 0:  # the quote is inside this value, not at its start: it is text
+            end = text.find(delimiter, position, line_end)
+            end = line_end if end < 0 else end
+        else:
+            end = last  # the values before the one that starts with (or holds) the quote
+        self.add(text[position:end].split(delimiter))
+        return end
+
+    def record(self) -> Record | Malformed:
+        if self.too_long is not None:
+            return self.too_long
+        if self.count > MAX_COLUMNS:
+            return Malformed(self.row, self.line, Fault.TOO_MANY_COLUMNS, None, self.count)
+        return Record(self.row, self.line, self.fields)

@@ -25,8 +25,9 @@ class JobRunner(Protocol):
 
     def running(self) -> set[int]: ...
 
-    async def wait(self, timeout: float) -> None:
-        """Return when a job finishes, or after ``timeout`` seconds."""
+    async def wait(self, timeout: float) -> bool:
+        """Return when a job finishes (True; also when one finished since the last
+        wait), or after ``timeout`` seconds (False)."""
 
     async def shutdown(self) -> None:
         """Cancel every job and wait for them to record their state."""
@@ -53,10 +54,12 @@ class AsyncioJobRunner:
     def running(self) -> set[int]:
         return set(self._tasks)
 
-    async def wait(self, timeout: float) -> None:
+    async def wait(self, timeout: float) -> bool:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._finished.wait(), timeout)
+        finished = self._finished.is_set()
         self._finished.clear()
+        return finished
 
     async def shutdown(self) -> None:
         tasks = list(self._tasks.values())

@@ -30,7 +30,7 @@ from mailferry.service.reports import (
     write_report_json,
 )
 from mailferry.service.statuses import BatchStatus
-from mailferry.state.listing_queries import ListedUser, ReportReader
+from mailferry.state.listing_queries import ReportReader, UserStatisticsRow
 from mailferry.state.migration_records import Batch
 from mailferry.state.records import SkippedItem
 
@@ -39,8 +39,6 @@ _REPORTED = frozenset(
     {B.SYNCED, B.SYNCED_WITH_ERRORS, B.INCREMENTAL_SYNCING, B.COMPLETED}
     | {B.COMPLETED_WITH_ERRORS, B.FAILED}
 )
-
-
 REPORT_FORMATS = ("csv", "json")
 
 
@@ -70,22 +68,22 @@ def write_batch_report(ctx: ServiceContext, batch: Batch, fmt: str, out: TextSin
 
 def _users_counted(reader: ReportReader, now: dt.datetime) -> Iterator[Row]:
     """Statistics rows whose SkippedItems is just the number of items (the CSV's cell)."""
-    for listed, count in reader.users():
-        row = _statistics(listed, (), now)
+    for user, count in reader.users():
+        row = _statistics(user, (), now)
         row["SkippedItems"] = count
         yield row
 
 
 def _users_with_items(reader: ReportReader, now: dt.datetime) -> Iterator[dict[str, Any]]:
-    for listed, items in reader.users_with_items():
-        yield _statistics(listed, items, now)
+    for user, items in reader.users_with_items():
+        yield _statistics(user, items, now)
 
 
 def _statistics(
-    listed: ListedUser, items: Sequence[SkippedItem], now: dt.datetime
+    user: UserStatisticsRow, items: Sequence[SkippedItem], now: dt.datetime
 ) -> dict[str, Any]:
-    started = listed.batch_started
-    return user_statistics_properties(listed.user, items, now, True, batch_started=started)
+    started = user.batch_started
+    return user_statistics_properties(user, items, now, True, batch_started=started)
 
 
 def report_due(batch: Batch, now: dt.datetime, interval: dt.timedelta) -> bool:

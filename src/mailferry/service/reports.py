@@ -101,7 +101,9 @@ def write_report_csv(
     writer = csv.writer(out)
     writer.writerow(USER_STATISTICS_FIELDS)
     for row in users:
-        writer.writerow([_user_cell(row, field) for field in USER_STATISTICS_FIELDS])
+        cells = [safe_cell(row[field]) for field in _PLAIN_FIELDS]
+        cells.insert(_SKIPPED_AT, _count(row["SkippedItems"]))
+        writer.writerow(cells)
     writer.writerow([])
     writer.writerow(SKIPPED_TABLE_FIELDS)
     for address, item in skipped:
@@ -112,6 +114,8 @@ def write_report_csv(
 
 def safe_cell(value: Any) -> Cell:
     """A CSV cell a spreadsheet shows as text or a number, never runs as a formula."""
+    if isinstance(value, str):
+        return safe_text(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -123,8 +127,16 @@ def safe_cell(value: Any) -> Cell:
     return safe_text(str(value))
 
 
+_RISKY_FIRST = frozenset("=+-@\t\r")
+
+
 def safe_text(text: str) -> str:
-    if text[:1] in ("\t", "\r") or text.lstrip().startswith(FORMULA_STARTS):
+    """``'`` before text whose first non-blank character is ``= + - @``, or that starts
+    with a TAB or CR (the first character decides, but for leading blanks)."""
+    if not text:
+        return text
+    first = text[0]
+    if first in _RISKY_FIRST or (first.isspace() and text.lstrip().startswith(FORMULA_STARTS)):
         return "'" + text
     return text
 
@@ -150,11 +162,13 @@ def report_text(report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _user_cell(row: Row, field: str) -> Cell:
-    if field == "SkippedItems":
-        value = row[field]
-        return value if isinstance(value, int) else len(value)
-    return safe_cell(row[field])
+_SKIPPED_AT = USER_STATISTICS_FIELDS.index("SkippedItems")
+_PLAIN_FIELDS = tuple(f for f in USER_STATISTICS_FIELDS if f != "SkippedItems")
+
+
+def _count(items: int | Sequence[object]) -> int:
+    """The users' table shows the number of skipped items (the second table lists them)."""
+    return items if isinstance(items, int) else len(items)
 
 
 def _nested(value: Row, indent: int) -> str:

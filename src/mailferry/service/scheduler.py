@@ -1,12 +1,26 @@
-"""The scheduler: one pass (``tick``) moves batches along and starts due jobs.
+"""The scheduler: passes (``tick``) that move batches along and start due jobs.
 
-Each pass, in order: heartbeat and renew our claims; take back jobs whose worker is
-gone (killed, lost) so they resume; cancel our jobs whose users were stopped or
-removed; finish users whose Stop or Remove waited for their job (Stopped, or purged);
-settle each batch's status (and purge removed batches); claim due users per
-endpoint within its caps and start their jobs. Every decision is re-read from the
-database, so several schedulers (processes or machines) can share one database:
-claims are what make caps and one-job-per-mailbox hold between them.
+A pass costs what is due or running, never the number of users in the database
+(issue 10): it reads the claims (as many as jobs run), the working batches (Starting,
+Waiting, Syncing, IncrementalSyncing, Stopping, Completing, Removing) and those the
+event log says changed, which statuses their users are in (an index probe each, see
+``batch_settle``), and only as many due users as the endpoints have free slots
+(``due_jobs``). Its database work runs in a worker thread (``asyncio.to_thread``), so
+running copies never wait for it.
+
+Each pass, in order: heartbeat and renew our claims (every lease/3); take back jobs
+whose worker is gone (killed, lost) so they resume; cancel our jobs whose users were
+stopped or removed; finish users whose Stop or Remove waited for their job (Stopped,
+or purged); settle those batches (and purge removed ones); claim due users per
+endpoint within its caps and start their jobs; note when something next falls due.
+Every decision is re-read from the database, so several schedulers (processes or
+machines) can share one database: claims are what make caps and one-job-per-mailbox
+hold between them.
+
+Passes are woken, not timed: by a job of ours ending; by a new event in the log (every
+action and every job's start and end records one: ``ChangeFeed``, one query per poll);
+by the next due time (an incremental sync, a retry, StartAfter, CompleteAfter, a
+report, another worker's lease running out). An idle service only polls the log.
 
 Caps per endpoint, across all batches using it: initial syncs ≤
 MaxConcurrentMigrations, incremental (and final) syncs ≤
@@ -16,19 +30,22 @@ source server sees at most that many users at once).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from mailferry.errors import MailferryError
-from mailferry.service.batch_settle import finish_idle_users, settle_batch
+from mailferry.service.batch_settle import NEEDS_USERS, finish_idle_users, settle_batch
 from mailferry.service.batches import complete_batch
+from mailferry.service.change_feed import ChangeFeed
 from mailferry.service.context import ServiceContext
-from mailferry.service.job_sessions import claim_budget
+from mailferry.service.due_jobs import Claimed, claim_due
 from mailferry.service.jobs import AsyncioJobRunner, JobRunner
-from mailferry.service.reporting import send_due_reports
+from mailferry.service.reporting import report_due, send_due_reports
 from mailferry.service.statuses import (
     BATCH_ACTIONS,
     USER_RUNNING,
@@ -37,27 +54,41 @@ from mailferry.service.statuses import (
     UserStatus,
 )
 from mailferry.service.user_job import run_user_job
-from mailferry.state.migration_records import Batch, MigrationUser
-from mailferry.state.user_rows import Caps, ClaimRequest
+from mailferry.state.migration_records import Batch
+from mailferry.state.scheduler_queries import ClaimRow, UserSummary
 
 B = BatchStatus
 U = UserStatus
-_RUNS_USERS = frozenset({B.SYNCING, B.INCREMENTAL_SYNCING, B.SYNCED, B.SYNCED_WITH_ERRORS})
 SETTLED = frozenset(
     {B.CREATED, B.SYNCED, B.SYNCED_WITH_ERRORS, B.STOPPED, B.COMPLETED}
     | {B.COMPLETED_WITH_ERRORS, B.FAILED}
 )
 """Statuses in which a batch has nothing left to do until time passes or someone acts."""
+WORKING = frozenset(set(B) - SETTLED)
+"""Batches every pass looks at (the others only when the event log names them)."""
 _RESUME: dict[UserStatus, dict[str, Any]] = {
     U.VALIDATING: {"status": U.QUEUED},
     U.SYNCING: {"status": U.QUEUED},
     U.INCREMENTAL_SYNCING: {"status": U.SYNCED, "sync_requested": True},
     U.STOPPING: {"status": U.STOPPED},
 }
+_CANCELLED = frozenset({U.STOPPING, U.REMOVING})
+_COMPLETABLE = BATCH_ACTIONS[BatchAction.COMPLETE]
 
 
 def new_owner(kind: str) -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}:{id(object())}"
+
+
+@dataclass(frozen=True)
+class PassOutcome:
+    """What a pass's database work decided, for the event loop to carry out."""
+
+    batches: list[Batch]
+    cancel: list[int]
+    start: list[Claimed]
+    next_due: dt.datetime | None
+    reports: list[Batch] = field(default_factory=list)
 
 
 class Scheduler:
@@ -74,65 +105,205 @@ class Scheduler:
         self.owner = owner or new_owner("serve")
         self.describe = describe
         self.host = socket.gethostname()
+        self.feed = ChangeFeed(ctx.store)
+        self.passes = 0
+        """Passes run so far (tests count them)."""
+        self.next_due: dt.datetime | None = None
+        self._first = True
+        self._changed: set[int] = set()  # batches named by events seen between passes
+        self._job_batches: dict[int, int] = {}  # our jobs' users -> their batches
+        self._last_beat: dt.datetime | None = None
 
     async def tick(self) -> list[Batch]:
-        """One pass; the batches as they are afterwards."""
-        ctx = self.ctx
-        now = ctx.now()
-        ctx.store.heartbeat(self.owner, self.host, os.getpid(), now)
-        ctx.store.renew_claims(self.owner, now + ctx.settings.lease)
-        self._recover(now)
-        settled: list[Batch] = []
-        users_of: dict[int, list[MigrationUser]] = {}
-        for batch in ctx.store.batches():
-            users = ctx.store.users(batch_id=batch.id)
-            self._cancel_unwanted(users)
-            if batch.status == B.REMOVING:
-                if not self._finish_removal(batch, users, now):
-                    settled.append(batch)  # still winding down: watchers see Removing
-                continue
-            users = finish_idle_users(ctx, users, now)
-            if _complete_due(batch, now):
-                batch = complete_batch(ctx, batch.name)  # its users are now Completing
-                users = ctx.store.users(batch_id=batch.id)
-            settled.append(settle_batch(ctx, batch, users))
-            users_of[batch.id] = users
-        self._start_due(settled, users_of, now)
-        await send_due_reports(ctx, settled)
-        return settled
+        """One pass; the batches it looked at, as they are afterwards (every batch on
+        the first pass; then the working ones and those that changed)."""
+        running = self.runner.running()
+        ended = {self._job_batches.pop(u) for u in set(self._job_batches) - running}
+        outcome = await asyncio.to_thread(self._pass, running, ended)
+        for user_id in outcome.cancel:
+            self.runner.cancel(user_id)
+        for job in outcome.start:
+            self._job_batches[job.user_id] = job.batch_id
+            self.runner.start(job.user_id, self._job(job.user_id))
+        self.next_due = outcome.next_due
+        self.passes += 1
+        if outcome.reports:
+            await send_due_reports(self.ctx, outcome.reports)
+        return outcome.batches
 
-    async def run(self, until: Callable[[list[Batch]], bool] | None = None) -> None:
-        """Tick until ``until(batches)`` says so (forever without it); on the way out
+    async def run(
+        self,
+        until: Callable[[list[Batch]], bool] | None = None,
+        *,
+        between: Callable[[], None] | None = None,
+    ) -> None:
+        """Pass until ``until(batches)`` says so (forever without it), waiting for work
+        in between (``between`` is called at every poll of that wait); on the way out
         cancel our jobs (they record where they stopped) and deregister."""
         try:
             while True:
                 batches = await self.tick()
                 if until is not None and until(batches):
                     return
-                await self.runner.wait(self.ctx.settings.poll_seconds)
+                await self.wait_for_work(between)
         finally:
             await self.runner.shutdown()
             self.ctx.store.remove_service(self.owner)
 
-    # -- recovery and cancellation ----------------------------------------------------
+    async def wait_for_work(self, between: Callable[[], None] | None = None) -> None:
+        """Until a job of ours ends, something falls due or the event log has news:
+        one poll every ``poll_seconds`` (the clock, and one query in a thread)."""
+        poll = self.ctx.settings.poll_seconds
+        while True:
+            if await self.runner.wait(poll):
+                return
+            if between is not None:
+                between()
+            now = self.ctx.now()
+            if self.next_due is not None and now >= self.next_due:
+                return
+            if await asyncio.to_thread(self._look, now):
+                return
 
-    def _recover(self, now: dt.datetime) -> None:
+    # -- between passes (in a worker thread) ------------------------------------------
+
+    def _look(self, now: dt.datetime) -> bool:
+        """Heartbeat when due; whether a pass is wanted (news in the log, or a dead
+        worker's claims to take back)."""
+        if self._beat_due(now):
+            self._beat(now)
+            dead = set(self._dead_owners(now))
+            if dead and any(c.owner in dead for c in self.ctx.store.claimed()):
+                return True
+        changed = self.feed.poll()
+        if changed is None:
+            return False
+        self._changed |= {b for b in changed if b is not None}
+        return True
+
+    def _beat_due(self, now: dt.datetime) -> bool:
+        """Every lease/3 by the context's clock (which tests move: a jump is due)."""
+        last = self._last_beat
+        return last is None or abs(now - last) >= self.ctx.settings.lease / 3
+
+    def _beat(self, now: dt.datetime) -> None:
+        self.ctx.store.heartbeat(self.owner, self.host, os.getpid(), now)
+        self.ctx.store.renew_claims(self.owner, now + self.ctx.settings.lease)
+        self._last_beat = now
+
+    # -- a pass (in a worker thread) ------------------------------------------------
+
+    def _pass(self, running: set[int], ended: set[int]) -> PassOutcome:
+        ctx, store = self.ctx, self.ctx.store
+        now = ctx.now()
+        first, self._first = self._first, False
+        if first:
+            self.feed.start()
+        changed = set() if first else self.feed.poll() or set()
+        dirty = {b for b in changed if b is not None} | self._changed | ended
+        self._changed = set()
+        if first or self._beat_due(now):
+            self._beat(now)
+        claims = store.claimed()
+        recovered = self._recover(now, claims, running)
+        dirty |= {c.batch_id for c in recovered}
+        claims = [c for c in claims if c not in recovered]
+        mine = store.statuses_of(running)
+        cancel = [user_id for user_id, status in mine.items() if status in _CANCELLED]
+        batches = self._batches(first, dirty, now)
+        self._finish_waiting_users(batches, now)
+        settled = [b for b in (self._settle(b, claims, now) for b in batches) if b is not None]
+        next_due = self._next_due(claims, now)
+        reports, report_due_at = self._reports(now)
+        if report_due_at is not None and (next_due is None or report_due_at < next_due):
+            next_due = report_due_at
+        start = claim_due(ctx, self.owner, settled, claims, running, now)
+        return PassOutcome(settled, cancel, start, next_due, reports)
+
+    def _batches(self, everything: bool, changed: Collection[int], now: dt.datetime) -> list[Batch]:
+        """The batches this pass looks at, oldest first: all on the first pass; then the
+        working ones, those the log named, those whose CompleteAfter has come."""
+        store = self.ctx.store
+        found = {b.id: b for b in store.batches(statuses=None if everything else WORKING)}
+        found.update((b.id, b) for b in store.batches_by_ids(set(changed) - set(found)))
+        found.update((b.id, b) for b in store.batches_to_complete(_COMPLETABLE, now))
+        return sorted(found.values(), key=lambda b: (b.created_at, b.id))
+
+    def _settle(self, batch: Batch, claims: Sequence[ClaimRow], now: dt.datetime) -> Batch | None:
+        """The batch moved on as its users call for (None: it was removed)."""
+        ctx = self.ctx
+        if batch.status == B.REMOVING:
+            return None if self._finish_removal(batch, claims, now) else batch
+        if _complete_due(batch, now):
+            batch = complete_batch(ctx, batch.name)  # its users are now Completing
+        if batch.status in (B.STARTING, B.WAITING):
+            return settle_batch(ctx, batch, UserSummary(frozenset()))  # on time alone
+        if batch.status in NEEDS_USERS:
+            return settle_batch(ctx, batch, ctx.store.user_summary(batch.id, now))
+        return batch
+
+    def _finish_waiting_users(self, batches: Sequence[Batch], now: dt.datetime) -> None:
+        """Stopping users whose job has ended become Stopped, Removing ones are purged
+        (not in a Removing batch: its removal purges it whole)."""
+        ids = [b.id for b in batches if b.status != B.REMOVING]
+        finish_idle_users(self.ctx, self.ctx.store.winding_users(ids), now)
+
+    def _next_due(self, claims: Sequence[ClaimRow], now: dt.datetime) -> dt.datetime | None:
+        """When something next falls due after ``now``: an incremental sync, a retry,
+        StartAfter, CompleteAfter, another worker's lease (index minima)."""
+        store = self.ctx.store
+        leases = [c.until for c in claims if c.owner != self.owner and c.until > now]
+        times = [
+            store.next_user_due(now),
+            store.next_batch_due({B.STARTING, B.WAITING}, _COMPLETABLE, now),
+            min(leases, default=None),
+        ]
+        return min((t for t in times if t is not None), default=None)
+
+    def _reports(self, now: dt.datetime) -> tuple[list[Batch], dt.datetime | None]:
+        """The batches whose e-mailed report is due, and when the next one falls due."""
+        if self.ctx.settings.smtp is None:
+            return [], None
+        interval = self.ctx.settings.report_interval
+        reportable = self.ctx.store.reportable_batches(set(B))
+        due = [b for b in reportable if report_due(b, now, interval)]
+        later = [
+            b.last_report_at + interval
+            for b in reportable
+            if b.last_report_at is not None and interval > dt.timedelta(0) and b not in due
+        ]
+        return due, min(later, default=None)
+
+    # -- recovery and removal -----------------------------------------------------------
+
+    def _recover(
+        self, now: dt.datetime, claims: Sequence[ClaimRow], running: Collection[int]
+    ) -> list[ClaimRow]:
         """Users whose job's worker is gone go back where they resume (no work lost:
-        the engine reconciles what the dead job was doing)."""
-        dead = self._dead_owners(now)
-        running = set(USER_RUNNING) | {U.STOPPING}
-        for user in self.ctx.store.stale_claims(now, dead, running):
-            if user.claimed_by == self.owner and user.id in self.runner.running():
-                continue
-            changes = {**_RESUME.get(user.status, {}), "claimed_by": None}
+        the engine reconciles what the dead job was doing). The users taken back."""
+        dead = set(self._dead_owners(now))
+        stale = [
+            c
+            for c in claims
+            if (c.until < now or c.owner in dead)
+            and not (c.owner == self.owner and c.user_id in running)
+        ]
+        orphans = [
+            ClaimRow(ref.user_id, ref.batch_id, ref.status, "", now)
+            for ref, claimed in self.ctx.store.in_statuses(USER_RUNNING | {U.STOPPING})
+            if not claimed
+        ]
+        for row in [*stale, *orphans]:
+            changes = {**_RESUME.get(row.status, {}), "claimed_by": None}
             changes.update(claimed_until=None, started_at=None)
             if changes.get("status") == U.QUEUED:
                 changes["queued_since"] = now
-            self.ctx.store.update_user(user.id, changes, expect=[user.status])
+            self.ctx.store.update_user(row.user_id, changes, expect=[row.status])
             self.ctx.store.add_event(
-                "job_recovered", now, batch_id=user.batch_id, user_id=user.id,
-                previous_owner=user.claimed_by, status=user.status.value,
+                "job_recovered", now, batch_id=row.batch_id, user_id=row.user_id,
+                previous_owner=row.owner or None, status=row.status.value,
             )  # fmt: skip
+        return [*stale, *orphans]
 
     def _dead_owners(self, now: dt.datetime) -> list[str]:
         dead = []
@@ -143,58 +314,13 @@ class Scheduler:
                 dead.append(owner)
         return dead
 
-    def _cancel_unwanted(self, users: Iterable[MigrationUser]) -> None:
-        mine = self.runner.running()
-        for user in users:
-            if user.id in mine and user.status in (U.STOPPING, U.REMOVING):
-                self.runner.cancel(user.id)
-
-    def _finish_removal(self, batch: Batch, users: list[MigrationUser], now: dt.datetime) -> bool:
+    def _finish_removal(self, batch: Batch, claims: Sequence[ClaimRow], now: dt.datetime) -> bool:
         """Purge the batch once no job of it runs; whether it is gone."""
-        if any(u.claimed_by is not None and (u.claimed_until or now) >= now for u in users):
+        if any(c.batch_id == batch.id and c.until >= now for c in claims):
             return False
         self.ctx.store.delete_batch(batch.id)
         self.ctx.store.add_event("batch_removed", now, batch_id=batch.id, name=batch.name)
         return True
-
-    # -- starting jobs ------------------------------------------------------------------
-
-    def _start_due(
-        self, batches: list[Batch], users_of: dict[int, list[MigrationUser]], now: dt.datetime
-    ) -> None:
-        """Claim and start what is due. The users were read at the start of this pass:
-        a claim takes only users still in the status it expects, so stale reads are safe.
-
-        A job of ours that has released its claim may still be winding down (closing
-        its connections after recording Stopped): its user waits for the next pass."""
-        winding_down = self.runner.running()
-        per_endpoint: dict[int, list[ClaimRequest]] = {}
-        for batch in batches:
-            requests = per_endpoint.setdefault(batch.source_endpoint_id, [])
-            users = [u for u in users_of.get(batch.id, []) if u.id not in winding_down]
-            requests.extend(_due(batch, users, now))
-        for endpoint_id, requests in per_endpoint.items():
-            if requests:
-                self._claim_and_start(endpoint_id, requests, now)
-
-    def _claim_and_start(
-        self, endpoint_id: int, requests: list[ClaimRequest], now: dt.datetime
-    ) -> None:
-        endpoint = self.ctx.store.endpoint_by_id(endpoint_id)
-        if endpoint is None:
-            return
-        caps = Caps(
-            initial=endpoint.max_concurrent_migrations,
-            incremental=endpoint.max_concurrent_incremental_syncs,
-            total=endpoint.max_concurrent_migrations,
-        )
-        until = now + self.ctx.settings.lease
-        beyond = claim_budget(self.ctx, endpoint_id, self.owner)  # extra session pairs
-        claimed = self.ctx.store.claim(
-            endpoint_id, requests, caps, self.owner, now, until, beyond=beyond
-        )
-        for user_id in claimed:
-            self.runner.start(user_id, self._job(user_id))
 
     def _job(self, user_id: int) -> Callable[[], Any]:
         async def work() -> object:
@@ -203,36 +329,10 @@ class Scheduler:
         return work
 
 
-def _due(batch: Batch, users: list[MigrationUser], now: dt.datetime) -> list[ClaimRequest]:
-    if batch.status not in _RUNS_USERS and batch.status != B.COMPLETING:
-        return []
-    requests = []
-    for user in users:
-        if user.claimed_by is not None or (user.retry_at and user.retry_at > now):
-            continue
-        request = _request_for(batch, user, now)
-        if request is not None:
-            requests.append(request)
-    return requests
-
-
 def _complete_due(batch: Batch, now: dt.datetime) -> bool:
     """CompleteAfter has come and the batch is synced: complete it as Complete would."""
     due = batch.complete_after is not None and batch.complete_after <= now
-    return due and batch.status in BATCH_ACTIONS[BatchAction.COMPLETE]
-
-
-def _request_for(batch: Batch, user: MigrationUser, now: dt.datetime) -> ClaimRequest | None:
-    if batch.status == B.COMPLETING:
-        if user.status == U.COMPLETING:
-            return ClaimRequest(user.id, U.COMPLETING, U.COMPLETING, True, {})
-        return None
-    if user.status == U.QUEUED:
-        return ClaimRequest(user.id, U.QUEUED, U.VALIDATING, False, {"error": None})
-    due = user.sync_requested or (user.next_sync_at is not None and user.next_sync_at <= now)
-    if user.status == U.SYNCED and due:
-        return ClaimRequest(user.id, U.SYNCED, U.INCREMENTAL_SYNCING, True, {})
-    return None
+    return due and batch.status in _COMPLETABLE
 
 
 def _alive(pid: int) -> bool:
@@ -267,16 +367,18 @@ async def run_in_process(
     *,
     describe: Callable[[MailferryError], str] = str,
 ) -> None:
-    """Run the scheduler here until the given batches settle (or are gone)."""
+    """Run the scheduler here until the given batches settle (or are gone).
+    ``on_change`` is called after every pass and every poll (a live view refreshes)."""
     scheduler = Scheduler(ctx, owner=new_owner("cli"), describe=describe)
 
     def settled(batches: list[Batch]) -> bool:
         if on_change is not None:
             on_change()
+        # A batch this pass did not look at is in a settled status (or gone).
         wanted = [b for b in batches if b.id in batch_ids]
         return all(b.status in SETTLED for b in wanted) and not scheduler.runner.running()
 
-    await scheduler.run(until=settled)
+    await scheduler.run(until=settled, between=on_change)
 
 
 async def serve(ctx: ServiceContext, *, describe: Callable[[MailferryError], str] = str) -> None:
@@ -284,4 +386,4 @@ async def serve(ctx: ServiceContext, *, describe: Callable[[MailferryError], str
     await Scheduler(ctx, describe=describe).run()
 
 
-__all__ = ["SETTLED", "Scheduler", "run_in_process", "serve", "service_running"]
+__all__ = ["SETTLED", "WORKING", "Scheduler", "run_in_process", "serve", "service_running"]

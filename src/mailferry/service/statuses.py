@@ -6,6 +6,15 @@ action an administrator can take on a batch is checked against ``BATCH_ACTIONS``
 before anything changes; a refused action raises ``ActionNotAllowed`` saying why.
 The per-user actions (Stop-, Start-, Remove-MigrationUser) are checked against
 ``USER_ACTION_BATCHES`` and ``USER_ACTIONS`` and refused with ``UserActionNotAllowed``.
+
+A user is stored Queued from the moment its batch is created: that is what the
+scheduler claims once the batch runs. But Microsoft documents Queued as "in a running
+batch, not started yet" (waiting for a connection slot), so the users of a batch that
+was never started (Created, or such a batch being removed) *show* Stopped, as
+Microsoft's dashboard describes a never-started batch: Stopped is in Get-MigrationUser's
+-Status list, rolls up to StatusSummary Stopped and counts in StoppedCount. This is a
+display rule (``properties.shown_status``; ``-Status`` filters by what is shown), not a
+stored status, so nothing here or in the scheduler changes.
 """
 
 from __future__ import annotations

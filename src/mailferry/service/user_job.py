@@ -159,7 +159,9 @@ class _Job:
         }
         if complete:
             changes.update(last_successful_sync_at=now, initial_sync_done=True)
-        detail = {"copied": result.copied, "missing": result.missing}
+        detail: dict[str, Any] = {"copied": result.copied, "missing": result.missing}
+        if result.errors:  # every folder and why (Error shows the first three)
+            detail["folder_errors"] = result.errors
         self._event("job_finished", status=status.value, **detail)
         self._write(changes, release=True)
         return JobOutcome(self.user.id, status, None if complete else changes["error"])

@@ -18,7 +18,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, case, false, func, or_, select
 
@@ -49,6 +49,33 @@ class ListedUser:
     """A migration user as a listing shows it: with whether its batch was ever started."""
 
     user: MigrationUser
+    batch_started: bool
+
+
+class UserStatisticsRow(NamedTuple):
+    """What a report's row shows of a user: ``MigrationUser``'s attributes of that name
+    (PercentageComplete computed in SQL), read as plain rows, for speed."""
+
+    id: int
+    email_address: str
+    batch: str
+    status: UserStatus
+    error: str | None
+    total_items_in_source: int
+    synced_item_count: int
+    skipped_item_count: int
+    bytes_transferred: int
+    percentage_complete: int
+    queued_seconds: float
+    in_progress_seconds: float
+    synced_seconds: float
+    stalled_seconds: float
+    queued_since: dt.datetime | None
+    started_at: dt.datetime | None
+    synced_since: dt.datetime | None
+    stalled_since: dt.datetime | None
+    retry_at: dt.datetime | None
+    last_successful_sync_at: dt.datetime | None
     batch_started: bool
 
 
@@ -160,7 +187,7 @@ class ReportReader:
         """The batch's user tally, in the same snapshot as the rows."""
         return _tallies(self._connection, [self._batch_id]).get(self._batch_id, UserTally())
 
-    def users(self) -> Iterator[tuple[ListedUser, int]]:
+    def users(self) -> Iterator[tuple[UserStatisticsRow, int]]:
         """Each user (CSV order) with how many skipped items it has: one query."""
         count = (
             select(func.count())
@@ -168,36 +195,28 @@ class ReportReader:
             .where(mailboxes.c.key == U.mailbox_key)
             .scalar_subquery()
         )
-        query = _listed_query().add_columns(count.label("skipped_count"))
-        for row in self._stream(query.where(U.batch_id == self._batch_id)):
-            values = dict(row._mapping)
-            skipped = int(values.pop("skipped_count"))
-            yield _listed_values(values), skipped
+        query = _statistics_query(self._batch_id).add_columns(count)
+        for row in self._rows(query):
+            yield _statistics(row), int(row[-1])
 
-    def users_with_items(self) -> Iterator[tuple[ListedUser, list[SkippedItem]]]:
+    def users_with_items(self) -> Iterator[tuple[UserStatisticsRow, list[SkippedItem]]]:
         """Each user (CSV order) with its skipped items: one outer-joined query."""
         query = (
-            _listed_query()
-            .add_columns(
-                S.id.label("skipped_id"), *(c.label(f"skipped_{c.name}") for c in _SKIPPED_COLUMNS)
-            )
+            _statistics_query(self._batch_id)
+            .add_columns(S.id, *_SKIPPED_COLUMNS)
             .outerjoin(mailboxes, mailboxes.c.key == U.mailbox_key)
             .outerjoin(skipped_items, S.mailbox_id == mailboxes.c.id)
-            .where(U.batch_id == self._batch_id)
             .order_by(S.id)
         )
-        current: ListedUser | None = None
+        current: UserStatisticsRow | None = None
         items: list[SkippedItem] = []
-        for row in self._stream(query):
-            values = dict(row._mapping)
-            item_id = values.pop("skipped_id")
-            item = [values.pop(f"skipped_{c.name}") for c in _SKIPPED_COLUMNS]
-            if current is None or current.user.id != values["id"]:
+        for row in self._rows(query):
+            if current is None or current.id != row[0]:
                 if current is not None:
                     yield current, items
-                current, items = _listed_values(values), []
-            if item_id is not None:
-                items.append(SkippedItem(*item))
+                current, items = _statistics(row), []
+            if row[_WIDTH] is not None:  # the skipped item's id: None when it has none
+                items.append(SkippedItem(*row[_WIDTH + 1 :]))
         if current is not None:
             yield current, items
 
@@ -212,10 +231,12 @@ class ReportReader:
             .where(U.batch_id == self._batch_id)
             .order_by(U.row, U.id, S.id)
         )
-        for row in self._stream(query):
+        for row in self._rows(query):
             yield row[0], SkippedItem(*row[1:])
 
-    def _stream(self, query: Select[Any]) -> Iterator[Any]:
+    def _rows(self, query: Select[Any]) -> Iterator[Sequence[Any]]:
+        """Rows as the cursor yields them, ``STREAM_ROWS`` at a time (a server-side
+        cursor on PostgreSQL); tuples, not records (the hot path of a big report)."""
         yield from self._connection.execute(query.execution_options(yield_per=STREAM_ROWS))
 
 
@@ -236,7 +257,7 @@ def live_claims_by_owner(
     connection: Connection, endpoint_id: int, owner: str, now: dt.datetime
 ) -> tuple[set[int], int]:
     """(ids of the users ``owner`` holds a live claim on, live claims of other owners)
-    on the endpoint: what a connection budget needs (``service/job_sessions.py``)."""
+    on the endpoint: what its connection budget needs (``service/connection_budget.py``)."""
     query = (
         select(U.id, U.claimed_by)
         .select_from(migration_users.join(batches))
@@ -256,6 +277,39 @@ def live_claims_by_owner(
     return mine, others
 
 
+_STATISTICS_COLUMNS: tuple[Any, ...] = (
+    U.id, U.email_address, batches.c.name, U.status, U.error, U.total_items_in_source,
+    U.synced_item_count, U.skipped_item_count, U.bytes_transferred,
+)  # fmt: skip
+_STATISTICS_SECONDS = (U.queued_seconds, U.in_progress_seconds, U.synced_seconds, U.stalled_seconds)
+_STATISTICS_TIMES = (
+    U.queued_since, U.started_at, U.synced_since, U.stalled_since, U.retry_at,
+    U.last_successful_sync_at,
+)  # fmt: skip
+_STATUSES = {status.value: status for status in UserStatus}
+_WIDTH = len(UserStatisticsRow._fields)
+
+
+def _statistics_query(batch_id: int) -> Select[Any]:
+    """``UserStatisticsRow``'s columns, in its order, of one batch's users (CSV order)."""
+    columns = (
+        *_STATISTICS_COLUMNS, percentage_column(), *_STATISTICS_SECONDS, *_STATISTICS_TIMES,
+        batch_started_column(),
+    )  # fmt: skip
+    return (
+        select(*columns)
+        .select_from(migration_users.join(batches))
+        .where(U.batch_id == batch_id)
+        .order_by(U.row, U.id)
+    )
+
+
+def _statistics(row: Sequence[Any]) -> UserStatisticsRow:
+    """A row of ``_statistics_query`` (the status as its enum, the flag as a bool)."""
+    last = _WIDTH - 1
+    return UserStatisticsRow._make((*row[:3], _STATUSES[row[3]], *row[4:last], bool(row[last])))
+
+
 class _Row:
     """What ``user_record`` reads: a row's ``_mapping``."""
 
@@ -272,10 +326,7 @@ def _listed_query() -> Select[Any]:
 
 
 def _listed(row: Any) -> ListedUser:
-    return _listed_values(dict(row._mapping))
-
-
-def _listed_values(values: dict[str, Any]) -> ListedUser:
+    values = dict(row._mapping)
     started = bool(values.pop("batch_started"))
     return ListedUser(user_record(_Row(values)), started)
 

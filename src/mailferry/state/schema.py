@@ -210,6 +210,9 @@ batches = Table(
     Column("error", Text),
     Column("content_filter", Text),  # revision 0004: -ContentFilter as given
     UniqueConstraint("name_key"),
+    # revision 0005: batches by status and StartAfter / CompleteAfter (the scheduler)
+    Index("ix_batches_status_start_after", "status", "start_after"),
+    Index("ix_batches_status_complete_after", "status", "complete_after"),
     sqlite_autoincrement=True,
 )
 
@@ -252,6 +255,19 @@ migration_users = Table(
     UniqueConstraint("email_key"),
     Index("ix_migration_users_batch_id", "batch_id"),
     Index("ix_migration_users_status", "status"),
+    # revision 0005: the scheduler's queries (state/scheduler_queries.py)
+    Index("ix_migration_users_batch_id_status_row_id", "batch_id", "status", "row", "id"),
+    Index(
+        "ix_migration_users_status_sync_requested_batch_id_row_id",
+        "status",
+        "sync_requested",
+        "batch_id",
+        "row",
+        "id",
+    ),  # fmt: skip
+    Index("ix_migration_users_status_next_sync_at", "status", "next_sync_at"),
+    Index("ix_migration_users_retry_at", "retry_at"),
+    Index("ix_migration_users_claimed_by", "claimed_by"),
     sqlite_autoincrement=True,
 )
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, text, update
+from sqlalchemy import Connection, and_, or_, select, text, update
 
 from mailferry.state.migration_records import MigrationUser
 from mailferry.state.schema import batches, migration_users
@@ -126,7 +126,7 @@ class UserRows(StateStore):
     ) -> list[int]:
         """Claim as many of ``requests`` (in order) as the caps allow; their ids.
 
-        ``beyond`` (issue 10, ``service/job_sessions.claim_budget``): the endpoint's
+        ``beyond`` (issue 10, ``service/connection_budget.claim_budget``): the endpoint's
         source connections in use beyond one per live claim (extra session pairs),
         counted in this transaction; they take from ``caps.total`` too."""
 
@@ -159,28 +159,34 @@ class UserRows(StateStore):
         self, now: dt.datetime, dead_owners: Collection[str], running: Collection[UserStatus]
     ) -> list[MigrationUser]:
         """Users claimed by an owner that is gone (expired lease or a known-dead owner),
-        and users left in a ``running`` status without any claim."""
+        and users left in a ``running`` status without any claim. Two queries, each
+        through an index: the claims, and the users in ``running`` statuses."""
         expired = or_(U.claimed_until < now, U.claimed_by.in_(list(dead_owners)))
-        orphan = and_(U.claimed_by.is_(None), U.status.in_([s.value for s in running]))
-        query = user_query().where(or_(and_(U.claimed_by.is_not(None), expired), orphan))
+        claimed = user_query().where(U.claimed_by.is_not(None), expired)
+        in_running = user_query().where(U.status.in_([s.value for s in running]))
         with self._read("stale_claims") as connection:
-            return [user_record(row) for row in connection.execute(query)]
+            found = [user_record(row) for row in connection.execute(claimed)]
+            found += [
+                user
+                for user in map(user_record, connection.execute(in_running))
+                if user.claimed_by is None
+            ]
+        return found
 
 
 def _count_claims(connection: Connection, endpoint_id: int, now: dt.datetime) -> tuple[int, int]:
-    incremental = U.status.in_([s.value for s in INCREMENTAL_JOBS])
-    query = (
-        select(incremental.label("incremental"), func.count())
-        .select_from(migration_users.join(batches))
-        .where(
-            batches.c.source_endpoint_id == endpoint_id,
-            U.claimed_by.is_not(None),
-            U.claimed_until >= now,
-        )
-        .group_by(incremental)
-    )
-    counts = {bool(kind): int(n) for kind, n in connection.execute(query)}
-    return counts.get(False, 0), counts.get(True, 0)
+    """Read through the claims index (as many rows as jobs run, whatever the number of
+    users), the endpoint's batches matched here rather than by a join a planner could
+    lead from the batches, over all their users."""
+    ids = select(batches.c.id).where(batches.c.source_endpoint_id == endpoint_id)
+    endpoint_batches = set(connection.execute(ids).scalars())
+    claims = select(U.batch_id, U.status).where(U.claimed_by.is_not(None), U.claimed_until >= now)
+    incremental = {s.value for s in INCREMENTAL_JOBS}
+    counts = [0, 0]
+    for batch_id, status in connection.execute(claims):
+        if batch_id in endpoint_batches:
+            counts[status in incremental] += 1
+    return counts[0], counts[1]
 
 
 def _take(

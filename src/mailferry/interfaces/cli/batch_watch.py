@@ -20,11 +20,11 @@ from typing import Any, TextIO
 import click
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from mailferry.errors import MailferryError
+from mailferry.interfaces.cli.safe_text import printable, rich_text
 from mailferry.interfaces.cli.words import describe
 from mailferry.service.context import ServiceContext
 from mailferry.service.properties import batch_properties
@@ -132,7 +132,7 @@ class PlainLines(ProgressView):
 
     def show(self, snapshot: Snapshot) -> None:
         for line in self.changes(snapshot):
-            self.stream.write(line + "\n")
+            self.stream.write(printable(line) + "\n")
         self.stream.flush()
 
     def changes(self, snapshot: Snapshot) -> list[str]:
@@ -176,7 +176,7 @@ class LiveView(ProgressView):
 def render(snapshot: Snapshot, now: dt.datetime, max_rows: int) -> RenderableType:
     parts: list[RenderableType] = []
     for batch, users in snapshot.batches:
-        parts.append(Text(batch_summary(batch, users, now), style="bold"))
+        parts.append(Text(printable(batch_summary(batch, users, now)), style="bold"))
         table = Table(show_edge=False, pad_edge=False)
         for column in ("User", "Status", "Items", "%", "Error"):
             table.add_column(column, justify="right" if column in ("Items", "%") else "left")
@@ -219,9 +219,9 @@ def _user_cells(user: MigrationUser) -> list[str]:
     style = "red" if user.status in USER_FAILED else "green" if user.initial_sync_done else ""
     status = f"[{style}]{user.status.value}[/]" if style else user.status.value
     return [
-        escape(user.email_address),
+        rich_text(user.email_address),
         status,
         f"{user.synced_item_count}/{user.total_items_in_source}",
         str(user.percentage_complete),
-        escape(user.error or ""),
+        rich_text(user.error or ""),
     ]

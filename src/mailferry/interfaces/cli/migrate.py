@@ -27,6 +27,7 @@ from mailferry.interfaces.cli.migration_options import (
     users,
 )
 from mailferry.interfaces.cli.progress_view import MigrationProgress
+from mailferry.interfaces.cli.safe_text import rich_text
 from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, EXIT_USAGE, describe
 from mailferry.service.migrate_retry import RetrySettings
 from mailferry.service.migrate_run import MigrationRequest, UserOutcome, run_migration
@@ -93,7 +94,7 @@ def migrate(**params: Any) -> None:
     try:
         request = _request(params)
     except MailferryError as error:
-        console.print(f"[red]error:[/] {escape(describe(error))}")
+        console.print(f"[red]error:[/] {rich_text(describe(error))}")
         sys.exit(EXIT_USAGE)
     outcomes = _run(console, request)
     _print_summary(console, outcomes, request)
@@ -156,12 +157,12 @@ def default_processes(users: int) -> int:
 def _run(console: Console, request: MigrationRequest) -> list[UserOutcome]:
     def done(outcome: UserOutcome) -> None:
         if outcome.status == "Failed":
-            status = f"[red]FAILED[/] {escape(outcome.error or '')}"
+            status = f"[red]FAILED[/] {rich_text(outcome.error or '')}"
         elif outcome.result is not None and outcome.status == "Incomplete":
-            status = f"[red]INCOMPLETE[/] {escape(outcome.result.incomplete_reason() or '')}"
+            status = f"[red]INCOMPLETE[/] {rich_text(outcome.result.incomplete_reason() or '')}"
         else:
             status = "[green]ok[/]"
-        console.print(f"{escape(outcome.row.email_address)}: {status}")
+        console.print(f"{rich_text(outcome.row.email_address)}: {status}")
 
     with MigrationProgress(console, len(request.users)) as progress:
         return asyncio.run(
@@ -200,7 +201,7 @@ def _print_summary(
 
 
 def _row(outcome: UserOutcome) -> list[str]:
-    name = escape(outcome.row.email_address)
+    name = rich_text(outcome.row.email_address)
     seconds = f"{outcome.duration:.1f}"
     result = outcome.result
     if result is None:
@@ -214,12 +215,12 @@ def _row(outcome: UserOutcome) -> list[str]:
             "",
             "",
             seconds,
-            escape(outcome.error or ""),
+            rich_text(outcome.error or ""),
         ]
     errors = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
     status = "[green]Synced[/]" if result.complete else "[red]Incomplete[/]"
     return [
         name, status, str(len(result.folders)), str(result.in_scope), str(result.synced),
         str(result.copied), str(result.skipped_total), f"{result.bytes_copied / 1e6:.1f}",
-        seconds, escape(errors),
+        seconds, rich_text(errors),
     ]  # fmt: skip

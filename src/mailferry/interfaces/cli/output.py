@@ -3,7 +3,8 @@
 A *record* is a flat-ish mapping of property name to a JSON-ready value (datetimes are
 already strings). ``--property`` patterns pick properties the way PowerShell does:
 case-insensitive ``*`` / ``?`` wildcards, comma-separated lists, in the order the patterns
-are written (a wildcard expands in the record's own order).
+are written (a wildcard expands in the record's own order). Text formats show control,
+bidi and invisible characters escaped (``safe_text``); JSON stays exact.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 import click
+
+from mailferry.interfaces.cli.safe_text import printable
 
 FORMATS = ("table", "list", "json", "jsonl")
 DEFAULT_WIDTH = 120
@@ -139,7 +142,7 @@ def format_list(records: Sequence[Mapping[str, Any]]) -> str:
         pad = max(len(name) for name in record)
         lines = []
         for name, value in record.items():
-            first, *rest = display_value(value).splitlines() or [""]
+            first, *rest = _shown_lines(display_value(value))
             lines.append(f"{name.ljust(pad)} : {first}".rstrip())
             lines.extend((" " * (pad + 3) + more).rstrip() for more in rest)
         blocks.append("\n".join(lines))
@@ -168,8 +171,17 @@ def format_table(records: Sequence[Mapping[str, Any]], *, width: int = DEFAULT_W
     return "\n".join(lines)
 
 
+def _shown_lines(text: str) -> list[str]:
+    """A value's lines (split at line feeds only), each made safe to print: any other
+    control or separator character is shown escaped, so it can't fake a line."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()
+    return [printable(line) for line in lines]
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.splitlines())
+    return " ".join(_shown_lines(text))
 
 
 def _is_numeric_column(records: Sequence[Mapping[str, Any]], column: str) -> bool:

@@ -30,6 +30,7 @@ from mailferry.engine.progress import (
     MailboxStarted,
     MessagesCopied,
 )
+from mailferry.interfaces.cli.safe_text import printable
 from mailferry.service.csv_import import MigrationUserRow
 from mailferry.service.migrate_retry import RetryWaiting
 from mailferry.service.migrate_run import MigrationEvent
@@ -77,7 +78,7 @@ class MigrationProgress:
         if isinstance(event, RetryWaiting):
             self._retrying(key, event)
         elif isinstance(event, MailboxStarted):
-            task = self._progress.add_task(key, total=event.total_items, bytes=0)
+            task = self._progress.add_task(printable(key), total=event.total_items, bytes=0)
             self._users[key] = task
             self._grow_overall(event.total_items)
         elif isinstance(event, MessagesCopied) and key in self._users:
@@ -93,7 +94,7 @@ class MigrationProgress:
     def _retrying(self, key: str, event: RetryWaiting) -> None:
         """Say why the user waits; its bar goes (the next attempt starts a new one with
         what is left) and the overall total forgets what this attempt left undone."""
-        self.console.print(f"{key}: {event.text()}", markup=False)
+        self.console.print(printable(f"{key}: {event.text()}"), markup=False)
         task = self._users.pop(key, None)
         if task is None:
             return

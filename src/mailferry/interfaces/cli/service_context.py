@@ -33,6 +33,7 @@ import click
 from mailferry.errors import MailferryError
 from mailferry.interfaces.cli.home import DEFAULT_HOME as DEFAULT_HOME  # re-exported
 from mailferry.interfaces.cli.home import mailferry_home as mailferry_home
+from mailferry.interfaces.cli.safe_text import printable_lines
 from mailferry.interfaces.cli.target_options import target_from_env
 from mailferry.interfaces.cli.words import describe, exit_code
 from mailferry.service.context import ServiceContext, ServiceSettings
@@ -160,7 +161,7 @@ def cli_errors() -> Iterator[None]:
     try:
         yield
     except MailferryError as error:
-        click.echo(f"error: {describe(error)}", err=True)
+        click.echo(f"error: {printable_lines(describe(error))}", err=True)
         raise click.exceptions.Exit(exit_code(error)) from None
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from mailferry.connection.auth import AuthMethod, Credentials
 from mailferry.connection.options import ConnectOptions, Security, default_port
+from mailferry.interfaces.cli.safe_text import rich_text
 from mailferry.interfaces.cli.service_context import (
     build_context,
     chosen_db_url,
@@ -143,9 +143,13 @@ def _print_text(report: ServerCheckReport) -> None:
     table.add_column("result")
     for step in report.steps:
         mark = "[green]ok[/]" if step.ok else "[red]FAILED[/]"
-        table.add_row(step.name, f"{step.seconds * 1000:.1f} ms", f"{mark} {escape(step.detail)}")
+        table.add_row(
+            step.name, f"{step.seconds * 1000:.1f} ms", f"{mark} {rich_text(step.detail)}"
+        )
     console.print(table)
     if report.error is not None:
-        console.print(f"[red]Failed at {report.failed_step}:[/] {escape(describe(report.error))}")
+        console.print(
+            f"[red]Failed at {report.failed_step}:[/] {rich_text(describe(report.error))}"
+        )
     else:
         console.print("[green]Server is reachable.[/]")

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from mailferry.engine.verify_report import FolderVerification, MessageRef, VerifyReport
+from mailferry.interfaces.cli.safe_text import rich_text
 from mailferry.service.verify_run import UserVerification
 
 SHOWN_PER_FOLDER = 10  # differences listed under a table per folder; the JSON has all
@@ -164,9 +164,9 @@ def print_outcomes(console: Console, outcomes: Sequence[UserVerification]) -> No
 
 
 def _print_user(console: Console, outcome: UserVerification) -> None:
-    who = escape(outcome.row.email_address)
+    who = rich_text(outcome.row.email_address)
     if outcome.report is None:
-        console.print(f"[red]{who}: could not be verified:[/] {escape(outcome.error or '')}")
+        console.print(f"[red]{who}: could not be verified:[/] {rich_text(outcome.error or '')}")
         return
     title = f"{who} ({user_status(outcome)})"
     table = Table(
@@ -191,8 +191,8 @@ def _print_user(console: Console, outcome: UserVerification) -> None:
     if filtered:
         console.print(f"  {filtered} message(s) received outside the content filter: not expected")
     for skipped in outcome.report.skipped_folders:
-        detail = f" ({escape(skipped.detail)})" if skipped.detail else ""
-        console.print(f"  not migrated: {escape(skipped.source_name)}: {skipped.reason}{detail}")
+        detail = f" ({rich_text(skipped.detail)})" if skipped.detail else ""
+        console.print(f"  not migrated: {rich_text(skipped.source_name)}: {skipped.reason}{detail}")
 
 
 def _row(folder: FolderVerification) -> list[str]:
@@ -206,7 +206,7 @@ def _row(folder: FolderVerification) -> list[str]:
         FAILED: ("red", "FAILED"),
     }[status]
     return [
-        escape(name),
+        rich_text(name),
         str(folder.source_count),
         str(folder.expected),
         str(folder.target_count) if folder.target_exists else "none",
@@ -219,11 +219,13 @@ def _row(folder: FolderVerification) -> list[str]:
 
 
 def _print_details(console: Console, folder: FolderVerification) -> None:
-    where = escape(folder.source_folder)
+    where = rich_text(folder.source_folder)
     if folder.error is not None:
-        console.print(f"  [red]{where}:[/] {escape(folder.error)}")
+        console.print(f"  [red]{where}:[/] {rich_text(folder.error)}")
     if not folder.target_exists:
-        console.print(f"  {where}: the target folder {escape(folder.target_folder)} does not exist")
+        console.print(
+            f"  {where}: the target folder {rich_text(folder.target_folder)} does not exist"
+        )
     lines = [
         *(f"missing on the target: source UID {_ref(m)}" for m in folder.missing),
         *(f"extra on the target: target UID {_ref(m)}" for m in folder.unexpected),
@@ -239,7 +241,7 @@ def _print_details(console: Console, folder: FolderVerification) -> None:
         ),
     ]
     for line in lines[:SHOWN_PER_FOLDER]:
-        console.print(f"  {where}: {escape(line)}")
+        console.print(f"  {where}: {rich_text(line)}")
     if len(lines) > SHOWN_PER_FOLDER:
         console.print(f"  {where}: … and {len(lines) - SHOWN_PER_FOLDER} more (see --report)")
 

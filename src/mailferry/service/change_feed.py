@@ -1,0 +1,47 @@
+"""What changed since the scheduler last looked: new rows of the event log.
+
+Every action (``batch start``, ``user stop``, SyncNow, new users, an endpoint's caps…)
+and every job's start and end records an event after its writes, so a new event is
+the cheap "anything changed?" a waiting scheduler asks each poll (one query on the
+primary key), and the events' batch ids say which batches to settle again.
+
+Ids are read again a little below the newest seen (``LOOKBACK``): on PostgreSQL a
+transaction that took a lower id can commit after one that took a higher id, and would
+otherwise be missed. Ids seen within that window are remembered, so nothing counts
+twice. (SQLite serialises writers: its ids commit in order.)
+"""
+
+from __future__ import annotations
+
+from mailferry.state.scheduler_queries import SchedulerQueries
+
+LOOKBACK = 64
+"""How far below the newest id seen each look starts (more than concurrent writers)."""
+
+
+class ChangeFeed:
+    def __init__(self, store: SchedulerQueries) -> None:
+        self._store = store
+        self._top: int | None = None
+        self._seen: set[int] = set()
+
+    def start(self) -> None:
+        """From now on: what the log already holds is not new."""
+        latest = self._store.latest_events(LOOKBACK)
+        self._top = max((i for i, _ in latest), default=0)
+        self._seen = {i for i, _ in latest}
+
+    def poll(self) -> set[int | None] | None:
+        """The batch ids of the events recorded since the last poll (None for an event
+        of no batch), or None when there is none. Synchronous: run it off the loop."""
+        if self._top is None:
+            self.start()
+            return None
+        rows = self._store.events_after(self._top - LOOKBACK)
+        new = [(i, batch) for i, batch in rows if i not in self._seen]
+        if not new:
+            return None
+        self._top = max(self._top, *(i for i, _ in new))
+        floor = self._top - LOOKBACK
+        self._seen = {i for i in self._seen if i > floor} | {i for i, _ in new if i > floor}
+        return {batch for _, batch in new}
