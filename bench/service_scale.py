@@ -144,7 +144,7 @@ def add_idle_users(ctx: ServiceContext, endpoint_id: int, count: int) -> None:
                 "user_root": None,
                 "password_secret": secret,
                 "mailbox_key": f"idle-mailbox-{first + n}",
-            }  # fmt: skip
+            }
             for n in range(size)
         ]
         ctx.store.add_batch(values, rows)
@@ -364,13 +364,15 @@ def report(
     for r in runs:
         if base is not None and r is not base and base.noop_seconds > 0:
             ratio = r.noop_seconds / base.noop_seconds
+            ok = verdict(ratio <= NOOP_RATIO_TARGET)
             print(f"  no-op incremental with {r.idle_users:,} others: {ratio:.2f}x the same "
-                  f"with none <= {NOOP_RATIO_TARGET}x: {verdict(ratio <= NOOP_RATIO_TARGET)}")  # fmt: skip
+                  f"with none <= {NOOP_RATIO_TARGET}x: {ok}")  # fmt: skip
     if migrate is not None and migrate.cpu > 0:
         for r in runs:
             ratio = r.synced_cpu / migrate.cpu
+            ok = verdict(ratio <= CPU_RATIO_TARGET)
             print(f"  service CPU per user with {r.idle_users:,} others: {ratio:.2f}x "
-                  f"migrate's <= {CPU_RATIO_TARGET}x: {verdict(ratio <= CPU_RATIO_TARGET)}")  # fmt: skip
+                  f"migrate's <= {CPU_RATIO_TARGET}x: {ok}")  # fmt: skip
     if args.json is not None:
         data = {"runs": [asdict(r) for r in runs], "migrate": migrate and asdict(migrate)}
         args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)}, **data}))

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mailferry.rig import CorpusSpec, DovecotServer, RigAccount, generate
 from mailferry.rig.fault_proxy import FaultProxy
 from tests.service.service_support import maildir_files
@@ -28,9 +30,14 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
 
 
+@pytest.mark.parametrize("extra", [20, 30, 41])
 def test_a_literal_longer_than_its_message_fails_cleanly_then_copies_exactly(
-    dovecot_source: DovecotServer, make_user: Callable[..., RigAccount], tmp_path: Path
-) -> None:
+    dovecot_source: DovecotServer, make_user: Callable[..., RigAccount], tmp_path: Path,
+    extra: int,
+) -> None:  # fmt: skip
+    """``extra`` moves where the swallowed bytes end in the next response: on an item
+    boundary (the items read twice), inside a number or inside ``BODY[`` (the rest reads
+    as an item nobody asked for, ``DY[]``, and the fault hunt once found that copied)."""
     account = make_user("liar", servers=(dovecot_source,))
     spec = CorpusSpec(seed=77, messages=15, folders=("INBOX",), deleted_fraction=0.0,
                       size_range=(150, 400), small_fraction=0.0)  # fmt: skip
@@ -54,12 +61,12 @@ def test_a_literal_longer_than_its_message_fails_cleanly_then_copies_exactly(
         return done.returncode, user, done.stdout + done.stderr
 
     with FaultProxy("127.0.0.1", dovecot_source.imap_port) as proxy:
-        proxy.inflate_literals(20, limit=1)
+        proxy.inflate_literals(extra, every=4, limit=3)
         code, user, output = migrate(proxy, "lied.json")
-        assert proxy.counts().fault("inflate") == 1, output
+        assert proxy.counts().fault("inflate") >= 1, output
         assert code == 1, output
         assert user["Status"] != "Synced", user
-        assert "literal" in (user["Error"] or "") or user["Status"] == "Incomplete", user
+        assert "literal" in (user["Error"] or ""), user
         copied = Counter(sha(path.read_bytes()) for path in maildir_files(target))
         assert not copied - wanted  # nothing copied that the source does not hold
         assert max(copied.values(), default=0) <= 1

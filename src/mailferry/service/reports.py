@@ -127,16 +127,19 @@ def safe_cell(value: Any) -> Cell:
     return safe_text(str(value))
 
 
-_RISKY_FIRST = frozenset("=+-@\t\r")
+WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(
+    map(chr, range(0x2000, 0x200B))
+)
+WHITESPACE += "\u2028\u2029\u202f\u205f\u3000"
+"""Every character ``str.isspace`` is true for (what ``str.lstrip`` strips)."""
+_LOOK_FURTHER = frozenset("".join(FORMULA_STARTS) + WHITESPACE)
 
 
 def safe_text(text: str) -> str:
     """``'`` before text whose first non-blank character is ``= + - @``, or that starts
-    with a TAB or CR (the first character decides, but for leading blanks)."""
-    if not text:
-        return text
-    first = text[0]
-    if first in _RISKY_FIRST or (first.isspace() and text.lstrip().startswith(FORMULA_STARTS)):
+    with a TAB or CR. (Most text starts with none of these: one set lookup.)"""
+    first = text[:1]
+    if first in _LOOK_FURTHER and (first in "\t\r" or text.lstrip().startswith(FORMULA_STARTS)):
         return "'" + text
     return text
 

@@ -48,7 +48,6 @@ from mailferry.service.jobs import AsyncioJobRunner, JobRunner
 from mailferry.service.reporting import report_due, send_due_reports
 from mailferry.service.statuses import (
     BATCH_ACTIONS,
-    USER_RUNNING,
     BatchAction,
     BatchStatus,
     UserStatus,
@@ -73,6 +72,9 @@ _RESUME: dict[UserStatus, dict[str, Any]] = {
     U.STOPPING: {"status": U.STOPPED},
 }
 _CANCELLED = frozenset({U.STOPPING, U.REMOVING})
+_ONLY_WHILE_RUNNING = frozenset({U.VALIDATING, U.SYNCING, U.INCREMENTAL_SYNCING, U.STOPPING})
+"""Statuses a user is in only while a job runs: without a claim, its job was lost.
+(Completing is also the status of a user waiting for its final sync.)"""
 _COMPLETABLE = BATCH_ACTIONS[BatchAction.COMPLETE]
 
 
@@ -290,7 +292,7 @@ class Scheduler:
         ]
         orphans = [
             ClaimRow(ref.user_id, ref.batch_id, ref.status, "", now)
-            for ref, claimed in self.ctx.store.in_statuses(USER_RUNNING | {U.STOPPING})
+            for ref, claimed in self.ctx.store.in_statuses(_ONLY_WHILE_RUNNING)
             if not claimed
         ]
         for row in [*stale, *orphans]:
@@ -298,7 +300,8 @@ class Scheduler:
             changes.update(claimed_until=None, started_at=None)
             if changes.get("status") == U.QUEUED:
                 changes["queued_since"] = now
-            self.ctx.store.update_user(row.user_id, changes, expect=[row.status])
+            if not self.ctx.store.update_user(row.user_id, changes, expect=[row.status]):
+                continue  # changed meanwhile: the next pass sees it as it is
             self.ctx.store.add_event(
                 "job_recovered", now, batch_id=row.batch_id, user_id=row.user_id,
                 previous_owner=row.owner or None, status=row.status.value,

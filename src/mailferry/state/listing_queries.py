@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, false, fun
 
 from mailferry.state.migration_records import MigrationUser
 from mailferry.state.records import SkippedItem
+from mailferry.state.scheduler_queries import has_claim
 from mailferry.state.schema import batches, mailboxes, migration_users, skipped_items
 from mailferry.state.service_rows import user_query, user_record
 from mailferry.state.statuses import BatchStatus, UserStatus
@@ -258,14 +259,10 @@ def live_claims_by_owner(
 ) -> tuple[set[int], int]:
     """(ids of the users ``owner`` holds a live claim on, live claims of other owners)
     on the endpoint: what its connection budget needs (``service/connection_budget.py``)."""
-    query = (
-        select(U.id, U.claimed_by)
-        .select_from(migration_users.join(batches))
-        .where(
-            batches.c.source_endpoint_id == endpoint_id,
-            U.claimed_by.is_not(None),
-            U.claimed_until >= now,
-        )
+    # Through the claims index (a join led from the batches reads all their users).
+    endpoint_batches = select(batches.c.id).where(batches.c.source_endpoint_id == endpoint_id)
+    query = select(U.id, U.claimed_by).where(
+        has_claim(), U.claimed_until >= now, (U.batch_id + 0).in_(endpoint_batches)
     )
     mine: set[int] = set()
     others = 0

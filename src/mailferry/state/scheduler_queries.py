@@ -3,8 +3,8 @@
 Every query is shaped so that one index of revision 0005 serves it whatever the
 planner knows (SQLite has no statistics unless ANALYZE ran):
 
-- claims: ``claimed_by IS NOT NULL`` (``ix_migration_users_claimed_by``), the other
-  conditions checked on those few rows;
+- claims: ``claimed_by > ''`` (``ix_migration_users_claimed_by``; SQLite would not use
+  it for ``IS NOT NULL``), the other conditions checked on those few rows;
 - a batch's users in a status: ``batch_id = ? AND status = ?`` in CSV order
   (``ix_migration_users_batch_id_status_row``): due initial and final syncs, Stopping
   and Removing users, and which statuses a batch's users are in (one EXISTS each);
@@ -26,7 +26,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true
 
 from mailferry.state.migration_records import Batch, MigrationUser
 from mailferry.state.schema import batches, events, migration_users
@@ -101,7 +101,7 @@ class SchedulerQueries(StateStore):
     def claimed(self) -> list[ClaimRow]:
         """Every user row with a claim, live or expired (as many as jobs run)."""
         query = select(U.id, U.batch_id, U.status, U.claimed_by, U.claimed_until).where(
-            U.claimed_by.is_not(None)
+            has_claim()
         )
         with self._read("claimed") as connection:
             return [
@@ -149,7 +149,7 @@ class SchedulerQueries(StateStore):
         busy = exists().where(
             U.batch_id == batch_id,
             U.status.in_([s.value for s in _CLAIMABLE]),
-            U.claimed_by.is_not(None),
+            has_claim(),
             U.claimed_until >= now,
         )
         with self._read("user_summary") as connection:
@@ -281,18 +281,24 @@ class SchedulerQueries(StateStore):
         )
         return self._earliest("next_batch_due", [start, complete])
 
-    def _refs(self, operation: str, query: object) -> list[UserRef]:
+    def _refs(self, operation: str, query: Select[Any]) -> list[UserRef]:
         with self._read(operation) as connection:
             return [
                 UserRef(int(i), int(b), row, _STATUSES[s])
-                for i, b, row, s in connection.execute(query)  # type: ignore[call-overload]
+                for i, b, row, s in connection.execute(query)
             ]
 
-    def _earliest(self, operation: str, minima: Sequence[object]) -> dt.datetime | None:
-        query = select(*(m.scalar_subquery() for m in minima))  # type: ignore[attr-defined]
+    def _earliest(self, operation: str, minima: Sequence[Select[Any]]) -> dt.datetime | None:
+        query = select(*(m.scalar_subquery() for m in minima))
         with self._read(operation) as connection:
             found = [value for value in connection.execute(query).one() if value is not None]
         return min(found, default=None)
+
+
+def has_claim() -> ColumnElement[bool]:
+    """``claimed_by`` set, as a range the claims index serves (SQLite reads the whole
+    table for ``IS NOT NULL``); owners are never empty, and NULL > '' is not true."""
+    return U.claimed_by > ""
 
 
 def batches_of(endpoint_id: int, statuses: Collection[BatchStatus]) -> Select[Any]:
@@ -302,6 +308,6 @@ def batches_of(endpoint_id: int, statuses: Collection[BatchStatus]) -> Select[An
     )
 
 
-def _free(now: dt.datetime) -> tuple[object, ...]:
+def _free(now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
     """Unclaimed and not waiting for a retry."""
     return (U.claimed_by.is_(None), or_(U.retry_at.is_(None), U.retry_at <= now))

@@ -264,7 +264,7 @@ migration_users = Table(
         "batch_id",
         "row",
         "id",
-    ),  # fmt: skip
+    ),
     Index("ix_migration_users_status_next_sync_at", "status", "next_sync_at"),
     Index("ix_migration_users_retry_at", "retry_at"),
     Index("ix_migration_users_claimed_by", "claimed_by"),

@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from mailferry.state.listing_queries import ListingQueries
 from mailferry.state.migration_records import Batch, Endpoint, Event
+from mailferry.state.scheduler_queries import SchedulerQueries
 from mailferry.state.schema import (
     batches,
     endpoints,
@@ -58,7 +59,7 @@ def name_key(name: str) -> str:
     return name.casefold()
 
 
-class ServiceStore(UserRows, ListingQueries):  # ListingQueries: listings' read queries
+class ServiceStore(UserRows, ListingQueries, SchedulerQueries):  # read queries: listings, scheduler
     # -- endpoints ------------------------------------------------------------------
 
     def add_endpoint(self, values: Mapping[str, Any]) -> Endpoint:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select, text, update
 
 from mailferry.state.migration_records import MigrationUser
+from mailferry.state.scheduler_queries import has_claim
 from mailferry.state.schema import batches, migration_users
 from mailferry.state.service_rows import user_query, user_record, user_values
 from mailferry.state.statuses import UserStatus
@@ -162,7 +163,7 @@ class UserRows(StateStore):
         and users left in a ``running`` status without any claim. Two queries, each
         through an index: the claims, and the users in ``running`` statuses."""
         expired = or_(U.claimed_until < now, U.claimed_by.in_(list(dead_owners)))
-        claimed = user_query().where(U.claimed_by.is_not(None), expired)
+        claimed = user_query().where(has_claim(), expired)
         in_running = user_query().where(U.status.in_([s.value for s in running]))
         with self._read("stale_claims") as connection:
             found = [user_record(row) for row in connection.execute(claimed)]
@@ -180,7 +181,7 @@ def _count_claims(connection: Connection, endpoint_id: int, now: dt.datetime) ->
     lead from the batches, over all their users."""
     ids = select(batches.c.id).where(batches.c.source_endpoint_id == endpoint_id)
     endpoint_batches = set(connection.execute(ids).scalars())
-    claims = select(U.batch_id, U.status).where(U.claimed_by.is_not(None), U.claimed_until >= now)
+    claims = select(U.batch_id, U.status).where(has_claim(), U.claimed_until >= now)
     incremental = {s.value for s in INCREMENTAL_JOBS}
     counts = [0, 0]
     for batch_id, status in connection.execute(claims):

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from mailferry.connection.client import ImapClient
 from mailferry.connection.fetch_sink import FetchedMessage
 from mailferry.connection.mailbox import SelectedMailbox
-from mailferry.errors import CommandFailed, FolderError, Throttled
+from mailferry.errors import CommandFailed, FolderError, RemoteProtocolError, Throttled
 from mailferry.imap.commands import Mailbox, fetch_items, uid_fetch_args
 from mailferry.imap.events import ListResponse
 from mailferry.imap.sequence_set import format_sequence_set
@@ -199,13 +199,35 @@ def _header_section(message: FetchedMessage) -> bytes | None:
     return None
 
 
+def answered_items(items: Sequence[str]) -> frozenset[str]:
+    """The item names a FETCH of ``items`` may answer with: those asked for (a ``.PEEK``
+    answered without it) and the dynamic ones a server may add unasked."""
+    return frozenset({item.replace(".PEEK[", "[") for item in items} | {"FLAGS", "MODSEQ"})
+
+
+def check_answered(message: FetchedMessage, allowed: frozenset[str]) -> None:
+    """Refuse a FETCH response carrying an item we did not ask for. That is what a literal
+    announced longer than its data leaves behind: it swallows the start of the next
+    response, whose remains (``DY[] {5359}``, ``3 RFC822.SIZE``) read as more items of
+    this one, and this message's body ends with protocol bytes. Never copied."""
+    for name in (*message.attributes, *message.sections):
+        if name not in allowed:
+            message.close()
+            raise RemoteProtocolError(
+                f"FETCH response for UID {message.uid} carries {name!r}, which was not asked "
+                "for (a literal announced longer than its data?)"
+            )
+
+
 async def stream_bodies(
     client: ImapClient, uids: Sequence[int], items: Sequence[str]
 ) -> AsyncIterator[SourceMessage]:
     """Bodies of the selected folder (several UID FETCH in flight, big ones spooled)."""
     stream = client.fetch_messages(list(uids), items, chunk=FETCH_CHUNK, window=FETCH_WINDOW)
+    allowed = answered_items(items)
     async with closing_stream(stream) as messages:
         async for message in messages:
+            check_answered(message, allowed)
             found = message_with_body(message)
             if found is not None:
                 yield found

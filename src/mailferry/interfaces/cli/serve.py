@@ -137,13 +137,16 @@ async def _serve(ctx: ServiceContext) -> None:
     _say(f"mailferry serve: running (pid {os.getpid()})")
 
     def report(batches: list[Batch]) -> bool:
+        """A line per status change. A pass returns the batches it looked at (a working
+        batch always): one seen Removing and no longer there was removed."""
         for batch in batches:
             if seen.get(batch.id, ("", ""))[1] != batch.status.value:
                 _say(f"batch {batch.name}: {batch.status.value}")
                 seen[batch.id] = (batch.name, batch.status.value)
         for gone in set(seen) - {b.id for b in batches}:
-            name, status = seen.pop(gone)
+            name, status = seen[gone]
             if status == "Removing":
+                del seen[gone]
                 _say(f"batch {name}: removed")
         return False
 
