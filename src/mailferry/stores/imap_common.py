@@ -182,12 +182,27 @@ async def _headers_of(client: ImapClient, uids: list[int], item: str) -> dict[in
         if not isinstance(event, FetchedMessage):
             continue
         try:
+            _check_header_answer(event)
             uid, header = event.uid, _header_section(event)
             if uid is not None and uid in asked and header is not None:
                 found[uid] = header
         finally:
             event.close()
     return found
+
+
+_HEADER_ANSWER = frozenset({"UID", "FLAGS", "MODSEQ"})
+
+
+def _check_header_answer(message: FetchedMessage) -> None:
+    """As ``check_answered``, for a header fetch (its section names the fields as the
+    server spells them): a wrong Message-ID would match the wrong copy."""
+    for name in (*message.attributes, *message.sections):
+        if name not in _HEADER_ANSWER and not name.startswith("BODY[HEADER"):
+            raise RemoteProtocolError(
+                f"FETCH response for UID {message.uid} carries {name!r}, which was not asked "
+                "for (a literal announced longer than its data?)"
+            )
 
 
 def _header_section(message: FetchedMessage) -> bytes | None:
