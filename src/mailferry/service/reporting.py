@@ -19,14 +19,14 @@ from mailferry.service.properties import (
     batch_tally_properties,
     skipped_item_properties,
     user_statistics_properties,
+    user_statistics_values,
 )
 from mailferry.service.reports import (
-    Row,
     TextSink,
     report_csv,
     report_json,
     report_text,
-    write_report_csv,
+    write_report_csv_values,
     write_report_json,
 )
 from mailferry.service.statuses import BatchStatus
@@ -60,18 +60,16 @@ def write_batch_report(ctx: ServiceContext, batch: Batch, fmt: str, out: TextSin
     with ctx.store.report_reader(batch.id) as reader:
         if fmt == "csv":
             items = ((a, skipped_item_properties(i)) for a, i in reader.skipped())
-            write_report_csv(out, _users_counted(reader, now), items)
+            write_report_csv_values(out, _users_counted(reader, now), items)
         else:
             summary = batch_tally_properties(batch, reader.tally(), now)
             write_report_json(out, summary, _users_with_items(reader, now))
 
 
-def _users_counted(reader: ReportReader, now: dt.datetime) -> Iterator[Row]:
-    """Statistics rows whose SkippedItems is just the number of items (the CSV's cell)."""
+def _users_counted(reader: ReportReader, now: dt.datetime) -> Iterator[tuple[Any, ...]]:
+    """Statistics values whose SkippedItems is just the number of items (the CSV's cell)."""
     for user, count in reader.users():
-        row = _statistics(user, (), now)
-        row["SkippedItems"] = count
-        yield row
+        yield user_statistics_values(user, count, now, user.batch_started)
 
 
 def _users_with_items(reader: ReportReader, now: dt.datetime) -> Iterator[dict[str, Any]]:

@@ -164,7 +164,10 @@ class Scheduler:
             now = self.ctx.now()
             if self.next_due is not None and now >= self.next_due:
                 return
-            if await asyncio.to_thread(self._look, now):
+            if self.runner.running():  # copies run: keep the loop free for them
+                if await asyncio.to_thread(self._look, now):
+                    return
+            elif self._look(now):  # nothing to block: spare the thread's hand-offs
                 return
 
     # -- between passes (in a worker thread) ------------------------------------------

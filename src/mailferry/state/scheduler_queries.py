@@ -26,7 +26,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select, true
 
 from mailferry.state.migration_records import Batch, MigrationUser
 from mailferry.state.schema import batches, events, migration_users
@@ -43,6 +43,11 @@ _CLAIMABLE = (
 """The statuses a user holds a claim in (a job releases its claim with its last status)."""
 _WINDING = (UserStatus.STOPPING.value, UserStatus.REMOVING.value)
 _STATUSES = {status.value: status for status in UserStatus}
+_EVENTS_AFTER = (
+    select(events.c.id, events.c.batch_id)
+    .where(events.c.id > bindparam("floor"))
+    .order_by(events.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -91,10 +96,10 @@ class SchedulerQueries(StateStore):
             return [(int(i), b) for i, b in connection.execute(query)]
 
     def events_after(self, floor: int) -> list[tuple[int, int | None]]:
-        """(id, batch_id) of the events with an id above ``floor``, oldest first."""
-        query = select(events.c.id, events.c.batch_id).where(events.c.id > floor)
+        """(id, batch_id) of the events with an id above ``floor``, oldest first (the
+        poll of an idle scheduler: one statement, built once)."""
         with self._read("events_after") as connection:
-            return [(int(i), b) for i, b in connection.execute(query.order_by(events.c.id))]
+            return [(int(i), b) for i, b in connection.execute(_EVENTS_AFTER, {"floor": floor})]
 
     # -- claims and running jobs --------------------------------------------------------
 

@@ -15,7 +15,6 @@ from typing import Any, TextIO
 import click
 
 from mailferry.connection.options import Security
-from mailferry.interfaces.cli.batch_watch import future_start, run_here, watch
 from mailferry.interfaces.cli.record_options import (
     BATCH_COLUMNS,
     UTC_DATETIME,
@@ -329,6 +328,10 @@ def _write_report(ctx: ServiceContext, found: Batch, fmt: str, out: TextIO) -> N
 def _carry_out(
     ctx: ServiceContext, changed: Batch, wait: bool | None, *, starting: bool = False
 ) -> None:
+    # Imported here: the scheduler and the progress views cost listings and reports
+    # (commands that never run jobs) a third of their start-up.
+    from mailferry.interfaces.cli.batch_watch import future_start, run_here, watch
+
     if wait is False or (starting and future_start(ctx, changed)):
         return
     if run_here(ctx, wait):

@@ -8,7 +8,6 @@ import time
 
 import click
 
-from mailferry.interfaces.cli.batch_watch import run_here, watch
 from mailferry.interfaces.cli.record_options import (
     STATISTICS_COLUMNS,
     USER_COLUMNS,
@@ -113,6 +112,15 @@ stopped_option = click.option(
 )
 
 
+def _run_here(ctx: ServiceContext, wait: bool | None, batch_id: int) -> None:
+    """Run the scheduler here if no service does (imported only then: listings and
+    statistics never pay the scheduler's and progress views' start-up)."""
+    from mailferry.interfaces.cli.batch_watch import run_here, watch
+
+    if run_here(ctx, wait):
+        watch(ctx, {batch_id})
+
+
 def _show(ctx: ServiceContext, email: str, output: RecordFormat) -> None:
     found = listed_user(ctx, email)
     record = user_properties(found.user, batch_started=found.batch_started)
@@ -127,8 +135,7 @@ def _show(ctx: ServiceContext, email: str, output: RecordFormat) -> None:
 def sync_now(ctx: ServiceContext, email: str, wait: bool | None, output: RecordFormat) -> None:
     """An incremental sync of one synced user, now."""
     asked = user_sync_now(ctx, email)
-    if run_here(ctx, wait):
-        watch(ctx, {asked.batch_id})
+    _run_here(ctx, wait, asked.batch_id)
     _show(ctx, email, output)
 
 
@@ -153,8 +160,7 @@ def stop(ctx: ServiceContext, email: str, wait: bool, output: RecordFormat) -> N
 def start(ctx: ServiceContext, email: str, wait: bool | None, output: RecordFormat) -> None:
     """Resume a stopped user, or retry a failed one."""
     started = start_user(ctx, email)
-    if run_here(ctx, wait):
-        watch(ctx, {started.batch_id})
+    _run_here(ctx, wait, started.batch_id)
     _show(ctx, email, output)
 
 
