@@ -33,6 +33,8 @@ from mailferry.state.statuses import BatchStatus, UserStatus
 from tests.state import conftest as state_fixtures
 
 pg_database = state_fixtures.pg_database
+pg_url = state_fixtures.pg_url
+db_url = state_fixtures.db_url
 LIVE_USERS = 5
 STEP = 100  # SQLite VM instructions per progress callback
 FAR = dt.timedelta(days=30)
@@ -209,9 +211,8 @@ def _batch_id(ctx: ServiceContext, name: str) -> int:
     return found.id
 
 
-def test_an_idle_scheduler_passes_only_on_news_or_due_times(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'idle.db'}"
-    ctx = world(url, tmp_path, idle_per_batch=500, poll_seconds=0.05)
+def test_an_idle_scheduler_passes_only_on_news_or_due_times(db_url: str, tmp_path: Path) -> None:
+    ctx = world(db_url, tmp_path, idle_per_batch=500, poll_seconds=0.05)
     live = ctx.store.users(batch_id=_batch_id(ctx, "Live"))
     soon = live[0]
     ctx.store.update_user(soon.id, {"next_sync_at": ctx.now() + dt.timedelta(seconds=1.5)})
@@ -238,7 +239,12 @@ def test_an_idle_scheduler_passes_only_on_news_or_due_times(tmp_path: Path) -> N
 
     idle, idle_queries, timed, after_action, started = asyncio.run(watch())
     assert idle == 1, "passes while nothing happened"
-    assert 0 < idle_queries <= 1.0 / 0.05 + 2  # a look at the event log per poll, no more
+    if db_url.startswith("sqlite"):
+        # The commit counter said nothing changed: no query (but the one look that
+        # follows the first pass's own heartbeat, a commit).
+        assert idle_queries <= 1
+    else:
+        assert 0 < idle_queries <= 1.0 / 0.05 + 2  # a look at the event log per poll
     assert timed == 2 and after_action == 3  # one pass for the due time, one for the action
     assert started == [soon.id, live[1].id]
     ctx.store.close()
@@ -253,10 +259,12 @@ async def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> Non
 
 
 @pytest.mark.parametrize("late", [True, False])
-def test_the_change_feed_sees_an_event_that_commits_late(tmp_path: Path, late: bool) -> None:
+def test_the_change_feed_sees_an_event_that_commits_late(
+    db_url: str, tmp_path: Path, late: bool
+) -> None:
     """On PostgreSQL an event can commit after one with a higher id (sequence values are
     taken before commit): the feed still reports it, once."""
-    ctx = context(f"sqlite:///{tmp_path / 'feed.db'}", tmp_path)
+    ctx = context(db_url, tmp_path)
     feed = ChangeFeed(ctx.store)
     feed.start()
     assert feed.poll() is None

@@ -8,7 +8,9 @@ primary key), and the events' batch ids say which batches to settle again.
 Ids are read again a little below the newest seen (``LOOKBACK``): on PostgreSQL a
 transaction that took a lower id can commit after one that took a higher id, and would
 otherwise be missed. Ids seen within that window are remembered, so nothing counts
-twice. (SQLite serialises writers: its ids commit in order.)
+twice. (SQLite serialises writers: its ids commit in order.) On SQLite the log is read
+only when the database's commit counter moved (``commit_watch``): an idle scheduler's
+poll then costs a PRAGMA, not a query.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ class ChangeFeed:
         self._store = store
         self._top: int | None = None
         self._seen: set[int] = set()
+        self._commits = store.commit_watch()  # SQLite: nothing committed, nothing new
 
     def start(self) -> None:
         """From now on: what the log already holds is not new."""
+        if self._commits is not None:
+            self._commits()  # the count to compare with
         latest = self._store.latest_events(LOOKBACK)
         self._top = max((i for i, _ in latest), default=0)
         self._seen = {i for i, _ in latest}
@@ -36,6 +41,8 @@ class ChangeFeed:
         of no batch), or None when there is none. Synchronous: run it off the loop."""
         if self._top is None:
             self.start()
+            return None
+        if self._commits is not None and not self._commits():
             return None
         rows = self._store.events_after(self._top - LOOKBACK)
         new = [(i, batch) for i, batch in rows if i not in self._seen]

@@ -9,7 +9,6 @@ is what keeps caps and one-job-per-mailbox across them, not the runner.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -36,7 +35,8 @@ class JobRunner(Protocol):
 class AsyncioJobRunner:
     def __init__(self) -> None:
         self._tasks: dict[int, asyncio.Task[object]] = {}
-        self._finished = asyncio.Event()
+        self._finished = False  # a job ended since the last wait
+        self._waiter: asyncio.Future[bool] | None = None
         self.crashed: list[tuple[int, BaseException | None]] = []
 
     def start(self, job_id: int, work: Work) -> None:
@@ -55,10 +55,18 @@ class AsyncioJobRunner:
         return set(self._tasks)
 
     async def wait(self, timeout: float) -> bool:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._finished.wait(), timeout)
-        finished = self._finished.is_set()
-        self._finished.clear()
+        """A bare future and a timer (no task, as ``wait_for`` makes): an idle service
+        waits here every poll."""
+        if not self._finished:
+            loop = asyncio.get_running_loop()
+            self._waiter = waiter = loop.create_future()
+            timer = loop.call_later(timeout, _resolve, waiter, False)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        finished, self._finished = self._finished, False
         return finished
 
     async def shutdown(self) -> None:
@@ -72,4 +80,11 @@ class AsyncioJobRunner:
         if task is not None and not task.cancelled() and task.exception() is not None:
             # A job must record its own failures; reaching here is a bug, keep it visible.
             self.crashed.append((job_id, task.exception()))
-        self._finished.set()
+        self._finished = True
+        if self._waiter is not None:
+            _resolve(self._waiter, True)
+
+
+def _resolve(waiter: asyncio.Future[bool], value: bool) -> None:
+    if not waiter.done():
+        waiter.set_result(value)

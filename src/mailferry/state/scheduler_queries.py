@@ -14,7 +14,8 @@ planner knows (SQLite has no statistics unless ANALYZE ran):
   first (``ix_migration_users_status_next_sync_at``), and the next one (its minimum);
 - the next retry: the minimum ``retry_at`` to come (``ix_migration_users_retry_at``);
 - batches by status and StartAfter / CompleteAfter (``ix_batches_status_*``);
-- what changed: the event log after an id (its primary key).
+- what changed: the event log after an id (its primary key); on SQLite first the
+  database's commit counter, so an idle scheduler does not even query.
 
 ``SchedulerQueries`` is a mixin of ``ServiceStore``.
 """
@@ -22,12 +23,15 @@ planner knows (SQLite has no statistics unless ANALYZE ran):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+import sqlite3
+import weakref
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select, true
 
+from mailferry.state.database import is_memory
 from mailferry.state.migration_records import Batch, MigrationUser
 from mailferry.state.schema import batches, events, migration_users
 from mailferry.state.service_rows import batch_query, batch_record, user_query, user_record
@@ -94,6 +98,25 @@ class SchedulerQueries(StateStore):
         query = select(events.c.id, events.c.batch_id).order_by(events.c.id.desc()).limit(count)
         with self._read("latest_events") as connection:
             return [(int(i), b) for i, b in connection.execute(query)]
+
+    def commit_watch(self) -> Callable[[], bool] | None:
+        """A look cheaper than any query, where there is one: SQLite (a file) counts the
+        commits of other connections (``PRAGMA data_version``, on a connection of its
+        own), so ``watch()`` says whether anything was committed since its last call
+        (True the first time). None elsewhere (PostgreSQL, in-memory SQLite)."""
+        url = self._engine.url
+        if url.get_backend_name() != "sqlite" or is_memory(self._engine) or not url.database:
+            return None
+        connection = sqlite3.connect(url.database, isolation_level=None, check_same_thread=False)
+        last: list[int | None] = [None]
+
+        def watch() -> bool:
+            version = int(connection.execute("PRAGMA data_version").fetchone()[0])
+            changed, last[0] = version != last[0], version
+            return changed
+
+        weakref.finalize(watch, connection.close)
+        return watch
 
     def events_after(self, floor: int) -> list[tuple[int, int | None]]:
         """(id, batch_id) of the events with an id above ``floor``, oldest first (the
