@@ -5,15 +5,13 @@ the users through them, and a downgrade takes exactly those indexes away again."
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from alembic import command
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import inspect
 
 from mailferry.state.database import create_state_engine
 from mailferry.state.migrate import alembic_config
 from mailferry.state.migration_records import TargetSettings
-from mailferry.state.schema import batches
 from mailferry.state.service_store import ServiceStore
 from mailferry.state.statuses import BatchStatus, UserStatus
 from tests.state.conftest import with_alembic
@@ -77,6 +75,7 @@ def fill(store: ServiceStore) -> int:
 def test_an_existing_batch_survives_revision_0005(db_url: str) -> None:
     store = ServiceStore.open(db_url)
     batch_id = fill(store)
+    endpoint_id = store.batch_by_id(batch_id).source_endpoint_id  # type: ignore[union-attr]
     store.close()
 
     with_alembic(db_url, lambda c: command.downgrade(alembic_config(c), "0004_content_filter"))
@@ -89,16 +88,12 @@ def test_an_existing_batch_survives_revision_0005(db_url: str) -> None:
         assert [u.email_address for u in store.users()] == ["u1@x.org", "u2@x.org", "u3@x.org"]
         ids = store.batches_by_ids([batch_id])
         assert [b.name for b in ids] == ["Old"]
-        asked = store.requested_syncs(_all_batches(), NOW, 10)
+        asked = store.requested_syncs(endpoint_id, {BatchStatus.SYNCED}, NOW, 10)
         assert [(u.row, u.status) for u in asked] == [(2, UserStatus.SYNCED)]
-        due = store.timed_syncs(_all_batches(), NOW + dt.timedelta(hours=2), 10)
+        due = store.timed_syncs(endpoint_id, {BatchStatus.SYNCED}, NOW + dt.timedelta(hours=2), 10)
         assert [u.row for u in due] == [1, 2]
         assert store.next_user_due(NOW + dt.timedelta(hours=2)) == NOW + dt.timedelta(hours=3)
         completing = {BatchStatus.SYNCED}
         assert store.next_batch_due(set(), completing, NOW) == NOW + dt.timedelta(days=2)
     finally:
         store.close()
-
-
-def _all_batches() -> Select[Any]:
-    return select(batches.c.id)

@@ -15,6 +15,8 @@ poll then costs a PRAGMA, not a query.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from mailferry.state.scheduler_queries import SchedulerQueries
 
 LOOKBACK = 64
@@ -33,22 +35,24 @@ class ChangeFeed:
         if self._commits is not None:
             self._commits()  # the count to compare with
         latest = self._store.latest_events(LOOKBACK)
-        self._top = max((i for i, _ in latest), default=0)
-        self._seen = {i for i, _ in latest}
+        self._top = max((row.id for row in latest), default=0)
+        self._seen = {row.id for row in latest}
 
-    def poll(self) -> set[int | None] | None:
+    def poll(self, started: Collection[int] = ()) -> set[int | None] | None:
         """The batch ids of the events recorded since the last poll (None for an event
-        of no batch), or None when there is none. Synchronous: run it off the loop."""
+        of no batch), or None when there is none. The start of a job of a user in
+        ``started`` (we started it) is no news. Synchronous: a query."""
         if self._top is None:
             self.start()
             return None
         if self._commits is not None and not self._commits():
             return None
         rows = self._store.events_after(self._top - LOOKBACK)
-        new = [(i, batch) for i, batch in rows if i not in self._seen]
+        new = [row for row in rows if row.id not in self._seen]
         if not new:
             return None
-        self._top = max(self._top, *(i for i, _ in new))
+        self._top = max(self._top, *(row.id for row in new))
         floor = self._top - LOOKBACK
-        self._seen = {i for i in self._seen if i > floor} | {i for i, _ in new if i > floor}
-        return {batch for _, batch in new}
+        self._seen = {i for i in self._seen if i > floor} | {r.id for r in new if r.id > floor}
+        news = [r for r in new if not (r.kind == "job_started" and r.user_id in started)]
+        return {row.batch_id for row in news} if news else None

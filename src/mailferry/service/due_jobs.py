@@ -18,7 +18,7 @@ from mailferry.service.connection_budget import claim_budget
 from mailferry.service.context import ServiceContext
 from mailferry.service.statuses import BatchStatus, UserStatus
 from mailferry.state.migration_records import Batch, Endpoint
-from mailferry.state.scheduler_queries import ClaimRow, UserRef, batches_of
+from mailferry.state.scheduler_queries import ClaimRow, UserRef
 from mailferry.state.user_rows import INCREMENTAL_JOBS, Caps, ClaimRequest
 
 B = BatchStatus
@@ -108,9 +108,10 @@ def _due(
         wanted = free.incremental - len(final)
         if wanted > 0:
             limit = wanted + len(winding_down)
-            ids = batches_of(endpoint_id, RUNS_USERS)
-            asked = store.requested_syncs(ids, now, limit)
-            timed = store.timed_syncs(ids, now, limit) if len(asked) < limit else []
+            asked = store.requested_syncs(endpoint_id, RUNS_USERS, now, limit)
+            timed = []
+            if len(asked) < limit:
+                timed = store.timed_syncs(endpoint_id, RUNS_USERS, now, limit)
             synced = _dedup(u for u in [*asked, *timed] if u.user_id not in winding_down)
             found += synced[:wanted]
     order = {b.id: n for n, b in enumerate(batches)}  # the pass's order (created_at, id)

@@ -44,6 +44,7 @@ from mailferry.service.batches import complete_batch
 from mailferry.service.change_feed import ChangeFeed
 from mailferry.service.context import ServiceContext
 from mailferry.service.due_jobs import Claimed, claim_due
+from mailferry.service.job_recovery import alive, dead_owners, recover
 from mailferry.service.jobs import AsyncioJobRunner, JobRunner
 from mailferry.service.reporting import report_due, send_due_reports
 from mailferry.service.statuses import (
@@ -65,16 +66,7 @@ SETTLED = frozenset(
 """Statuses in which a batch has nothing left to do until time passes or someone acts."""
 WORKING = frozenset(set(B) - SETTLED)
 """Batches every pass looks at (the others only when the event log names them)."""
-_RESUME: dict[UserStatus, dict[str, Any]] = {
-    U.VALIDATING: {"status": U.QUEUED},
-    U.SYNCING: {"status": U.QUEUED},
-    U.INCREMENTAL_SYNCING: {"status": U.SYNCED, "sync_requested": True},
-    U.STOPPING: {"status": U.STOPPED},
-}
 _CANCELLED = frozenset({U.STOPPING, U.REMOVING})
-_ONLY_WHILE_RUNNING = frozenset({U.VALIDATING, U.SYNCING, U.INCREMENTAL_SYNCING, U.STOPPING})
-"""Statuses a user is in only while a job runs: without a claim, its job was lost.
-(Completing is also the status of a user waiting for its final sync.)"""
 _COMPLETABLE = BATCH_ACTIONS[BatchAction.COMPLETE]
 
 
@@ -115,13 +107,14 @@ class Scheduler:
         self._changed: set[int] = set()  # batches named by events seen between passes
         self._job_batches: dict[int, int] = {}  # our jobs' users -> their batches
         self._last_beat: dt.datetime | None = None
+        self._recovery_wanted = False  # a heartbeat found a dead worker's claims
 
     async def tick(self) -> list[Batch]:
         """One pass; the batches it looked at, as they are afterwards (every batch on
         the first pass; then the working ones and those that changed)."""
         running = self.runner.running()
         ended = {self._job_batches.pop(u) for u in set(self._job_batches) - running}
-        outcome = await asyncio.to_thread(self._pass, running, ended)
+        outcome = await asyncio.to_thread(self._pass, running, ended, set(self._job_batches))
         for user_id in outcome.cancel:
             self.runner.cancel(user_id)
         for job in outcome.start:
@@ -164,23 +157,25 @@ class Scheduler:
             now = self.ctx.now()
             if self.next_due is not None and now >= self.next_due:
                 return
+            ours = set(self._job_batches)
             if self.runner.running():  # copies run: keep the loop free for them
-                if await asyncio.to_thread(self._look, now):
+                if await asyncio.to_thread(self._look, now, ours):
                     return
-            elif self._look(now):  # nothing to block: spare the thread's hand-offs
+            elif self._look(now, ours):  # nothing to block: spare the thread's hand-offs
                 return
 
     # -- between passes (in a worker thread) ------------------------------------------
 
-    def _look(self, now: dt.datetime) -> bool:
+    def _look(self, now: dt.datetime, ours: Collection[int]) -> bool:
         """Heartbeat when due; whether a pass is wanted (news in the log, or a dead
-        worker's claims to take back)."""
+        worker's claims to take back). The start of one of ``ours`` is no news."""
         if self._beat_due(now):
             self._beat(now)
-            dead = set(self._dead_owners(now))
+            dead = dead_owners(self.ctx, self.owner, now)
             if dead and any(c.owner in dead for c in self.ctx.store.claimed()):
+                self._recovery_wanted = True
                 return True
-        changed = self.feed.poll()
+        changed = self.feed.poll(ours)
         if changed is None:
             return False
         self._changed |= {b for b in changed if b is not None}
@@ -198,21 +193,26 @@ class Scheduler:
 
     # -- a pass (in a worker thread) ------------------------------------------------
 
-    def _pass(self, running: set[int], ended: set[int]) -> PassOutcome:
+    def _pass(self, running: set[int], ended: set[int], ours: set[int]) -> PassOutcome:
         ctx, store = self.ctx, self.ctx.store
         now = ctx.now()
         first, self._first = self._first, False
         if first:
             self.feed.start()
-        changed = set() if first else self.feed.poll() or set()
+        changed = set() if first else self.feed.poll(ours) or set()
         dirty = {b for b in changed if b is not None} | self._changed | ended
         self._changed = set()
-        if first or self._beat_due(now):
+        beat = first or self._beat_due(now)
+        if beat:
             self._beat(now)
         claims = store.claimed()
-        recovered = self._recover(now, claims, running)
-        dirty |= {c.batch_id for c in recovered}
-        claims = [c for c in claims if c not in recovered]
+        if beat or self._recovery_wanted or any(c.until < now for c in claims):
+            # (a worker on this machine that died is found at a heartbeat; one whose
+            # lease ran out, by its claims' expiry: a due time)
+            self._recovery_wanted = False
+            recovered = recover(self.ctx, self.owner, claims, running, now)
+            dirty |= {c.batch_id for c in recovered}
+            claims = [c for c in claims if c not in recovered]
         mine = store.statuses_of(running)
         cancel = [user_id for user_id, status in mine.items() if status in _CANCELLED]
         batches = self._batches(first, dirty, now)
@@ -223,13 +223,26 @@ class Scheduler:
         if report_due_at is not None and (next_due is None or report_due_at < next_due):
             next_due = report_due_at
         start = claim_due(ctx, self.owner, settled, claims, running, now)
-        return PassOutcome(settled, cancel, start, next_due, reports)
+        return PassOutcome(self._resettle(settled, start, now), cancel, start, next_due, reports)
+
+    def _resettle(
+        self, batches: list[Batch], started: Sequence[Claimed], now: dt.datetime
+    ) -> list[Batch]:
+        """A synced batch whose users this pass took for incremental syncs is now
+        IncrementalSyncing (the start of our own jobs wakes no pass to say so)."""
+        touched = {job.batch_id for job in started}
+        return [
+            self._settle(b, [], now) or b
+            if b.id in touched and b.status in (B.SYNCED, B.SYNCED_WITH_ERRORS)
+            else b
+            for b in batches
+        ]
 
     def _batches(self, everything: bool, changed: Collection[int], now: dt.datetime) -> list[Batch]:
         """The batches this pass looks at, oldest first: all on the first pass; then the
         working ones, those the log named, those whose CompleteAfter has come."""
         store = self.ctx.store
-        found = {b.id: b for b in store.batches(statuses=None if everything else WORKING)}
+        found = {b.id: b for b in (store.batches() if everything else store.batches_in(WORKING))}
         found.update((b.id, b) for b in store.batches_by_ids(set(changed) - set(found)))
         found.update((b.id, b) for b in store.batches_to_complete(_COMPLETABLE, now))
         return sorted(found.values(), key=lambda b: (b.created_at, b.id))
@@ -281,45 +294,6 @@ class Scheduler:
 
     # -- recovery and removal -----------------------------------------------------------
 
-    def _recover(
-        self, now: dt.datetime, claims: Sequence[ClaimRow], running: Collection[int]
-    ) -> list[ClaimRow]:
-        """Users whose job's worker is gone go back where they resume (no work lost:
-        the engine reconciles what the dead job was doing). The users taken back."""
-        dead = set(self._dead_owners(now))
-        stale = [
-            c
-            for c in claims
-            if (c.until < now or c.owner in dead)
-            and not (c.owner == self.owner and c.user_id in running)
-        ]
-        orphans = [
-            ClaimRow(ref.user_id, ref.batch_id, ref.status, "", now)
-            for ref, claimed in self.ctx.store.in_statuses(_ONLY_WHILE_RUNNING)
-            if not claimed
-        ]
-        for row in [*stale, *orphans]:
-            changes = {**_RESUME.get(row.status, {}), "claimed_by": None}
-            changes.update(claimed_until=None, started_at=None)
-            if changes.get("status") == U.QUEUED:
-                changes["queued_since"] = now
-            if not self.ctx.store.update_user(row.user_id, changes, expect=[row.status]):
-                continue  # changed meanwhile: the next pass sees it as it is
-            self.ctx.store.add_event(
-                "job_recovered", now, batch_id=row.batch_id, user_id=row.user_id,
-                previous_owner=row.owner or None, status=row.status.value,
-            )  # fmt: skip
-        return [*stale, *orphans]
-
-    def _dead_owners(self, now: dt.datetime) -> list[str]:
-        dead = []
-        for owner, host, pid, heartbeat in self.ctx.store.services():
-            if owner == self.owner:
-                continue
-            if (host == self.host and not _alive(pid)) or heartbeat + self.ctx.settings.lease < now:
-                dead.append(owner)
-        return dead
-
     def _finish_removal(self, batch: Batch, claims: Sequence[ClaimRow], now: dt.datetime) -> bool:
         """Purge the batch once no job of it runs; whether it is gone."""
         if any(c.batch_id == batch.id and c.until >= now for c in claims):
@@ -341,16 +315,6 @@ def _complete_due(batch: Batch, now: dt.datetime) -> bool:
     return due and batch.status in _COMPLETABLE
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def service_running(ctx: ServiceContext) -> bool:
     """Whether a ``mailferry serve`` is alive on this database (fresh heartbeat, and
     its process exists when it runs on this machine)."""
@@ -359,7 +323,7 @@ def service_running(ctx: ServiceContext) -> bool:
     for owner, owner_host, pid, heartbeat in ctx.store.services():
         if not owner.startswith("serve:"):
             continue
-        if owner_host == host and not _alive(pid):
+        if owner_host == host and not alive(pid):
             continue
         if heartbeat + ctx.settings.lease >= now:
             return True

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, false, fun
 
 from mailferry.state.migration_records import MigrationUser
 from mailferry.state.records import SkippedItem
-from mailferry.state.scheduler_queries import has_claim
+from mailferry.state.scheduler_statements import has_claim
 from mailferry.state.schema import batches, mailboxes, migration_users, skipped_items
 from mailferry.state.service_rows import user_query, user_record
 from mailferry.state.statuses import BatchStatus, UserStatus

@@ -14,10 +14,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, text, update
+from sqlalchemy import Connection, bindparam, or_, select, text, update
 
 from mailferry.state.migration_records import MigrationUser
-from mailferry.state.scheduler_queries import has_claim
+from mailferry.state.scheduler_statements import has_claim
 from mailferry.state.schema import batches, migration_users
 from mailferry.state.service_rows import user_query, user_record, user_values
 from mailferry.state.statuses import UserStatus
@@ -26,6 +26,14 @@ from mailferry.state.store import StateStore
 U = migration_users.c
 INCREMENTAL_JOBS = (UserStatus.INCREMENTAL_SYNCING, UserStatus.COMPLETING)
 """Jobs counted against MaxConcurrentIncrementalSyncs (the final sync is incremental)."""
+_ENDPOINT_BATCHES = select(batches.c.id).where(batches.c.source_endpoint_id == bindparam("e"))
+_LIVE_CLAIMS = select(U.batch_id, U.status).where(has_claim(), U.claimed_until >= bindparam("now"))
+_TAKEN = select(U.id).where(
+    U.id.in_(bindparam("ids", expanding=True)),
+    U.claimed_by == bindparam("owner"),
+    U.claimed_until == bindparam("until"),
+)
+"""Of these users, the ones claimed with this owner and lease (just taken)."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +144,7 @@ class UserRows(StateStore):
                 connection.execute(text("SELECT pg_advisory_xact_lock(1, :e)"), {"e": endpoint_id})
             initial, incremental = _count_claims(connection, endpoint_id, now)
             extra = 0 if beyond is None else beyond(connection)
-            taken: list[int] = []
+            chosen: list[ClaimRequest] = []
             for request in requests:
                 if initial + incremental + extra >= caps.total:
                     break
@@ -144,11 +152,10 @@ class UserRows(StateStore):
                     continue
                 if not request.incremental and initial >= caps.initial:
                     continue
-                if _take(connection, request, owner, now, until):
-                    taken.append(request.user_id)
-                    incremental += request.incremental
-                    initial += not request.incremental
-            return taken
+                chosen.append(request)
+                incremental += request.incremental
+                initial += not request.incremental
+            return _take(connection, chosen, owner, now, until)
 
         return self._write("claim", run)
 
@@ -179,33 +186,42 @@ def _count_claims(connection: Connection, endpoint_id: int, now: dt.datetime) ->
     """Read through the claims index (as many rows as jobs run, whatever the number of
     users), the endpoint's batches matched here rather than by a join a planner could
     lead from the batches, over all their users."""
-    ids = select(batches.c.id).where(batches.c.source_endpoint_id == endpoint_id)
-    endpoint_batches = set(connection.execute(ids).scalars())
-    claims = select(U.batch_id, U.status).where(has_claim(), U.claimed_until >= now)
+    endpoint_batches = set(connection.execute(_ENDPOINT_BATCHES, {"e": endpoint_id}).scalars())
     incremental = {s.value for s in INCREMENTAL_JOBS}
     counts = [0, 0]
-    for batch_id, status in connection.execute(claims):
+    for batch_id, status in connection.execute(_LIVE_CLAIMS, {"now": now}):
         if batch_id in endpoint_batches:
             counts[status in incremental] += 1
     return counts[0], counts[1]
 
 
 def _take(
-    connection: Connection, request: ClaimRequest, owner: str, now: dt.datetime, until: dt.datetime
-) -> bool:
+    connection: Connection,
+    requests: Sequence[ClaimRequest],
+    owner: str,
+    now: dt.datetime,
+    until: dt.datetime,
+) -> list[int]:
+    """Take the users of ``requests`` that are still free and in the status expected:
+    one UPDATE per kind of request (not one per user), then the ones taken read back
+    (another worker may have got some first); their ids, in the requests' order."""
+    if not requests:
+        return []
+    groups: dict[tuple[UserStatus, UserStatus, str], list[ClaimRequest]] = {}
+    for request in requests:
+        key = (request.expect, request.status, repr(sorted(request.changes.items())))
+        groups.setdefault(key, []).append(request)
     free = or_(U.claimed_by.is_(None), U.claimed_until < now)
-    statement = (
-        update(migration_users)
-        .where(and_(U.id == request.user_id, U.status == request.expect.value, free))
-        .values(
-            user_values(
-                {
-                    **request.changes,
-                    "status": request.status,
-                    "claimed_by": owner,
-                    "claimed_until": until,
-                }
-            )
+    for (expect, status, _changes), group in groups.items():
+        values = {**group[0].changes, "status": status, "claimed_by": owner, "claimed_until": until}
+        ids = [r.user_id for r in group]
+        statement = (
+            update(migration_users)
+            .where(U.id.in_(ids), U.status == expect.value, free)
+            .values(user_values(values))
         )
-    )
-    return bool(connection.execute(statement).rowcount == 1)
+        connection.execute(statement)
+    ids = [r.user_id for r in requests]
+    params = {"ids": ids, "owner": owner, "until": until}
+    taken = set(connection.execute(_TAKEN, params).scalars())
+    return [user_id for user_id in ids if user_id in taken]
