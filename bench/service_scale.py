@@ -32,6 +32,7 @@ import json
 import os
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -333,10 +334,24 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def median_run(runs: Sequence[ServiceFigures], idle: int) -> ServiceFigures:
-    """The run with the median time to Synced among those with ``idle`` others."""
-    same = sorted((r for r in runs if r.idle_users == idle), key=lambda r: r.synced_cpu)
-    return same[(len(same) - 1) // 2]
+def median_of(runs: Sequence[ServiceFigures], idle: int) -> ServiceFigures:
+    """Each figure's median over the runs with ``idle`` others (peaks: the highest)."""
+    same = [r for r in runs if r.idle_users == idle]
+
+    def mid(name: str) -> float:
+        return float(statistics.median(getattr(r, name) for r in same))
+
+    return ServiceFigures(
+        idle,
+        synced_seconds=mid("synced_seconds"),
+        synced_cpu=mid("synced_cpu"),
+        noop_seconds=mid("noop_seconds"),
+        noop_cpu=mid("noop_cpu"),
+        idle_cpu_per_minute=mid("idle_cpu_per_minute"),
+        peak_initial=max(r.peak_initial for r in same),
+        peak_incremental=max(r.peak_incremental for r in same),
+        failed_users=max(r.failed_users for r in same),
+    )
 
 
 def report(
@@ -365,23 +380,21 @@ def report(
             f"{m.cpu / n * 1000:.1f} ms CPU per user (exit {m.exit_code})"
         )
     print("targets (medians over the rounds):")
-    idle_values = sorted({r.idle_users for r in runs})
-    medians = {idle: median_run(runs, idle) for idle in idle_values}
+    medians = {idle: median_of(runs, idle) for idle in sorted({r.idle_users for r in runs})}
     for idle, r in medians.items():
         ok = r.idle_cpu_per_minute < IDLE_TARGET_PER_MINUTE
         print(f"  idle CPU with {idle:,} others: {r.idle_cpu_per_minute:.3f} s/min "
               f"< {IDLE_TARGET_PER_MINUTE} s/min: {verdict(ok)}")  # fmt: skip
     base = medians.get(0)
-    noops = {idle: sorted(x.noop_seconds for x in runs if x.idle_users == idle) for idle in medians}
-    for idle in idle_values:
-        if base is not None and idle != 0:
-            ratio = noops[idle][(len(noops[idle]) - 1) // 2] / noops[0][(len(noops[0]) - 1) // 2]
+    for idle, r in medians.items():
+        if base is not None and idle != 0 and base.noop_seconds > 0:
+            ratio = r.noop_seconds / base.noop_seconds
+            cpu = r.noop_cpu / base.noop_cpu if base.noop_cpu else float("nan")
             ok = verdict(ratio <= NOOP_RATIO_TARGET)
             print(f"  no-op incremental with {idle:,} others: {ratio:.2f}x the same "
-                  f"with none <= {NOOP_RATIO_TARGET}x: {ok}")  # fmt: skip
+                  f"with none (CPU {cpu:.2f}x) <= {NOOP_RATIO_TARGET}x: {ok}")  # fmt: skip
     if migrates:
-        cpus = sorted(m.cpu for m in migrates)
-        yardstick = cpus[(len(cpus) - 1) // 2]
+        yardstick = statistics.median(m.cpu for m in migrates)
         for idle, r in medians.items():
             ratio = r.synced_cpu / yardstick
             ok = verdict(ratio <= CPU_RATIO_TARGET)

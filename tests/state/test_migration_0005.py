@@ -92,8 +92,13 @@ def test_an_existing_batch_survives_revision_0005(db_url: str) -> None:
         assert [(u.row, u.status) for u in asked] == [(2, UserStatus.SYNCED)]
         due = store.timed_syncs(endpoint_id, {BatchStatus.SYNCED}, NOW + dt.timedelta(hours=2), 10)
         assert [u.row for u in due] == [1, 2]
-        assert store.next_user_due(NOW + dt.timedelta(hours=2)) == NOW + dt.timedelta(hours=3)
-        completing = {BatchStatus.SYNCED}
-        assert store.next_batch_due(set(), completing, NOW) == NOW + dt.timedelta(days=2)
+        later = NOW + dt.timedelta(hours=2)  # the next sync then: u3's
+        assert store.next_due(set(), {BatchStatus.SYNCED}, later) == NOW + dt.timedelta(hours=3)
+        # u1's sync comes before the batch's CompleteAfter; after the syncs, it is next
+        assert store.next_due(set(), {BatchStatus.SYNCED}, NOW) == NOW + dt.timedelta(hours=1)
+        assert store.next_due(set(), set(), NOW + dt.timedelta(hours=4)) is None
+        assert store.next_due(set(), {BatchStatus.SYNCED}, NOW + dt.timedelta(hours=4)) == (
+            NOW + dt.timedelta(days=2)
+        )
     finally:
         store.close()

@@ -62,9 +62,7 @@ def claim_due(
     missing = {c.batch_id for c in claims} - set(endpoint_of)
     endpoint_of.update(ctx.store.batch_endpoints(missing))
     claimed: list[Claimed] = []
-    for endpoint in ctx.store.endpoints():
-        if endpoint.id not in endpoints:
-            continue
+    for endpoint in endpoints:
         free = _free(endpoint, claims, endpoint_of, now)
         if free.initial <= 0 and free.incremental <= 0:
             continue

@@ -271,11 +271,7 @@ class Scheduler:
         StartAfter, CompleteAfter, another worker's lease (index minima)."""
         store = self.ctx.store
         leases = [c.until for c in claims if c.owner != self.owner and c.until > now]
-        times = [
-            store.next_user_due(now),
-            store.next_batch_due({B.STARTING, B.WAITING}, _COMPLETABLE, now),
-            min(leases, default=None),
-        ]
+        times = [store.next_due({B.STARTING, B.WAITING}, _COMPLETABLE, now), *leases]
         return min((t for t in times if t is not None), default=None)
 
     def _reports(self, now: dt.datetime) -> tuple[list[Batch], dt.datetime | None]:

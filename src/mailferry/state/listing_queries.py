@@ -20,7 +20,18 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, case, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    or_,
+    select,
+)
 
 from mailferry.state.migration_records import MigrationUser
 from mailferry.state.records import SkippedItem
@@ -254,19 +265,25 @@ def _tallies(connection: Connection, batch_ids: Collection[int] | None) -> dict[
     return {b: UserTally(counts[b], sums[b]) for b in counts}
 
 
+_LIVE_CLAIMS = select(U.id, U.claimed_by).where(
+    has_claim(),
+    U.claimed_until >= bindparam("now"),
+    (U.batch_id + 0).in_(
+        select(batches.c.id).where(batches.c.source_endpoint_id == bindparam("e"))
+    ),
+)
+"""Through the claims index, built once (a join led from the batches reads all their
+users; building costs more than running)."""
+
+
 def live_claims_by_owner(
     connection: Connection, endpoint_id: int, owner: str, now: dt.datetime
 ) -> tuple[set[int], int]:
     """(ids of the users ``owner`` holds a live claim on, live claims of other owners)
     on the endpoint: what its connection budget needs (``service/connection_budget.py``)."""
-    # Through the claims index (a join led from the batches reads all their users).
-    endpoint_batches = select(batches.c.id).where(batches.c.source_endpoint_id == endpoint_id)
-    query = select(U.id, U.claimed_by).where(
-        has_claim(), U.claimed_until >= now, (U.batch_id + 0).in_(endpoint_batches)
-    )
     mine: set[int] = set()
     others = 0
-    for user_id, claimed_by in connection.execute(query):
+    for user_id, claimed_by in connection.execute(_LIVE_CLAIMS, {"e": endpoint_id, "now": now}):
         if claimed_by == owner:
             mine.add(int(user_id))
         else:

@@ -35,8 +35,8 @@ from sqlalchemy import Select
 
 from mailferry.state import scheduler_statements as sql
 from mailferry.state.database import is_memory
-from mailferry.state.migration_records import Batch, MigrationUser
-from mailferry.state.service_rows import batch_record, user_record
+from mailferry.state.migration_records import Batch, Endpoint, MigrationUser
+from mailferry.state.service_rows import batch_record, endpoint_record, user_record
 from mailferry.state.statuses import BatchStatus, UserStatus
 from mailferry.state.store import StateStore
 
@@ -199,13 +199,11 @@ class SchedulerQueries(StateStore):
         rows = self._rows("batch_endpoints", sql.BATCH_ENDPOINTS, ids=sorted(batch_ids))
         return {int(b): int(e) for b, e in rows}
 
-    def endpoints_running(self, statuses: Collection[BatchStatus]) -> set[int]:
+    def endpoints_running(self, statuses: Collection[BatchStatus]) -> list[Endpoint]:
         """The endpoints with a batch in ``statuses``."""
         values = [s.value for s in statuses]
-        return {
-            int(e)
-            for (e,) in self._rows("endpoints_running", sql.ENDPOINTS_RUNNING, statuses=values)
-        }
+        rows = self._rows("endpoints_running", sql.ENDPOINTS_RUNNING, statuses=values)
+        return [endpoint_record(row) for row in rows]
 
     # -- due jobs and due times ---------------------------------------------------------
 
@@ -242,25 +240,22 @@ class SchedulerQueries(StateStore):
         params = _endpoint_params(endpoint_id, batch_statuses, now, limit)
         return self._refs("timed_syncs", sql.TIMED_SYNCS, params)
 
-    def next_user_due(self, now: dt.datetime) -> dt.datetime | None:
-        """The earliest time after ``now`` at which an incremental sync or a retry falls
-        due (index minima: two probes)."""
-        return _earliest(self._rows("next_user_due", sql.NEXT_USER_DUE, now=now))
-
-    def next_batch_due(
+    def next_due(
         self,
         starting: Collection[BatchStatus],
         completing: Collection[BatchStatus],
         now: dt.datetime,
     ) -> dt.datetime | None:
-        """The earliest StartAfter (of batches in ``starting``) or CompleteAfter (in
-        ``completing``) after ``now``."""
+        """The earliest time after ``now`` at which an incremental sync or a retry falls
+        due, or a StartAfter (of batches in ``starting``) or CompleteAfter (in
+        ``completing``) comes: four index minima in one statement."""
         params = {
             "starting": [s.value for s in starting],
             "completing": [s.value for s in completing],
             "now": now,
         }
-        return _earliest(self._rows("next_batch_due", sql.NEXT_BATCH_DUE, **params))
+        found = [t for t in self._rows("next_due", sql.NEXT_DUE, **params)[0] if t is not None]
+        return min(found, default=None)
 
     def _rows(self, operation: str, query: Select[Any], **params: Any) -> list[Any]:
         with self._read(operation) as connection:
@@ -278,8 +273,3 @@ def _endpoint_params(
 ) -> dict[str, Any]:
     statuses = [s.value for s in batch_statuses]
     return {"endpoint": endpoint_id, "batch_statuses": statuses, "now": now, "limit": limit}
-
-
-def _earliest(rows: Sequence[Any]) -> dt.datetime | None:
-    found = [value for value in rows[0] if value is not None]
-    return min(found, default=None)

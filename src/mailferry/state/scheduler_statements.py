@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select, true
 
-from mailferry.state.schema import batches, events, migration_users
-from mailferry.state.service_rows import batch_query, user_query
+from mailferry.state.schema import batches, endpoints, events, migration_users
+from mailferry.state.service_rows import batch_query, endpoint_query, user_query
 from mailferry.state.statuses import UserStatus
 
 U = migration_users.c
@@ -85,7 +85,9 @@ REPORTABLE = BATCHES_IN.where(
     B.notification_emails != "[]", B.initial_sync_finished_at.is_not(None)
 )
 BATCH_ENDPOINTS = select(B.id, B.source_endpoint_id).where(B.id.in_(_many("ids")))
-ENDPOINTS_RUNNING = select(B.source_endpoint_id).where(B.status.in_(_many("statuses"))).distinct()
+ENDPOINTS_RUNNING = endpoint_query().where(
+    endpoints.c.id.in_(select(B.source_endpoint_id).where(B.status.in_(_many("statuses"))))
+)
 
 _REF = (U.id, U.batch_id, U.row, U.status)
 DUE_IN_BATCH = (
@@ -122,13 +124,11 @@ TIMED_SYNCS = (
 first. (``batch_id + 0``: the batch condition must not lead the query through the
 batch index, over every synced user.)"""
 
-NEXT_USER_DUE = select(
+NEXT_DUE = select(
     select(func.min(U.next_sync_at))
     .where(U.status == _SYNCED, U.next_sync_at > bindparam("now"))
     .scalar_subquery(),
     select(func.min(U.retry_at)).where(U.retry_at > bindparam("now")).scalar_subquery(),
-)
-NEXT_BATCH_DUE = select(
     select(func.min(B.start_after))
     .where(B.status.in_(_many("starting")), B.start_after > bindparam("now"))
     .scalar_subquery(),

@@ -10,11 +10,12 @@ first counts the endpoint's live claims, so two workers can't both take the last
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, text, update
+from sqlalchemy import Connection, Update, bindparam, or_, select, text, update
 
 from mailferry.state.migration_records import MigrationUser
 from mailferry.state.scheduler_statements import has_claim
@@ -79,7 +80,7 @@ class UserRows(StateStore):
 
     def user_by_id(self, user_id: int) -> MigrationUser | None:
         with self._read("user_by_id") as connection:
-            row = connection.execute(user_query().where(U.id == user_id)).one_or_none()
+            row = connection.execute(_USER_BY_ID, {"b_id": user_id}).one_or_none()
         return None if row is None else user_record(row)
 
     def active_addresses(self) -> dict[str, str]:
@@ -98,12 +99,15 @@ class UserRows(StateStore):
     ) -> bool:
         """Apply ``changes`` if the user is (still) in ``expect`` and claimed by ``owner``
         (when given); False when the row no longer matches (someone else changed it)."""
-        statement = update(migration_users).where(U.id == user_id).values(user_values(changes))
+        values = user_values(changes)
+        statement = _update_statement(tuple(sorted(values)), expect is not None, owner is not None)
+        params: dict[str, Any] = {f"v_{name}": value for name, value in values.items()}
+        params["b_id"] = user_id
         if expect is not None:
-            statement = statement.where(U.status.in_([s.value for s in expect]))
+            params["b_expect"] = [s.value for s in expect]
         if owner is not None:
-            statement = statement.where(U.claimed_by == owner)
-        return self._write("update_user", lambda c: c.execute(statement).rowcount == 1)
+            params["b_owner"] = owner
+        return self._write("update_user", lambda c: c.execute(statement, params).rowcount == 1)
 
     def update_batch_users(
         self, batch_id: int, changes: Mapping[str, Any], expect: Collection[UserStatus]
@@ -180,6 +184,22 @@ class UserRows(StateStore):
                 if user.claimed_by is None
             ]
         return found
+
+
+_USER_BY_ID = user_query().where(U.id == bindparam("b_id"))
+
+
+@functools.lru_cache(maxsize=512)
+def _update_statement(columns: tuple[str, ...], expect: bool, owner: bool) -> Update:
+    """``update_user``'s statement for these columns, built once (a job writes its user
+    a handful of times, always the same few shapes; building costs more than running)."""
+    values = {name: bindparam(f"v_{name}", type_=U[name].type) for name in columns}
+    statement = update(migration_users).where(U.id == bindparam("b_id")).values(values)
+    if expect:
+        statement = statement.where(U.status.in_(bindparam("b_expect", expanding=True)))
+    if owner:
+        statement = statement.where(U.claimed_by == bindparam("b_owner"))
+    return statement
 
 
 def _count_claims(connection: Connection, endpoint_id: int, now: dt.datetime) -> tuple[int, int]:

@@ -175,8 +175,10 @@ def _action_command(
         changed = action(ctx, name)
         if verb == "complete":
             _warn_incomplete(ctx, changed)
-        _carry_out(ctx, changed, wait, starting=verb == "start")
-        _print_batch(ctx, changed.name, output)
+        if _carry_out(ctx, changed, wait, starting=verb == "start"):
+            _print_batch(ctx, changed.name, output)  # as the run here left it
+        else:  # as the action left it (a service may already have moved it on)
+            output.emit(_batch_records(ctx, [changed]), single=True, table_columns=BATCH_COLUMNS)
 
     run.__doc__ = doc
     return batch.command(verb)(run)
@@ -327,15 +329,19 @@ def _write_report(ctx: ServiceContext, found: Batch, fmt: str, out: TextIO) -> N
 
 def _carry_out(
     ctx: ServiceContext, changed: Batch, wait: bool | None, *, starting: bool = False
-) -> None:
+) -> bool:
+    """Run the scheduler here when no service does (and waiting is wanted); whether it
+    ran here."""
     # Imported here: the scheduler and the progress views cost listings and reports
     # (commands that never run jobs) a third of their start-up.
     from mailferry.interfaces.cli.batch_watch import future_start, run_here, watch
 
     if wait is False or (starting and future_start(ctx, changed)):
-        return
+        return False
     if run_here(ctx, wait):
         watch(ctx, {changed.id})
+        return True
+    return False
 
 
 def _print_batch(ctx: ServiceContext, name: str, output: RecordFormat) -> None:
