@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from mailferry.service.csv_import import (
+from mailferry.service.users_csv.parse import (
     MAX_BYTES,
     CsvProblem,
     CsvProblemCode,

@@ -51,9 +51,9 @@ if str(REPO) not in sys.path:
 from bench.peers.machine import memory_tempdir  # noqa: E402
 
 from mailferry.rig import CorpusSpec, DovecotServer, generate, make_ca  # noqa: E402
-from mailferry.service import batches  # noqa: E402
+from mailferry.service.batches import manage as batches  # noqa: E402
 from mailferry.service.context import ServiceContext  # noqa: E402
-from mailferry.service.endpoints import EndpointChanges, new_endpoint  # noqa: E402
+from mailferry.service.endpoints.manage import EndpointChanges, new_endpoint  # noqa: E402
 from mailferry.service.vault import Vault  # noqa: E402
 from mailferry.state.migration_records import TargetSettings  # noqa: E402
 from mailferry.state.service_store import ServiceStore  # noqa: E402

@@ -18,12 +18,12 @@ from pathlib import Path
 from types import TracebackType
 
 from mailferry.rig import DovecotServer
-from mailferry.service import batches
-from mailferry.service.connection_budget import PAIRS, claim_budget, connections_in_use
+from mailferry.service.batches import manage as batches
+from mailferry.service.batches.users import get_users
 from mailferry.service.context import ServiceContext
-from mailferry.service.endpoints import EndpointChanges, new_endpoint
-from mailferry.service.migration_users import get_users
-from mailferry.service.scheduler import run_in_process
+from mailferry.service.endpoints.manage import EndpointChanges, new_endpoint
+from mailferry.service.jobs.connection_budget import PAIRS, claim_budget, connections_in_use
+from mailferry.service.jobs.scheduler import run_in_process
 from mailferry.state.service_store import ServiceStore
 from mailferry.state.statuses import BatchStatus, UserStatus
 from mailferry.state.user_rows import Caps, ClaimRequest

@@ -14,8 +14,8 @@ from collections import Counter
 from pathlib import Path
 
 from mailferry.rig import DovecotServer
-from mailferry.service import batches
-from mailferry.service.endpoints import new_endpoint
+from mailferry.service.batches import manage as batches
+from mailferry.service.endpoints.manage import new_endpoint
 from mailferry.service.statuses import BatchStatus, UserStatus
 from mailferry.service.vault import Vault
 from tests.service.service_support import (

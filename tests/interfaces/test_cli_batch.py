@@ -15,7 +15,7 @@ from rich.console import Console
 from mailferry.interfaces.cli.batch_watch import PlainLines, Snapshot, render
 from mailferry.rig import CorpusSpec, DovecotServer, RigAccount, generate
 from mailferry.service.context import ServiceContext
-from mailferry.service.scheduler import service_running
+from mailferry.service.jobs.scheduler import service_running
 from mailferry.service.vault import Vault
 from mailferry.state.service_store import ServiceStore
 from tests.interfaces.cli_service_support import (

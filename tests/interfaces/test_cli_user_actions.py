@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailferry.interfaces.cli.cmdlets import translate_cmdlet
-from mailferry.service import batches
+from mailferry.service.batches import manage as batches
 from mailferry.service.context import ServiceContext
 from mailferry.service.statuses import UserStatus
 from mailferry.service.vault import Vault

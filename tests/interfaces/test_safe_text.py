@@ -11,8 +11,8 @@ from rich.console import Console
 from mailferry.interfaces.cli.output import render
 from mailferry.interfaces.cli.progress_view import MigrationProgress
 from mailferry.interfaces.cli.safe_text import printable, printable_lines, rich_text
-from mailferry.service.csv_import import MigrationUserRow
-from mailferry.service.migrate_retry import RetryWaiting
+from mailferry.service.oneshot.retry import RetryWaiting
+from mailferry.service.users_csv.parse import MigrationUserRow
 
 SPOOF_FOLDER = "Invoices\u202etxt.exe"  # shows as "Invoicesexe.txt"
 SPOOF_ADDRESS = "bob\x7f\x1b[2K@contoso.example"  # DEL, then an erase-line sequence

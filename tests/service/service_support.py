@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mailferry.rig import CorpusSpec, DovecotServer, RigAccount, generate
-from mailferry.service import batches
+from mailferry.service.batches import manage as batches
 from mailferry.service.context import ServiceContext, ServiceSettings
-from mailferry.service.endpoints import EndpointChanges, new_endpoint
+from mailferry.service.endpoints.manage import EndpointChanges, new_endpoint
 from mailferry.service.vault import Vault
 from mailferry.state.migration_records import TargetSettings
 from mailferry.state.service_store import ServiceStore

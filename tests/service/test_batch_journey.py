@@ -9,10 +9,10 @@ import datetime as dt
 from pathlib import Path
 
 from mailferry.rig import CorpusSpec, DovecotServer, generate
-from mailferry.service import batches
-from mailferry.service.endpoints import new_endpoint
-from mailferry.service.migration_users import get_user, get_users, user_sync_now
-from mailferry.service.scheduler import run_in_process
+from mailferry.service.batches import manage as batches
+from mailferry.service.batches.users import get_user, get_users, user_sync_now
+from mailferry.service.endpoints.manage import new_endpoint
+from mailferry.service.jobs.scheduler import run_in_process
 from mailferry.service.statuses import BatchStatus, UserStatus
 from tests.service.service_support import (
     MakeUser,

@@ -18,10 +18,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from mailferry.rig import DovecotServer
-from mailferry.service import batches
-from mailferry.service.migration_users import get_users
-from mailferry.service.notifications import SmtpSettings
-from mailferry.service.scheduler import Scheduler, run_in_process
+from mailferry.service.batches import manage as batches
+from mailferry.service.batches.users import get_users
+from mailferry.service.jobs.scheduler import Scheduler, run_in_process
+from mailferry.service.reports.notifications import SmtpSettings
 from mailferry.service.statuses import BatchStatus, UserStatus
 from tests.service.service_support import (
     MakeUser,

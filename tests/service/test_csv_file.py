@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from mailferry.interfaces.cli.words import EXIT_USAGE
-from mailferry.service.csv_file import read_csv_file
-from mailferry.service.csv_import import MAX_BYTES, CsvProblemCode, CsvValidationError
+from mailferry.service.users_csv.file import read_csv_file
+from mailferry.service.users_csv.parse import MAX_BYTES, CsvProblemCode, CsvValidationError
 from mailferry.service.vault import Vault
 
 CSV = b"EmailAddress,UserName,Password\r\na@contoso.com,a,p\r\n"

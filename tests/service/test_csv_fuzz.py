@@ -13,9 +13,9 @@ from bench.csv_fuzz import examples, mutate, names_its_place
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailferry.service.csv_import import CsvProblem, CsvProblemCode, CsvValidationError
-from mailferry.service.csv_import import parse_users_csv as parse
-from mailferry.service.csv_records import Malformed, Record, read_records
+from mailferry.service.users_csv.parse import CsvProblem, CsvProblemCode, CsvValidationError
+from mailferry.service.users_csv.parse import parse_users_csv as parse
+from mailferry.service.users_csv.records import Malformed, Record, read_records
 
 EXAMPLES = examples()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mailferry.errors import MailferryError
-from mailferry.service.csv_import import (
+from mailferry.service.users_csv.parse import (
     CsvValidationError,
     MigrationUserRow,
     parse_users_csv,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from mailferry.service.csv_import import CsvValidationError, read_users_csv
-from mailferry.service.csv_values import (
+from mailferry.service.users_csv.parse import CsvValidationError, read_users_csv
+from mailferry.service.users_csv.values import (
     _address_problem_in_detail,
     _is_plain_address,
     email_address_problem,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mailferry.service.csv_import import (
+from mailferry.service.users_csv.parse import (
     MAX_BYTES,
     MAX_PROBLEMS,
     MAX_ROWS,

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from mailferry.service.csv_import import (
+from mailferry.service.users_csv.parse import (
     CsvProblem,
     CsvProblemCode,
     CsvValidationError,
     parse_users_csv,
     read_users_csv,
 )
-from mailferry.service.csv_records import MAX_COLUMNS, MAX_VALUE_CHARS
+from mailferry.service.users_csv.records import MAX_COLUMNS, MAX_VALUE_CHARS
 
 HEADER = b"EmailAddress,UserName,Password\r\n"
 USER = b"a@contoso.com,a,p\r\n"

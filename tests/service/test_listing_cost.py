@@ -19,8 +19,8 @@ from sqlalchemy import Engine, event, select, update
 from mailferry.interfaces.cli.cmdlets import translate_cmdlet
 from mailferry.service.context import ServiceContext
 from mailferry.service.properties import USER_STATISTICS_FIELDS, shown_status, status_filter
-from mailferry.service.reporting import build_batch_report, write_batch_report
-from mailferry.service.reports import (
+from mailferry.service.reports.batch_report import build_batch_report, write_batch_report
+from mailferry.service.reports.formats import (
     batch_report,
     report_csv,
     report_json,

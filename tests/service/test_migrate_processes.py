@@ -24,10 +24,10 @@ import pytest
 from mailferry.connection.options import ConnectOptions, Security
 from mailferry.engine.progress import MailboxStarted, MessagesCopied, ProgressEvent
 from mailferry.rig import CorpusSpec, DovecotServer, RigAccount, generate
-from mailferry.service.csv_import import MigrationUserRow
-from mailferry.service.migrate_processes import WorkerSetupError
-from mailferry.service.migrate_run import MigrationRequest, UserOutcome, run_migration
 from mailferry.service.migration_spec import SourceSpec, TargetSpec
+from mailferry.service.oneshot.migrate import MigrationRequest, UserOutcome, run_migration
+from mailferry.service.oneshot.processes import WorkerSetupError
+from mailferry.service.users_csv.parse import MigrationUserRow
 from mailferry.state.database import WRITE_OPTION
 from mailferry.state.store import StateStore
 from mailferry.stores.logins import PerUser

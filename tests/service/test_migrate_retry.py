@@ -18,7 +18,7 @@ from typing import Any
 from mailferry.rig import CorpusSpec, DovecotServer, RigAccount, generate
 from mailferry.rig.fault_proxy import FaultProxy
 from mailferry.service.context import ServiceSettings
-from mailferry.service.migrate_retry import RetrySettings
+from mailferry.service.oneshot.retry import RetrySettings
 from tests.conftest import MASTER_USER
 from tests.integration.mailview import Login, count, differences, migrated, non_empty, read_view
 

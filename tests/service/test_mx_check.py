@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailferry.service.mx_check import (
+from mailferry.service.mx.check import (
     MxCheckError,
     MxCheckResult,
     MxFailure,
@@ -17,7 +17,7 @@ from mailferry.service.mx_check import (
     check_mx,
     domains_of,
 )
-from mailferry.service.mx_names import host_matches, parse_domain, parse_expected
+from mailferry.service.mx.names import host_matches, parse_domain, parse_expected
 from tests.dns_server import LoopbackDnsServer, SilentDnsServer
 
 TARGET = "mx.new.example"

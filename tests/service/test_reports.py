@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mailferry.service.properties import USER_STATISTICS_FIELDS
-from mailferry.service.reports import (
+from mailferry.service.reports.formats import (
     SKIPPED_TABLE_FIELDS,
     batch_report,
     report_csv,

@@ -18,11 +18,11 @@ from mailferry.errors import (
     ServerBye,
     Throttled,
 )
-from mailferry.service import batches
-from mailferry.service.endpoints import EndpointChanges, new_endpoint
-from mailferry.service.migration_users import get_users
-from mailferry.service.retry_policy import retry_delay
-from mailferry.service.scheduler import run_in_process
+from mailferry.service.batches import manage as batches
+from mailferry.service.batches.users import get_users
+from mailferry.service.endpoints.manage import EndpointChanges, new_endpoint
+from mailferry.service.jobs.retry_policy import retry_delay
+from mailferry.service.jobs.scheduler import run_in_process
 from mailferry.service.statuses import UserStatus
 from tests.service.service_support import make_context, users_csv
 

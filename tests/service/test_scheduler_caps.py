@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mailferry.rig import DovecotServer
-from mailferry.service import batches
-from mailferry.service.endpoints import new_endpoint
-from mailferry.service.migration_users import get_users
-from mailferry.service.scheduler import run_in_process
+from mailferry.service.batches import manage as batches
+from mailferry.service.batches.users import get_users
+from mailferry.service.endpoints.manage import new_endpoint
+from mailferry.service.jobs.scheduler import run_in_process
 from mailferry.service.statuses import BatchStatus, UserStatus
 from mailferry.state.migration_records import Event
 from tests.service.service_support import (

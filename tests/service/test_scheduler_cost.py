@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from sqlalchemy import event, insert
 
-from mailferry.service import batches
-from mailferry.service.change_feed import ChangeFeed
+from mailferry.service.batches import manage as batches
+from mailferry.service.batches.users import user_sync_now
 from mailferry.service.context import ServiceContext, ServiceSettings
-from mailferry.service.endpoints import EndpointChanges, new_endpoint
-from mailferry.service.jobs import Work
-from mailferry.service.migration_users import user_sync_now
-from mailferry.service.scheduler import Scheduler
+from mailferry.service.endpoints.manage import EndpointChanges, new_endpoint
+from mailferry.service.jobs.change_feed import ChangeFeed
+from mailferry.service.jobs.runner import Work
+from mailferry.service.jobs.scheduler import Scheduler
 from mailferry.service.vault import Vault
 from mailferry.state.migration_records import Batch, TargetSettings
 from mailferry.state.schema import events

@@ -9,10 +9,10 @@ import asyncio
 from pathlib import Path
 
 from mailferry.rig import DovecotServer
-from mailferry.service import batches
-from mailferry.service.jobs import AsyncioJobRunner
-from mailferry.service.migration_users import get_user
-from mailferry.service.scheduler import Scheduler
+from mailferry.service.batches import manage as batches
+from mailferry.service.batches.users import get_user
+from mailferry.service.jobs.runner import AsyncioJobRunner
+from mailferry.service.jobs.scheduler import Scheduler
 from mailferry.service.statuses import UserStatus
 from tests.service.service_support import (
     MakeUser,

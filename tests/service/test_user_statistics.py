@@ -8,11 +8,11 @@ import re
 from pathlib import Path
 
 from mailferry.rig import CorpusSpec, DovecotServer, generate
-from mailferry.service import batches
-from mailferry.service.endpoints import new_endpoint
-from mailferry.service.migration_users import user_report, user_statistics
+from mailferry.service.batches import manage as batches
+from mailferry.service.batches.users import user_report, user_statistics
+from mailferry.service.endpoints.manage import new_endpoint
+from mailferry.service.jobs.scheduler import run_in_process
 from mailferry.service.properties import user_statistics_properties
-from mailferry.service.scheduler import run_in_process
 from tests.service.service_support import (
     MakeUser,
     address,

@@ -10,9 +10,9 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import inspect
 
-from mailferry.service import batches
+from mailferry.service.batches import manage as batches
 from mailferry.service.context import ServiceContext, ServiceSettings
-from mailferry.service.endpoints import EndpointChanges, new_endpoint
+from mailferry.service.endpoints.manage import EndpointChanges, new_endpoint
 from mailferry.service.vault import Vault
 from mailferry.state.database import create_state_engine
 from mailferry.state.migrate import alembic_config

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mailferry.errors import MailboxLocked
-from mailferry.service.retry_policy import is_transient
+from mailferry.service.jobs.retry_policy import is_transient
 from mailferry.stores import maildir_io
 from mailferry.stores.maildir_folder import STATE_FILE
 from tests.stores.test_maildir_target import ADDRESS, item, uids, with_mailbox

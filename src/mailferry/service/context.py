@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mailferry.service.notifications import SmtpSettings
+from mailferry.service.reports.notifications import SmtpSettings
 from mailferry.service.vault import Vault
 from mailferry.state.migration_records import TargetSettings
 from mailferry.state.service_store import ServiceStore

@@ -18,7 +18,7 @@ from mailferry.connection.options import ConnectOptions, Security, default_port
 from mailferry.engine.folder_placement import MaildirLayout
 from mailferry.engine.folder_types import TargetLayout
 from mailferry.errors import MailferryError
-from mailferry.service.csv_import import MigrationUserRow
+from mailferry.service.users_csv.parse import MigrationUserRow
 from mailferry.stores.base import SourceMailbox, TargetMailbox
 from mailferry.stores.imap_source import open_imap_source
 from mailferry.stores.imap_target import open_imap_target

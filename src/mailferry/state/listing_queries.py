@@ -280,7 +280,7 @@ def live_claims_by_owner(
     connection: Connection, endpoint_id: int, owner: str, now: dt.datetime
 ) -> tuple[set[int], int]:
     """(ids of the users ``owner`` holds a live claim on, live claims of other owners)
-    on the endpoint: what its connection budget needs (``service/connection_budget.py``)."""
+    on the endpoint: what its connection budget needs (``service/jobs/connection_budget.py``)."""
     mine: set[int] = set()
     others = 0
     for user_id, claimed_by in connection.execute(_LIVE_CLAIMS, {"e": endpoint_id, "now": now}):

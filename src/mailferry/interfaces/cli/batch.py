@@ -25,15 +25,15 @@ from mailferry.interfaces.cli.record_options import (
 )
 from mailferry.interfaces.cli.service_context import db_option, service_command
 from mailferry.interfaces.cli.target_options import parse_target, target_secret
-from mailferry.service import batches as service
-from mailferry.service.batches import TARGET_LOGINS, BatchChanges, BatchRequest
+from mailferry.service.batches import manage as service
+from mailferry.service.batches.manage import TARGET_LOGINS, BatchChanges, BatchRequest
+from mailferry.service.batches.users import user_tallies
 from mailferry.service.context import ServiceContext
-from mailferry.service.csv_file import read_csv_file
-from mailferry.service.migration_users import user_tallies
 from mailferry.service.properties import batch_tally_properties
-from mailferry.service.reporting import REPORT_FORMATS, write_batch_report
+from mailferry.service.reports.batch_report import REPORT_FORMATS, write_batch_report
 from mailferry.service.service_errors import NotFound
 from mailferry.service.statuses import BatchStatus
+from mailferry.service.users_csv.file import read_csv_file
 from mailferry.state.migration_records import Batch, TargetSettings
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)

@@ -27,8 +27,8 @@ from mailferry.errors import MailferryError
 from mailferry.interfaces.cli.safe_text import printable, rich_text
 from mailferry.interfaces.cli.words import describe
 from mailferry.service.context import ServiceContext
+from mailferry.service.jobs.scheduler import run_in_process, service_running
 from mailferry.service.properties import batch_properties
-from mailferry.service.scheduler import run_in_process, service_running
 from mailferry.service.statuses import USER_FAILED, USER_RUNNING
 from mailferry.state.migration_records import Batch, MigrationUser
 

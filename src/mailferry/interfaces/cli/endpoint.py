@@ -13,7 +13,7 @@ from mailferry.connection.options import Security
 from mailferry.interfaces.cli.record_options import ENDPOINT_COLUMNS, RecordFormat, record_options
 from mailferry.interfaces.cli.service_context import db_option, service_command
 from mailferry.service.context import ServiceContext
-from mailferry.service.endpoints import (
+from mailferry.service.endpoints.manage import (
     EndpointChanges,
     get_endpoints,
     new_endpoint,

@@ -29,9 +29,9 @@ from mailferry.interfaces.cli.migration_options import (
 from mailferry.interfaces.cli.progress_view import MigrationProgress
 from mailferry.interfaces.cli.safe_text import rich_text
 from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, EXIT_USAGE, describe
-from mailferry.service.migrate_retry import RetrySettings
-from mailferry.service.migrate_run import MigrationRequest, UserOutcome, run_migration
-from mailferry.service.migrate_state import default_state_path
+from mailferry.service.oneshot.migrate import MigrationRequest, UserOutcome, run_migration
+from mailferry.service.oneshot.retry import RetrySettings
+from mailferry.service.oneshot.state_file import default_state_path
 
 
 @click.command("migrate")
@@ -99,7 +99,7 @@ def migrate(**params: Any) -> None:
     outcomes = _run(console, request)
     _print_summary(console, outcomes, request)
     if params["report_path"] is not None:
-        from mailferry.service.migration_report import migration_report
+        from mailferry.service.oneshot.report import migration_report
 
         report = migration_report(request, outcomes)
         params["report_path"].write_text(json.dumps(report, indent=2, ensure_ascii=False))

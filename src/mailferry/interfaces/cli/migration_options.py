@@ -19,9 +19,9 @@ from mailferry.connection.auth import AuthMethod
 from mailferry.connection.options import ConnectOptions, Security, default_port
 from mailferry.engine.content_filter import ReceivedWindow, parse_content_filter
 from mailferry.errors import ContentFilterError
-from mailferry.service.csv_file import read_csv_file
-from mailferry.service.csv_import import MigrationUserRow, parse_users_csv
 from mailferry.service.migration_spec import SourceSpec, TargetSpec, parse_target
+from mailferry.service.users_csv.file import read_csv_file
+from mailferry.service.users_csv.parse import MigrationUserRow, parse_users_csv
 from mailferry.stores.logins import (
     AdminAuthzid,
     MasterUser,

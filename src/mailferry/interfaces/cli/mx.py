@@ -18,13 +18,13 @@ import click
 
 from mailferry.interfaces.cli.service_context import build_context, cli_errors, mailferry_home
 from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK
-from mailferry.service.mx_check import (
+from mailferry.service.mx.check import (
     MxCheckError,
     MxCheckResult,
     MxFailure,
     check_mx,
 )
-from mailferry.service.mx_switch import record_mx_result
+from mailferry.service.mx.switch import record_mx_result
 
 TARGET_ENV = "MAILFERRY_MX_TARGET"
 

@@ -31,9 +31,9 @@ from mailferry.engine.progress import (
     MessagesCopied,
 )
 from mailferry.interfaces.cli.safe_text import printable
-from mailferry.service.csv_import import MigrationUserRow
-from mailferry.service.migrate_retry import RetryWaiting
-from mailferry.service.migrate_run import MigrationEvent
+from mailferry.service.oneshot.migrate import MigrationEvent
+from mailferry.service.oneshot.retry import RetryWaiting
+from mailferry.service.users_csv.parse import MigrationUserRow
 
 
 class _RateColumn(ProgressColumn):

@@ -30,7 +30,7 @@ from mailferry.interfaces.cli.service_context import (
 )
 from mailferry.interfaces.cli.words import describe
 from mailferry.service.context import Clock, ServiceContext, system_clock
-from mailferry.service.scheduler import Scheduler
+from mailferry.service.jobs.scheduler import Scheduler
 from mailferry.state.migration_records import Batch
 
 

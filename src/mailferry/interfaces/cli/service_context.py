@@ -37,7 +37,7 @@ from mailferry.interfaces.cli.safe_text import printable_lines
 from mailferry.interfaces.cli.target_options import target_from_env
 from mailferry.interfaces.cli.words import describe, exit_code
 from mailferry.service.context import ServiceContext, ServiceSettings
-from mailferry.service.notifications import SmtpSettings
+from mailferry.service.reports.notifications import SmtpSettings
 from mailferry.service.service_errors import InvalidSetting
 from mailferry.service.vault import Vault, key_from_text, load_or_create_key
 from mailferry.state.service_store import ServiceStore

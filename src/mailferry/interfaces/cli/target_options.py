@@ -15,10 +15,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from mailferry.connection.options import Security, default_port
-from mailferry.service.batches import TARGET_LOGINS
-from mailferry.service.csv_file import read_csv_file
-from mailferry.service.csv_import import parse_users_csv
+from mailferry.service.batches.manage import TARGET_LOGINS
 from mailferry.service.service_errors import InvalidSetting
+from mailferry.service.users_csv.file import read_csv_file
+from mailferry.service.users_csv.parse import parse_users_csv
 from mailferry.state.migration_records import TargetSettings
 
 PASSWORD_ENV = "MAILFERRY_TARGET_PASSWORD"

@@ -23,8 +23,8 @@ from mailferry.interfaces.cli.service_context import (
     db_option,
 )
 from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, describe
-from mailferry.service.endpoints import connect_options, get_endpoint
-from mailferry.service.server_check import ServerCheckReport, check_server
+from mailferry.service.endpoints.manage import connect_options, get_endpoint
+from mailferry.service.endpoints.server_check import ServerCheckReport, check_server
 
 
 @click.command("test-server")

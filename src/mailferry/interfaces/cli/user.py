@@ -15,8 +15,13 @@ from mailferry.interfaces.cli.record_options import (
     record_options,
 )
 from mailferry.interfaces.cli.service_context import db_option, service_command
-from mailferry.service.context import ServiceContext
-from mailferry.service.migration_users import (
+from mailferry.service.batches.user_actions import (
+    finish_user_action,
+    remove_user,
+    start_user,
+    stop_user,
+)
+from mailferry.service.batches.users import (
     get_user,
     list_users,
     listed_user,
@@ -24,14 +29,9 @@ from mailferry.service.migration_users import (
     user_report,
     user_sync_now,
 )
+from mailferry.service.context import ServiceContext
 from mailferry.service.properties import user_properties, user_statistics_properties
 from mailferry.service.statuses import UserStatus
-from mailferry.service.user_actions import (
-    finish_user_action,
-    remove_user,
-    start_user,
-    stop_user,
-)
 from mailferry.state.migration_records import MigrationUser
 from mailferry.state.records import SkippedItem
 

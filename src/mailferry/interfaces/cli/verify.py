@@ -28,7 +28,7 @@ from mailferry.interfaces.cli.migration_options import (
 )
 from mailferry.interfaces.cli.verify_view import print_outcomes, report_as_dict
 from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, EXIT_USAGE, describe
-from mailferry.service.verify_run import UserVerification, VerifyRequest, run_verification
+from mailferry.service.oneshot.verify import UserVerification, VerifyRequest, run_verification
 
 _DEFAULTS = SyncOptions()
 

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from mailferry.engine.verify_report import FolderVerification, MessageRef, VerifyReport
 from mailferry.interfaces.cli.safe_text import rich_text
-from mailferry.service.verify_run import UserVerification
+from mailferry.service.oneshot.verify import UserVerification
 
 SHOWN_PER_FOLDER = 10  # differences listed under a table per folder; the JSON has all
 

@@ -36,9 +36,9 @@ def exit_code(error: MailferryError) -> int:
 @functools.cache
 def _bad_input() -> tuple[type[MailferryError], ...]:
     """Imported on first use, when an error is already there (the CLI starts lighter)."""
-    from mailferry.service.csv_problems import CsvValidationError
     from mailferry.service.migration_spec import TargetSpecError
     from mailferry.service.service_errors import InvalidSetting
+    from mailferry.service.users_csv.problems import CsvValidationError
 
     return (CsvValidationError, InvalidSetting, TargetSpecError, ContentFilterError)
 

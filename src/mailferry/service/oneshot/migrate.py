@@ -25,8 +25,6 @@ from mailferry.engine.progress import ProgressEvent
 from mailferry.engine.results import MailboxResult
 from mailferry.engine.sync import sync_mailbox
 from mailferry.errors import MailferryError
-from mailferry.service.csv_import import MigrationUserRow
-from mailferry.service.migrate_retry import RetrySettings, RetryWaiting, UserRetries
 from mailferry.service.migration_spec import (
     SourceSpec,
     TargetSpec,
@@ -35,6 +33,8 @@ from mailferry.service.migration_spec import (
     open_source,
     open_target,
 )
+from mailferry.service.oneshot.retry import RetrySettings, RetryWaiting, UserRetries
+from mailferry.service.users_csv.parse import MigrationUserRow
 from mailferry.stores.base import SourceMailbox, TargetMailbox
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ async def run_migration(
     """
     count = worker_count(request)
     if count > 1:
-        from mailferry.service.migrate_processes import run_in_processes
+        from mailferry.service.oneshot.processes import run_in_processes
 
         return await run_in_processes(
             request, count, on_event=on_event, on_user_done=on_user_done, describe=describe

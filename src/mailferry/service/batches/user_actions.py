@@ -42,8 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mailferry.service.batch_settle import finish_idle_users, settle_batch
-from mailferry.service.batches import (
+from mailferry.service.batches.manage import (
     INCOMPLETE_WARNING,
     LOSS_WARNING,
     get_batch,
@@ -53,8 +52,9 @@ from mailferry.service.batches import (
     retry_changes,
     synced_before_mx_switch,
 )
+from mailferry.service.batches.settle import finish_idle_users, settle_batch
+from mailferry.service.batches.users import get_user
 from mailferry.service.context import ServiceContext
-from mailferry.service.migration_users import get_user
 from mailferry.service.service_errors import RemoveRefused
 from mailferry.service.statuses import (
     USER_JOB_STATUSES,

@@ -12,9 +12,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from mailferry.service.csv_problems import CsvProblem, CsvProblemCode
-from mailferry.service.csv_records import Record, first_record
-from mailferry.service.csv_values import email_address_problem, normalize_address
+from mailferry.service.users_csv.problems import CsvProblem, CsvProblemCode
+from mailferry.service.users_csv.records import Record, first_record
+from mailferry.service.users_csv.values import email_address_problem, normalize_address
 
 REQUIRED_COLUMNS = ("EmailAddress", "UserName", "Password")
 OPTIONAL_COLUMNS = ("UserRoot",)

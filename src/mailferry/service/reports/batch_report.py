@@ -14,14 +14,13 @@ from typing import Any
 
 from mailferry.errors import MailferryError
 from mailferry.service.context import ServiceContext
-from mailferry.service.notifications import send_report
 from mailferry.service.properties import (
     batch_tally_properties,
     skipped_item_properties,
     user_statistics_properties,
     user_statistics_values,
 )
-from mailferry.service.reports import (
+from mailferry.service.reports.formats import (
     TextSink,
     report_csv,
     report_json,
@@ -29,6 +28,7 @@ from mailferry.service.reports import (
     write_report_csv_values,
     write_report_json,
 )
+from mailferry.service.reports.notifications import send_report
 from mailferry.service.statuses import BatchStatus
 from mailferry.state.listing_queries import ReportReader, UserStatisticsRow
 from mailferry.state.migration_records import Batch

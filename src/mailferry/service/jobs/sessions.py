@@ -17,12 +17,12 @@ from pathlib import Path
 from mailferry.connection.auth import AuthMethod
 from mailferry.connection.options import ConnectOptions, Security
 from mailferry.errors import MailferryError
-from mailferry.service.connection_budget import PAIRS, take_extra_pairs
 from mailferry.service.context import ServiceContext
-from mailferry.service.csv_import import MigrationUserRow
-from mailferry.service.endpoints import connect_options
+from mailferry.service.endpoints.manage import connect_options
+from mailferry.service.jobs.connection_budget import PAIRS, take_extra_pairs
 from mailferry.service.migration_spec import SourceSpec, TargetSpec, open_pair
 from mailferry.service.service_errors import NotFound
+from mailferry.service.users_csv.parse import MigrationUserRow
 from mailferry.state.migration_records import Batch, MigrationUser, TargetSettings
 from mailferry.stores.base import SourceMailbox, TargetMailbox
 from mailferry.stores.logins import (

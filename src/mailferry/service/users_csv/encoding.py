@@ -13,7 +13,7 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from mailferry.service.csv_problems import CsvProblem, CsvProblemCode
+from mailferry.service.users_csv.problems import CsvProblem, CsvProblemCode
 
 _RESAVE = 'Save it again from the spreadsheet as "CSV UTF-8 (Comma delimited)".'
 

@@ -29,8 +29,8 @@ from mailferry.engine.results import MailboxResult
 from mailferry.engine.sync import sync_mailbox
 from mailferry.errors import MailferryError
 from mailferry.service.context import ServiceContext
-from mailferry.service.job_sessions import JobSessions
-from mailferry.service.retry_policy import retry_delay
+from mailferry.service.jobs.retry_policy import retry_delay
+from mailferry.service.jobs.sessions import JobSessions
 from mailferry.service.statuses import INCOMPLETE_SYNC, UserStatus
 from mailferry.state.migration_records import Batch, MigrationUser
 from mailferry.state.records import SkippedItem

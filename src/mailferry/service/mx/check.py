@@ -1,7 +1,7 @@
 """Does a domain's MX point at the migration target yet? (SPEC §1 step 8, the cut-over.)
 
 The rule: ``points_to_target`` is True when every MX host of the *lowest* preference
-matches an expected host (see :mod:`mailferry.service.mx_names` for matching). Senders
+matches an expected host (see :mod:`mailferry.service.mx.names` for matching). Senders
 try the lowest preference first, so that is where new mail goes; backups of a higher
 preference that still point elsewhere don't make it False, but the detail names them.
 With no expected host it is False and the detail says so.
@@ -29,7 +29,7 @@ import dns.resolver
 import dns.rrset
 from dns.asyncresolver import Resolver
 
-from mailferry.service.mx_names import (
+from mailferry.service.mx.names import (
     DomainName,
     MxCheckError,
     MxFailure,

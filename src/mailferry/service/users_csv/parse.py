@@ -40,8 +40,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from mailferry.service.csv_encoding import DecodedCsv, decode_csv_bytes
-from mailferry.service.csv_header import (
+from mailferry.service.users_csv.encoding import DecodedCsv, decode_csv_bytes
+from mailferry.service.users_csv.header import (
     KNOWN_COLUMNS,
     REQUIRED_COLUMNS,
     Layout,
@@ -49,14 +49,14 @@ from mailferry.service.csv_header import (
     read_header,
     unnamed_column_problem,
 )
-from mailferry.service.csv_problems import (
+from mailferry.service.users_csv.problems import (
     CsvProblem,
     CsvProblemCode,
     CsvValidationError,
     size_limit_words,
 )
-from mailferry.service.csv_records import Malformed, Record, read_records
-from mailferry.service.csv_values import (
+from mailferry.service.users_csv.records import Malformed, Record, read_records
+from mailferry.service.users_csv.values import (
     address_key,
     email_address_problem,
     login_value_problem,

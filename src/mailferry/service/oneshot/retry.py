@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from mailferry.errors import MailferryError
-from mailferry.service.retry_policy import retry_delay
+from mailferry.service.jobs.retry_policy import retry_delay
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from mailferry.engine.results import FolderResult, MailboxResult
-from mailferry.service.migrate_run import MigrationRequest, UserOutcome
+from mailferry.service.oneshot.migrate import MigrationRequest, UserOutcome
 from mailferry.service.properties import skipped_item_properties
 from mailferry.state.records import SkippedItem
 

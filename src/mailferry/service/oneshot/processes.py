@@ -33,14 +33,14 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
 from mailferry.errors import MailferryError
-from mailferry.service.csv_import import MigrationUserRow
-from mailferry.service.migrate_run import (
+from mailferry.service.oneshot.migrate import (
     MigrationRequest,
     UserDone,
     UserEvent,
     UserOutcome,
     migrate_user,
 )
+from mailferry.service.users_csv.parse import MigrationUserRow
 from mailferry.state.store import StateStore
 
 START_METHOD: Final = "spawn"  # the parent has threads (Rich, the state writer): no fork

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
-from mailferry.service.csv_problems import CsvProblem, CsvProblemCode
+from mailferry.service.users_csv.problems import CsvProblem, CsvProblemCode
 
 #: The longest value a users CSV may hold. A value travels as a login in one IMAP command,
 #: and RFC 7162 §4 asks servers to accept command lines of only 8,192 octets; twice that

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mailferry.service.batches import get_batch
+from mailferry.service.batches.manage import get_batch
 from mailferry.service.context import ServiceContext
-from mailferry.service.csv_values import address_key
 from mailferry.service.properties import iso_utc, shown_status, status_filter
 from mailferry.service.service_errors import NotFound
 from mailferry.service.statuses import ActionNotAllowed, BatchAction, UserStatus
+from mailferry.service.users_csv.values import address_key
 from mailferry.state.listing_queries import ListedUser, UserTally
 from mailferry.state.migration_records import Batch, MigrationUser
 from mailferry.state.records import SkippedItem

@@ -17,7 +17,7 @@ from mailferry.connection.auth import AuthMethod
 from mailferry.connection.options import ConnectOptions, Security, default_port
 from mailferry.errors import StateConflict
 from mailferry.service.context import ServiceContext
-from mailferry.service.server_check import ServerCheckReport, check_server
+from mailferry.service.endpoints.server_check import ServerCheckReport, check_server
 from mailferry.service.service_errors import (
     AlreadyExists,
     InUse,

@@ -16,10 +16,9 @@ from typing import Any
 
 from mailferry.engine.content_filter import parse_content_filter
 from mailferry.errors import ContentFilterError, StateConflict
-from mailferry.service.batch_users import user_rows
+from mailferry.service.batches.members import user_rows
 from mailferry.service.context import ServiceContext
-from mailferry.service.csv_import import MigrationUserRow, read_users_csv
-from mailferry.service.endpoints import get_endpoint
+from mailferry.service.endpoints.manage import get_endpoint
 from mailferry.service.service_errors import AlreadyExists, InvalidSetting, NotFound, RemoveRefused
 from mailferry.service.statuses import (
     INCOMPLETE_SYNC,
@@ -28,6 +27,7 @@ from mailferry.service.statuses import (
     UserStatus,
     check_action,
 )
+from mailferry.service.users_csv.parse import MigrationUserRow, read_users_csv
 from mailferry.state.migration_records import Batch, MigrationUser, TargetSettings
 
 B = BatchStatus

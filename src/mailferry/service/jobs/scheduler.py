@@ -39,21 +39,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailferry.errors import MailferryError
-from mailferry.service.batch_settle import NEEDS_USERS, finish_idle_users, settle_batch
-from mailferry.service.batches import complete_batch
-from mailferry.service.change_feed import ChangeFeed
+from mailferry.service.batches.manage import complete_batch
+from mailferry.service.batches.settle import NEEDS_USERS, finish_idle_users, settle_batch
 from mailferry.service.context import ServiceContext
-from mailferry.service.due_jobs import Claimed, claim_due
-from mailferry.service.job_recovery import alive, dead_owners, recover
-from mailferry.service.jobs import AsyncioJobRunner, JobRunner
-from mailferry.service.reporting import report_due, send_due_reports
+from mailferry.service.jobs.change_feed import ChangeFeed
+from mailferry.service.jobs.due import Claimed, claim_due
+from mailferry.service.jobs.recovery import alive, dead_owners, recover
+from mailferry.service.jobs.runner import AsyncioJobRunner, JobRunner
+from mailferry.service.jobs.user_job import run_user_job
+from mailferry.service.reports.batch_report import report_due, send_due_reports
 from mailferry.service.statuses import (
     BATCH_ACTIONS,
     BatchAction,
     BatchStatus,
     UserStatus,
 )
-from mailferry.service.user_job import run_user_job
 from mailferry.state.migration_records import Batch
 from mailferry.state.scheduler_queries import ClaimRow, UserSummary
 

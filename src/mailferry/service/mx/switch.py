@@ -3,9 +3,9 @@ at the target, the first time that was seen (Remove warns about syncs older than
 
 from __future__ import annotations
 
-from mailferry.service.batches import record_mx_switch
+from mailferry.service.batches.manage import record_mx_switch
 from mailferry.service.context import ServiceContext
-from mailferry.service.mx_check import MxCheckResult, domains_of
+from mailferry.service.mx.check import MxCheckResult, domains_of
 from mailferry.service.statuses import BatchStatus
 
 

@@ -14,8 +14,8 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from mailferry.service.connection_budget import claim_budget
 from mailferry.service.context import ServiceContext
+from mailferry.service.jobs.connection_budget import claim_budget
 from mailferry.service.statuses import BatchStatus, UserStatus
 from mailferry.state.migration_records import Batch, Endpoint
 from mailferry.state.scheduler_queries import ClaimRow, UserRef

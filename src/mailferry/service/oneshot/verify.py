@@ -19,8 +19,8 @@ from mailferry.engine.planner import SyncOptions
 from mailferry.engine.verify import verify_mailbox
 from mailferry.engine.verify_report import VerifyReport
 from mailferry.errors import MailferryError
-from mailferry.service.csv_import import MigrationUserRow
 from mailferry.service.migration_spec import SourceSpec, TargetSpec, open_source, open_target
+from mailferry.service.users_csv.parse import MigrationUserRow
 from mailferry.stores.base import SourceMailbox, TargetMailbox
 
 

@@ -17,8 +17,8 @@ import select
 import stat
 import time
 
-from mailferry.service.csv_import import MAX_BYTES
-from mailferry.service.csv_problems import (
+from mailferry.service.users_csv.parse import MAX_BYTES
+from mailferry.service.users_csv.problems import (
     CsvProblem,
     CsvProblemCode,
     CsvValidationError,

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from mailferry.service.context import ServiceContext
-from mailferry.service.csv_import import MigrationUserRow
-from mailferry.service.csv_values import address_key
 from mailferry.service.migration_spec import user_mailbox_key
+from mailferry.service.users_csv.parse import MigrationUserRow
+from mailferry.service.users_csv.values import address_key
 from mailferry.state.migration_records import Endpoint, TargetSettings
 
 

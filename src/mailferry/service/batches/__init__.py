@@ -1,0 +1,1 @@
+"""Batches and their users: lifecycle actions, settling, listings and per-user actions."""

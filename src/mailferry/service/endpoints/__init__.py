@@ -1,0 +1,1 @@
+"""Endpoints: New/Get/Set/Remove-MigrationEndpoint and Test-MigrationServerAvailability."""

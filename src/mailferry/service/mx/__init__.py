@@ -1,0 +1,1 @@
+"""MX: checking where a domain's mail goes, and recording the cut-over."""

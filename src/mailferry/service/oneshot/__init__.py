@@ -1,0 +1,1 @@
+"""One-shot ``migrate`` and ``verify`` of a CSV, without the service's database."""

@@ -1,0 +1,1 @@
+"""Reports: the batch report (JSON, CSV, text) and its e-mail delivery."""

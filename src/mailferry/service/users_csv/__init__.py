@@ -1,0 +1,1 @@
+"""The CSV of users: bytes to validated rows, every problem named by line and column."""
