@@ -38,7 +38,7 @@ from mailferry.service.vault import Vault
 from mailferry.state.migration_records import TargetSettings
 from mailferry.state.schema import mailboxes, migration_users, skipped_items
 from mailferry.state.service_store import ServiceStore
-from mailferry.state.statuses import BatchStatus, UserStatus
+from mailferry.values.statuses import BatchStatus, UserStatus
 
 T0 = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
 SINGLE_TARGET = 0.3  # seconds on top of start-up

@@ -69,7 +69,8 @@ def _cpu() -> float:
 
 async def _ours(port: int, messages: int, single: bool) -> int:
     from mailferry.connection.client import ImapClient
-    from mailferry.connection.options import ConnectOptions, Security
+    from mailferry.connection.options import ConnectOptions
+    from mailferry.values.connection import Security
 
     client = await ImapClient.connect(ConnectOptions("127.0.0.1", port, Security.NONE))
     uids: str | range = "1:*" if single else range(1, messages + 1)

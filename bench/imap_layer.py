@@ -104,7 +104,8 @@ class Checksum:
 async def _ours_session(port: int) -> Any:
     from mailferry.connection.auth import Credentials
     from mailferry.connection.client import ImapClient
-    from mailferry.connection.options import ConnectOptions, Security
+    from mailferry.connection.options import ConnectOptions
+    from mailferry.values.connection import Security
 
     client = await ImapClient.connect(ConnectOptions("127.0.0.1", port, Security.NONE))
     await client.login(Credentials(USER, PASSWORD))
@@ -174,8 +175,9 @@ def _imaplib_fetch(port: int, check: bool) -> tuple[int, int, int]:
 async def _ours_append(port: int, maildir: Path, multi: bool) -> tuple[int, int]:
     from mailferry.connection.auth import Credentials
     from mailferry.connection.client import ImapClient
-    from mailferry.connection.options import ConnectOptions, Security
+    from mailferry.connection.options import ConnectOptions
     from mailferry.imap.commands import AppendMessage, batch_for_multiappend
+    from mailferry.values.connection import Security
 
     client = await ImapClient.connect(ConnectOptions("127.0.0.1", port, Security.NONE))
     await client.login(Credentials(USER, PASSWORD))

@@ -56,8 +56,9 @@ from bench.peers.report import Row, bars, table  # noqa: E402
 from bench.peers.runner import Measured, run_parallel  # noqa: E402
 
 from mailferry.connection.auth import Credentials  # noqa: E402
-from mailferry.connection.options import ConnectOptions, Security  # noqa: E402
+from mailferry.connection.options import ConnectOptions  # noqa: E402
 from mailferry.rig.dovecot import DovecotServer, make_ca  # noqa: E402
+from mailferry.values.connection import Security  # noqa: E402
 
 T = TypeVar("T")
 ALL_TOOLS = ("ceilings", "mailferry", "mbsync", "offlineimap", "dsync")

@@ -11,6 +11,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
     dovecot-imapd python3 python3-venv python3-pip ca-certificates util-linux iproute2 \
     >/dev/null
+bash scripts/setup-courier.sh  # Courier IMAP unpacked for the rig (conflicts with Dovecot)
 if [ "${MAILFERRY_SKIP_POSTGRES:-}" != 1 ]; then
     bash scripts/setup-postgres.sh
 fi

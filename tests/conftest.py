@@ -12,6 +12,10 @@ Fixtures:
     login_disabled_dovecot
                      DovecotServer: advertises LOGINDISABLED; LOGIN and PLAIN refused.
     rig_root         Path: a fresh directory for a server a test starts itself.
+    courier_server   CourierServer: Debian's Courier IMAP (unpacked by scripts/setup-courier.sh)
+                     with the admin ``COURIER_ADMIN`` (group administrators); tests add
+                     their users, e.g. ``add_user(name, pw, shared_group="users")`` for
+                     ``/users/<name>`` in the admin's virtual shared folders.
 
 Server directories live under ``mkdtemp(prefix="mailferry-rig-")`` (mode 0755), not
 under pytest's tmp_path: as root, Dovecot reads mail as the ``dovecot`` user, and every
@@ -42,6 +46,7 @@ from mailferry.rig import (
     RigCA,
     generate,
 )
+from mailferry.rig.courier import CourierServer
 from mailferry.rig.process import is_alive
 
 MASTER_USER = RigAccount("admin", "adminpass")
@@ -53,6 +58,7 @@ STANDARD_USERS: tuple[RigAccount, ...] = (
     RigAccount("#terry.adams@contoso.example.com#mailadmin#", "mirapoint-admin-secret"),
 )
 CORPUS_SPEC = CorpusSpec(seed=20240601, messages=300)
+COURIER_ADMIN = RigAccount("mailadmin", "P@ssw0rd")  # the seed's Courier admin
 
 MakeUser = Callable[..., RigAccount]
 
@@ -141,6 +147,20 @@ def login_disabled_dovecot(rig_session_root: Path, test_ca: RigCA) -> Iterator[D
     root = rig_session_root / "login-disabled"
     server = DovecotServer(root, test_ca, name="login-disabled", login_disabled=True)
     yield from _serve(server)
+
+
+@pytest.fixture(scope="session")
+def courier_server(rig_session_root: Path, test_ca: RigCA) -> Iterator[CourierServer]:
+    server = CourierServer(rig_session_root / "courier", test_ca)
+    server.add_user(COURIER_ADMIN.name, COURIER_ADMIN.password, admin=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        pids = server.pids()
+        server.stop()
+        left = [(pid, psutil.Process(pid).name()) for pid in pids if _alive(pid)]
+        assert not left, f"courier processes left after stop: {left}"
 
 
 _user_numbers = itertools.count(1)

@@ -25,8 +25,9 @@ from bench.peers.corpora import CORPORA, MAILFERRY_MAX_MESSAGE, BenchUser, messa
 
 from mailferry.connection.auth import Credentials
 from mailferry.connection.client import ImapClient
-from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.options import ConnectOptions
 from mailferry.imap.commands import AppendMessage, batch_for_multiappend
+from mailferry.values.connection import Security
 
 _ITEMS = ("UID", "FLAGS", "INTERNALDATE", "BODY.PEEK[]")
 Preloaded = dict[str, list[AppendMessage]]

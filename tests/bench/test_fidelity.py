@@ -15,9 +15,10 @@ from bench.peers.fidelity import Snapshot, compare, snapshot
 
 from mailferry.connection.auth import Credentials
 from mailferry.connection.client import ImapClient
-from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.options import ConnectOptions
 from mailferry.imap.commands import AppendMessage
 from mailferry.rig import DovecotServer, RigAccount
+from mailferry.values.connection import Security
 from tests.conftest import MakeUser
 
 WHEN = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)

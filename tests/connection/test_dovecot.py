@@ -13,10 +13,11 @@ from imapclient import IMAPClient
 
 from mailferry.connection.auth import Credentials
 from mailferry.connection.client import ImapClient
-from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.options import ConnectOptions
 from mailferry.errors import ConnectionLost, ServerBye, TlsError
 from mailferry.imap.commands import AppendMessage, batch_for_multiappend
 from mailferry.rig import DovecotServer, RigAccount
+from mailferry.values.connection import Security
 from tests.conftest import MASTER_USER, CorpusAccount
 from tests.connection.tcp_proxy import CuttingProxy
 

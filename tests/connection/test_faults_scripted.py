@@ -7,9 +7,9 @@ import base64
 
 import pytest
 
-from mailferry.connection.auth import AuthMethod, Credentials
+from mailferry.connection.auth import Credentials
 from mailferry.connection.client import ImapClient
-from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.options import ConnectOptions
 from mailferry.errors import (
     AuthenticationError,
     CommandTimeout,
@@ -19,6 +19,7 @@ from mailferry.errors import (
     StartTlsUnavailable,
     Throttled,
 )
+from mailferry.values.connection import AuthMethod, Security
 from tests.connection.scripted_server import GREETING, ScriptedServer, read_command
 
 

@@ -8,8 +8,9 @@ import re
 import zlib
 
 from mailferry.connection.client import ImapClient
-from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.options import ConnectOptions
 from mailferry.imap.events import Exists
+from mailferry.values.connection import Security
 from tests.connection.scripted_server import GREETING, ScriptedServer, read_command
 
 _RANGE = re.compile(r"UID FETCH ([0-9]+):([0-9]+|\*) ")

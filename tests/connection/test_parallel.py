@@ -10,10 +10,11 @@ import pytest
 
 from mailferry.connection.auth import Credentials
 from mailferry.connection.client import ImapClient
-from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.options import ConnectOptions
 from mailferry.connection.parallel import fetch_parallel, split_round_robin
 from mailferry.errors import ConnectionLost
 from mailferry.rig import DovecotServer
+from mailferry.values.connection import Security
 from tests.conftest import CorpusAccount
 from tests.connection.tcp_proxy import CuttingProxy
 

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 
 from mailferry.connection.body import MessageBody
 from mailferry.errors import FolderError
-from mailferry.stores.base import FolderListing, FolderStatus, MessageMeta, SourceMessage
+from mailferry.stores.base import (
+    FolderListing,
+    FolderStatus,
+    MessageMeta,
+    SharedListing,
+    SourceMessage,
+)
 from mailferry.stores.message_id import parse_message_id
 
 BASE_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -177,6 +183,10 @@ class MemorySource:
     async def personal_prefix(self) -> str | None:
         await self._call("personal_prefix")
         return self.prefix
+
+    async def shared_folders(self, under: Sequence[tuple[str, ...]] = ()) -> SharedListing:
+        await self._call("shared_folders")
+        return SharedListing()  # every folder is in list_folders
 
     async def status(self, folder: str) -> FolderStatus:
         await self._call("status")

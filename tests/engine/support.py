@@ -11,15 +11,16 @@ from pathlib import Path
 
 from mailferry.engine.folder_types import FolderOptions
 from mailferry.engine.headers import normalize_message_id
-from mailferry.engine.planner import SyncOptions, writable_flags
-from mailferry.engine.progress import ProgressEvent
-from mailferry.engine.results import MailboxResult
+from mailferry.engine.planner import writable_flags
 from mailferry.engine.sync import sync_mailbox
 from mailferry.state import StateStore
 from mailferry.state.records import DONE
 from mailferry.stores.base import TargetMailbox, fingerprint
 from mailferry.stores.maildir_names import folder_dirname, mailbox_dirname
 from mailferry.stores.maildir_target import MaildirMailbox, MaildirTarget
+from mailferry.values.progress import ProgressEvent
+from mailferry.values.results import MailboxResult
+from mailferry.values.sync_options import SyncOptions
 from tests.engine.memory_source import MemorySource
 from tests.engine.memory_target import MemoryTarget
 

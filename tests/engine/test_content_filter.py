@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from mailferry.engine.content_filter import ReceivedWindow, parse_content_filter, scope_text
 from mailferry.errors import ContentFilterError, MailferryError
+from mailferry.values.content_filter import ReceivedWindow, parse_content_filter, scope_text
 
 UTC = dt.UTC
 

@@ -14,7 +14,6 @@ from mailferry.engine.planner import (
     Copy,
     Forget,
     SetFlags,
-    SyncOptions,
     items_over_limit,
     match_by_fingerprint,
     plan_folder,
@@ -22,6 +21,7 @@ from mailferry.engine.planner import (
 )
 from mailferry.state.records import DONE, PENDING, PairRecord
 from mailferry.stores.base import SYSTEM_FLAGS, MessageMeta
+from mailferry.values.sync_options import SyncOptions
 
 T0 = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
 OPTIONS = SyncOptions()

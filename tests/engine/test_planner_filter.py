@@ -9,18 +9,18 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from mailferry.engine.content_filter import parse_content_filter
 from mailferry.engine.planner import (
     ITEM_LIMIT,
     FolderPlan,
     Forget,
     SetFlags,
-    SyncOptions,
     items_over_limit,
     plan_folder,
 )
 from mailferry.state.records import DONE, PairRecord
 from mailferry.stores.base import MessageMeta
+from mailferry.values.content_filter import parse_content_filter
+from mailferry.values.sync_options import SyncOptions
 from tests.engine.memory_source import MemorySource, make_message
 from tests.engine.memory_target import MemoryTarget
 from tests.engine.support import open_state, sync

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mailferry.engine.planner import ITEM_LIMIT, LARGE_ITEM, SyncOptions
-from mailferry.engine.progress import (
+from mailferry.engine.planner import ITEM_LIMIT, LARGE_ITEM
+from mailferry.errors import FolderError
+from mailferry.stores.base import FolderStatus
+from mailferry.values.progress import (
     FolderFinished,
     FolderStarted,
     ItemSkipped,
@@ -18,8 +20,7 @@ from mailferry.engine.progress import (
     MailboxStarted,
     MessagesCopied,
 )
-from mailferry.errors import FolderError
-from mailferry.stores.base import FolderStatus
+from mailferry.values.sync_options import SyncOptions
 from tests.engine.memory_source import BASE_DATE, MemorySource, make_message
 from tests.engine.memory_target import MemoryTarget
 from tests.engine.support import (

@@ -9,8 +9,8 @@ import asyncio
 import shutil
 from pathlib import Path
 
-from mailferry.engine.planner import SyncOptions
 from mailferry.stores.maildir_names import folder_dirname, mailbox_dirname
+from mailferry.values.sync_options import SyncOptions
 from tests.engine.memory_source import MemorySource, make_message
 from tests.engine.support import ADDRESS, KEY, check_invariants, maildir, open_state, sync
 

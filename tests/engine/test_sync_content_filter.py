@@ -19,18 +19,18 @@ import imapclient
 from sqlalchemy import update
 
 from mailferry.connection.auth import Credentials
-from mailferry.engine.content_filter import ReceivedWindow, parse_content_filter
 from mailferry.engine.folder_types import FolderOptions
-from mailferry.engine.planner import SyncOptions
-from mailferry.engine.results import FolderResult, MailboxResult
 from mailferry.engine.sync import sync_mailbox
 from mailferry.engine.verify import verify_mailbox
-from mailferry.engine.verify_report import VerifyReport
 from mailferry.rig import DovecotServer, RigAccount
 from mailferry.state import StateStore
 from mailferry.state.schema import folders
 from mailferry.stores.imap_source import ImapSource, open_imap_source
 from mailferry.stores.imap_target import ImapTarget, open_imap_target
+from mailferry.values.content_filter import ReceivedWindow, parse_content_filter
+from mailferry.values.results import FolderResult, MailboxResult
+from mailferry.values.sync_options import SyncOptions
+from mailferry.values.verify_report import VerifyReport
 from tests.conftest import MakeUser
 from tests.stores.conftest import connect_options
 

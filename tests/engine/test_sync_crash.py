@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from mailferry.engine.planner import SyncOptions
 from mailferry.state import StateStore
 from mailferry.stores.base import TargetMailbox
+from mailferry.values.sync_options import SyncOptions
 from tests.engine.memory_source import MemorySource, make_message
 from tests.engine.memory_target import MemoryTarget
 from tests.engine.support import (

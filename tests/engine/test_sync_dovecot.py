@@ -9,13 +9,13 @@ from pathlib import Path
 
 from mailferry.connection.auth import Credentials
 from mailferry.engine.folder_types import FolderOptions
-from mailferry.engine.planner import SyncOptions
 from mailferry.engine.sync import sync_mailbox
 from mailferry.rig.corpus import CorpusSpec, generate
 from mailferry.rig.dovecot import DovecotServer
 from mailferry.stores.base import TargetMailbox
 from mailferry.stores.imap_source import open_imap_source
 from mailferry.stores.imap_target import open_imap_target
+from mailferry.values.sync_options import SyncOptions
 from tests.engine.support import maildir, open_state
 from tests.stores.conftest import connect_options, new_user
 

@@ -7,10 +7,10 @@ import asyncio
 from pathlib import Path
 
 from mailferry.engine.folder_types import FolderOptions
-from mailferry.engine.planner import SyncOptions
 from mailferry.engine.special_folders import SpecialUse
 from mailferry.engine.sync import map_folders, target_special_folders
 from mailferry.stores.base import FolderListing
+from mailferry.values.sync_options import SyncOptions
 from tests.engine.memory_source import MemorySource, make_message
 from tests.engine.memory_target import MemoryTarget
 from tests.engine.support import check_invariants, maildir, open_state, sync

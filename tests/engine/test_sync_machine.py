@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from mailferry.engine.planner import SyncOptions
 from mailferry.state import StateStore
+from mailferry.values.sync_options import SyncOptions
 from tests.engine.memory_source import MemorySource, make_message
 from tests.engine.memory_target import MemoryTarget
 from tests.engine.support import check_invariants, maildir, open_state, sync

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mailferry.engine.planner import SyncOptions
 from mailferry.errors import ConnectionLost, FolderError
 from mailferry.stores.base import AppendItem, AppendOutcome, SourceMessage
+from mailferry.values.sync_options import SyncOptions
 from tests.engine.memory_source import MemorySource, make_message
 from tests.engine.memory_target import MemoryTarget
 from tests.engine.support import check_invariants, open_state, sync

@@ -16,19 +16,20 @@ import pytest
 
 from mailferry.connection.auth import Credentials
 from mailferry.connection.body import MessageBody
-from mailferry.engine.folder_types import FolderOptions, SkipReason
+from mailferry.engine.folder_types import FolderOptions
 from mailferry.engine.headers import summarize
-from mailferry.engine.planner import SyncOptions
 from mailferry.engine.sync import sync_mailbox
 from mailferry.engine.verify import verify_mailbox
 from mailferry.engine.verify_match import Hashed, pair_up, stamp
-from mailferry.engine.verify_report import FolderVerification, VerifyReport
 from mailferry.rig import CorpusSpec, DovecotServer, GeneratedMessage, RigAccount, generate
 from mailferry.state import StateStore
 from mailferry.stores.base import Appended, AppendItem, MessageMeta, TargetMailbox
 from mailferry.stores.imap_source import open_imap_source
 from mailferry.stores.imap_target import open_imap_target
 from mailferry.stores.maildir_target import MaildirTarget
+from mailferry.values.results import SkipReason
+from mailferry.values.sync_options import SyncOptions
+from mailferry.values.verify_report import FolderVerification, VerifyReport
 from tests.conftest import MakeUser
 from tests.stores.conftest import connect_options
 

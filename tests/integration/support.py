@@ -15,13 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mailferry.connection.auth import Credentials
-from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.options import ConnectOptions
 from mailferry.engine.folder_types import FolderOptions
-from mailferry.engine.planner import SyncOptions
-from mailferry.engine.results import MailboxResult
 from mailferry.engine.sync import sync_mailbox
 from mailferry.engine.verify import verify_mailbox
-from mailferry.engine.verify_report import VerifyReport
 from mailferry.rig import DovecotServer
 from mailferry.state.store import StateStore
 from mailferry.stores.base import SourceMailbox, TargetMailbox
@@ -29,6 +26,10 @@ from mailferry.stores.imap_source import ImapSource, open_imap_source
 from mailferry.stores.imap_target import ImapTarget, open_imap_target
 from mailferry.stores.logins import MasterUser, target_credentials
 from mailferry.stores.maildir_target import MaildirTarget
+from mailferry.values.connection import Security
+from mailferry.values.results import MailboxResult
+from mailferry.values.sync_options import SyncOptions
+from mailferry.values.verify_report import VerifyReport
 from tests.conftest import MASTER_USER
 
 MAILFERRY = [sys.executable, "-m", "mailferry"]

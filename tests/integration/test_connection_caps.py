@@ -25,8 +25,8 @@ from mailferry.service.endpoints.manage import EndpointChanges, new_endpoint
 from mailferry.service.jobs.connection_budget import PAIRS, claim_budget, connections_in_use
 from mailferry.service.jobs.scheduler import run_in_process
 from mailferry.state.service_store import ServiceStore
-from mailferry.state.statuses import BatchStatus, UserStatus
 from mailferry.state.user_rows import Caps, ClaimRequest
+from mailferry.values.statuses import BatchStatus, UserStatus
 from tests.service.service_support import (
     MakeUser,
     address,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from mailferry.connection.auth import Credentials
-from mailferry.engine.results import MailboxResult
 from mailferry.rig import DEFAULT_FOLDERS, DovecotServer
+from mailferry.values.results import MailboxResult
 from tests.conftest import CorpusAccount, MakeUser
 from tests.integration.mailview import (
     Login,

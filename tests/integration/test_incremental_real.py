@@ -14,11 +14,11 @@ import imapclient
 import pytest
 
 from mailferry.connection.auth import Credentials
-from mailferry.engine.planner import SyncOptions
-from mailferry.engine.results import MailboxResult
 from mailferry.rig import CorpusSpec, DovecotServer, RigAccount, generate
 from mailferry.stores.imap_source import ImapSource
 from mailferry.stores.imap_target import ImapTarget
+from mailferry.values.results import MailboxResult
+from mailferry.values.sync_options import SyncOptions
 from tests.conftest import MakeUser
 from tests.integration.mailview import (
     Login,

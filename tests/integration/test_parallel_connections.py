@@ -8,12 +8,12 @@ from pathlib import Path
 
 from mailferry.connection.auth import Credentials
 from mailferry.engine.folder_types import FolderOptions
-from mailferry.engine.planner import SyncOptions
-from mailferry.engine.progress import FolderFinished, ProgressEvent
 from mailferry.engine.sync import sync_mailbox
 from mailferry.rig import DovecotServer
 from mailferry.state.store import StateStore
 from mailferry.stores.base import SourceMailbox, TargetMailbox
+from mailferry.values.progress import FolderFinished, ProgressEvent
+from mailferry.values.sync_options import SyncOptions
 from tests.conftest import CorpusAccount, MakeUser
 from tests.integration.mailview import Login, differences, migrated, non_empty, read_view
 from tests.integration.support import open_master_target, open_source

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from mailferry.connection.auth import Credentials
-from mailferry.engine.results import MailboxResult
 from mailferry.rig import CorpusSpec, DovecotServer, RigCA, generate
 from mailferry.state.store import StateStore
 from mailferry.stores.imap_target import open_imap_target
+from mailferry.values.results import MailboxResult
 from tests.conftest import MASTER_USER, MakeUser
 from tests.integration.mailview import (
     Login,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from mailferry.app import Mailferry as App
 from mailferry.interfaces.cli.batch_watch import PlainLines, Snapshot, render
 from mailferry.rig import CorpusSpec, DovecotServer, RigAccount, generate
 from mailferry.service.context import ServiceContext
@@ -273,30 +274,49 @@ def test_auto_start_runs_here_until_synced_then_complete_and_remove(
     mf.assert_never_printed(first.password, second.password)
 
 
+def test_a_run_here_that_leaves_failed_users_exits_1_after_the_record(
+    tmp_path: Path, dovecot_source: DovecotServer, make_user: Callable[..., RigAccount]
+) -> None:
+    """README, Exit codes: the batch ran here and a user failed (a wrong password)."""
+    mf = make_mailferry(tmp_path)
+    mf.ok("endpoint", "new", "--name", "Dovecot", "--remote-server", "127.0.0.1", "--port",
+          str(dovecot_source.imap_port), "--security", "Tls", "--ca-file",
+          str(dovecot_source.ca_pem_path))  # fmt: skip
+    good = _filled(dovecot_source, make_user, 41)
+    rows = [(f"{good.name}@contoso.example", good.name, good.password),
+            (f"{good.name}-2@contoso.example", good.name, "wrong-password-3")]  # fmt: skip
+    csv = write_csv(tmp_path / "half.csv", rows)
+    result = mf.run("batch", "new", "--name", "Half", "--source-endpoint", "Dovecot", "--csv",
+                    str(csv), "--target", f"maildir:{tmp_path / 'maildir'}", "--auto-start",
+                    "--format", "json")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    record = json.loads(result.stdout)
+    assert record["Status"] == "SyncedWithErrors" and record["FailedCount"] == 1
+    assert record["SyncedCount"] == 1
+    again = mf.run("batch", "start", "Half", "--format", "json")  # retries the failed user
+    assert again.exit_code == 1 and json.loads(again.stdout)["FailedCount"] == 1
+    assert mf.run("batch", "get", "Half").exit_code == 0  # only a run here judges the end
+    mf.assert_never_printed("wrong-password-3", good.password)
+
+
 def test_progress_views_render_the_batch_and_its_users(mf: Mailferry, csv: Path) -> None:
     created = new_batch(mf, csv)
-    store = ServiceStore.open(mf.db_url)
-    assert isinstance(store, ServiceStore)
-    try:
-        ctx = ServiceContext(store, Vault(Vault.generate_key()))
-        batch = store.batch("B1")
-        assert batch is not None and created["Name"] == batch.name
-        snapshot = Snapshot.read(ctx, {batch.id})
+    env = {k: v for k, v in mf.env.items() if v is not None}
+    with App.open(mf.db_url, env) as app:
+        snapshot = Snapshot.read(app, {created["Name"]})
         console = Console(record=True, width=100)
-        console.print(render(snapshot, ctx.now(), max_rows=1))
+        console.print(render(snapshot, max_rows=1))
         text = console.export_text()
         assert "B1: Created  0/2 synced, 0 active, 0 failed, 0%" in text
         assert "alice@contoso.example" in text and "bob@contoso.example" not in text
         assert "… and 1 more users" in text
-        lines = PlainLines(ctx, {batch.id}, io.StringIO())
-        assert lines.changes(snapshot) == [
+        lines = PlainLines(app, {created["Name"]}, io.StringIO())
+        assert lines.changes(snapshot) == [  # as shown: a never-started batch's are Stopped
             "batch B1: Created",
-            "  alice@contoso.example: Queued (0/0 items)",
-            "  bob@contoso.example: Queued (0/0 items)",
+            "  alice@contoso.example: Stopped (0/0 items)",
+            "  bob@contoso.example: Stopped (0/0 items)",
         ]
         assert lines.changes(snapshot) == []  # only changes are printed
-    finally:
-        store.close()
 
 
 def test_content_filter_is_checked_shown_and_removable(mf: Mailferry, csv: Path) -> None:

@@ -130,5 +130,6 @@ def test_bad_csv_is_refused_with_row_numbers(tmp_path: Path, dovecot_source: Dov
     csv.write_text("EmailAddress,UserName,Password\nnot-an-address,u,p\nok@example.test,,p\n")
     done = migrate(*source_args(dovecot_source, csv), "--target", f"maildir:{tmp_path / 'm'}")
     assert done.returncode == 2
-    assert "Row 2: EmailAddress is not a valid" in done.stdout
-    assert "Row 3: UserName is empty" in done.stdout
+    assert done.stderr.startswith("error: ")  # the one error line (and prefix) of every command
+    assert "Row 2: EmailAddress is not a valid" in done.stderr
+    assert "Row 3: UserName is empty" in done.stderr

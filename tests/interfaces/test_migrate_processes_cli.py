@@ -14,8 +14,8 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
+from mailferry.app.oneshot import default_processes
 from mailferry.interfaces.cli.main import cli
-from mailferry.interfaces.cli.migrate import default_processes
 from mailferry.rig import CorpusSpec, DovecotServer, RigAccount, generate
 from tests.interfaces.test_migrate_cli import MAILFERRY, migrate, source_args, write_csv
 

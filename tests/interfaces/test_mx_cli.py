@@ -99,7 +99,8 @@ def test_nxdomain_exits_1_with_the_reason(server: LoopbackDnsServer) -> None:
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.strip() == (
-        "MX check of contoso.invalid failed: domain contoso.invalid does not exist (NXDOMAIN)"
+        "error: MX check of contoso.invalid failed: domain contoso.invalid does not exist"
+        " (NXDOMAIN)"
     )
 
 
@@ -118,7 +119,7 @@ def test_silent_nameserver_times_out_within_the_given_seconds() -> None:
         elapsed = time.monotonic() - started
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        f"MX check of contoso.com failed: no answer from nameserver {silent.address}"
+        f"error: MX check of contoso.com failed: no answer from nameserver {silent.address}"
         " within 0.5 s (MX query for contoso.com)"
     )
     assert elapsed < 2.5

@@ -11,8 +11,8 @@ from rich.console import Console
 from mailferry.interfaces.cli.output import render
 from mailferry.interfaces.cli.progress_view import MigrationProgress
 from mailferry.interfaces.cli.safe_text import printable, printable_lines, rich_text
-from mailferry.service.oneshot.retry import RetryWaiting
 from mailferry.service.users_csv.parse import MigrationUserRow
+from mailferry.values.progress import RetryWaiting
 
 SPOOF_FOLDER = "Invoices\u202etxt.exe"  # shows as "Invoicesexe.txt"
 SPOOF_ADDRESS = "bob\x7f\x1b[2K@contoso.example"  # DEL, then an erase-line sequence
@@ -65,8 +65,8 @@ def test_progress_lines_escape_the_address_and_the_servers_words() -> None:
     console = Console(file=out, force_terminal=False, width=200)
     row = MigrationUserRow(2, SPOOF_ADDRESS, "bob", "pw")
     waiting = RetryWaiting(1, 5, 0.5, "NO [THROTTLED] busy\u202e\x1b[2J", "Throttled")
-    with MigrationProgress(console, 1) as progress:
-        progress.on_event(row, waiting)
+    with MigrationProgress(console) as progress:
+        progress.on_event(row.email_address, waiting)
     text = out.getvalue()
     assert "\x1b" not in text and "\u202e" not in text and "\x7f" not in text
     assert "bob\\x7f\\x1b[2K@contoso.example: waiting 500 ms before attempt 2 of 5" in text

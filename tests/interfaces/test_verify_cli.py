@@ -18,7 +18,6 @@ import imapclient
 
 from mailferry.connection.auth import Credentials
 from mailferry.engine.folder_types import FolderOptions
-from mailferry.engine.planner import SyncOptions
 from mailferry.engine.sync import sync_mailbox
 from mailferry.rig import CorpusSpec, DovecotServer, generate
 from mailferry.state import StateStore
@@ -26,6 +25,7 @@ from mailferry.stores.base import TargetMailbox
 from mailferry.stores.imap_source import open_imap_source
 from mailferry.stores.imap_target import open_imap_target
 from mailferry.stores.maildir_target import MaildirTarget
+from mailferry.values.sync_options import SyncOptions
 from tests.conftest import MASTER_USER, MakeUser
 from tests.stores.conftest import connect_options
 

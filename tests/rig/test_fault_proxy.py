@@ -22,12 +22,13 @@ from imapclient import IMAPClient
 from mailferry.connection.auth import Credentials
 from mailferry.connection.client import ImapClient
 from mailferry.connection.core import suggested_backoff
-from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.options import ConnectOptions
 from mailferry.errors import ConnectionLost, RemoteProtocolError, ServerBye, Throttled
 from mailferry.imap.commands import AppendMessage, batch_for_multiappend
 from mailferry.rig import DovecotServer, RigAccount
 from mailferry.rig.fault_proxy import FaultProxy
 from mailferry.rig.imap_stream import StreamScanner
+from mailferry.values.connection import Security
 from tests.conftest import CorpusAccount
 
 T = TypeVar("T")

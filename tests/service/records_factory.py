@@ -7,8 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 from mailferry.state.migration_records import Batch, Endpoint, MigrationUser, TargetSettings
-from mailferry.state.records import SkippedItem
-from mailferry.state.statuses import BatchStatus, UserStatus
+from mailferry.values.results import SkippedItem
+from mailferry.values.statuses import BatchStatus, UserStatus
 
 T0 = dt.datetime(2026, 11, 24, 10, 0, 0, tzinfo=dt.UTC)
 

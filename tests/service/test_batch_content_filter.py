@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from mailferry.errors import InvalidSetting
 from mailferry.rig import DovecotServer
 from mailferry.service.batches import manage as batches
 from mailferry.service.batches.users import get_user, user_sync_now
 from mailferry.service.endpoints.manage import new_endpoint
 from mailferry.service.jobs.scheduler import run_in_process
 from mailferry.service.properties import batch_properties
-from mailferry.service.service_errors import InvalidSetting
 from mailferry.service.statuses import UserStatus
 from tests.integration.test_kill9_mid_append import Message
 from tests.service.service_support import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailferry.service.batches.settle import next_status
-from mailferry.state.statuses import BatchStatus, UserStatus
+from mailferry.values.statuses import BatchStatus, UserStatus
 from tests.service.records_factory import T0, batch, user
 
 B = BatchStatus

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from mailferry.errors import ActionNotAllowed, InUse, RemoveRefused
 from mailferry.rig import DovecotServer
 from mailferry.service.batches import manage as batches
 from mailferry.service.batches.users import get_user
 from mailferry.service.endpoints.manage import EndpointChanges, remove_endpoint, set_endpoint
 from mailferry.service.jobs.scheduler import run_in_process
-from mailferry.service.service_errors import InUse, RemoveRefused
-from mailferry.service.statuses import ActionNotAllowed, BatchStatus, UserStatus
+from mailferry.service.statuses import BatchStatus, UserStatus
 from tests.service.service_support import (
     MakeUser,
     address,

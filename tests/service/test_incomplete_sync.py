@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from mailferry.errors import RemoveRefused
 from mailferry.rig import CorpusSpec, DovecotServer, generate
 from mailferry.service.batches import manage as batches
 from mailferry.service.batches.user_actions import remove_user
 from mailferry.service.batches.users import get_user
 from mailferry.service.endpoints.manage import new_endpoint
 from mailferry.service.jobs.scheduler import run_in_process
-from mailferry.service.service_errors import RemoveRefused
 from mailferry.service.statuses import INCOMPLETE_SYNC, BatchStatus, UserStatus
 from tests.service.service_support import (
     MakeUser,

@@ -30,10 +30,10 @@ from mailferry.service.reports.formats import (
 from mailferry.service.vault import Vault
 from mailferry.state.listing_queries import UserTally, percentage_column
 from mailferry.state.migration_records import Batch, TargetSettings
-from mailferry.state.records import SkippedItem
 from mailferry.state.schema import migration_users
 from mailferry.state.service_store import ServiceStore
-from mailferry.state.statuses import BatchStatus, UserStatus
+from mailferry.values.results import SkippedItem
+from mailferry.values.statuses import BatchStatus, UserStatus
 from tests.interfaces.cli_service_support import Mailferry, endpoint, make_mailferry
 
 U = UserStatus

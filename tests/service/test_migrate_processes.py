@@ -21,16 +21,17 @@ from pathlib import Path
 
 import pytest
 
-from mailferry.connection.options import ConnectOptions, Security
-from mailferry.engine.progress import MailboxStarted, MessagesCopied, ProgressEvent
+from mailferry.connection.options import ConnectOptions
+from mailferry.errors import WorkerSetupError
 from mailferry.rig import CorpusSpec, DovecotServer, RigAccount, generate
 from mailferry.service.migration_spec import SourceSpec, TargetSpec
 from mailferry.service.oneshot.migrate import MigrationRequest, UserOutcome, run_migration
-from mailferry.service.oneshot.processes import WorkerSetupError
 from mailferry.service.users_csv.parse import MigrationUserRow
 from mailferry.state.database import WRITE_OPTION
 from mailferry.state.store import StateStore
 from mailferry.stores.logins import PerUser
+from mailferry.values.connection import Security
+from mailferry.values.progress import MailboxStarted, MessagesCopied, ProgressEvent
 from tests.integration.mailview import Login, count, differences, migrated, non_empty, read_view
 
 MakeUser = Callable[..., RigAccount]

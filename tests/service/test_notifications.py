@@ -16,9 +16,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from mailferry.errors import MailferryError
+from mailferry.errors import MailferryError, NotificationError
 from mailferry.rig.certs import RigCA
-from mailferry.service.reports.notifications import NotificationError, SmtpSettings, send_report
+from mailferry.service.reports.notifications import SmtpSettings, send_report
 
 CSV = b'EmailAddress,Subject\r\n"a@x.org","=HYPERLINK(""x"")"\r\n\xef\xbb\xbfb,\r\n'
 JSON = '{"Batch": {"Name": "Bølge"}}'.encode()

@@ -18,7 +18,7 @@ from mailferry.service.properties import (
     user_statistics_properties,
 )
 from mailferry.state.migration_records import MigrationUser, TargetSettings
-from mailferry.state.statuses import BatchStatus, UserStatus
+from mailferry.values.statuses import BatchStatus, UserStatus
 from tests.service.records_factory import T0, batch, endpoint, skipped, user
 
 U = UserStatus

@@ -20,7 +20,7 @@ from mailferry.service.reports.formats import (
     safe_cell,
 )
 from mailferry.state.migration_records import MigrationUser
-from mailferry.state.statuses import BatchStatus, UserStatus
+from mailferry.values.statuses import BatchStatus, UserStatus
 from tests.service.records_factory import T0, batch, skipped, user
 
 U = UserStatus

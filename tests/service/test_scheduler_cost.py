@@ -29,7 +29,7 @@ from mailferry.service.vault import Vault
 from mailferry.state.migration_records import Batch, TargetSettings
 from mailferry.state.schema import events
 from mailferry.state.service_store import ServiceStore
-from mailferry.state.statuses import BatchStatus, UserStatus
+from mailferry.values.statuses import BatchStatus, UserStatus
 from tests.state import conftest as state_fixtures
 
 pg_database = state_fixtures.pg_database

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from mailferry.errors import NotFound, RemoveRefused, UserActionNotAllowed
 from mailferry.rig import DovecotServer
 from mailferry.service.batches import manage as batches
 from mailferry.service.batches.user_actions import UserRemoval, remove_user, stop_user
 from mailferry.service.batches.users import get_user
 from mailferry.service.endpoints.manage import new_endpoint
 from mailferry.service.jobs.scheduler import run_in_process
-from mailferry.service.service_errors import NotFound, RemoveRefused
-from mailferry.service.statuses import BatchStatus, UserActionNotAllowed, UserStatus
+from mailferry.service.statuses import BatchStatus, UserStatus
 from tests.service.service_support import (
     MakeUser,
     address,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mailferry.errors import NotFound, UserActionNotAllowed
 from mailferry.rig import DovecotServer
 from mailferry.service.batches import manage as batches
 from mailferry.service.batches.user_actions import finish_user_action, start_user, stop_user
@@ -17,8 +18,7 @@ from mailferry.service.batches.users import get_user, user_report
 from mailferry.service.endpoints.manage import new_endpoint
 from mailferry.service.jobs.scheduler import run_in_process
 from mailferry.service.properties import batch_properties
-from mailferry.service.service_errors import NotFound
-from mailferry.service.statuses import BatchStatus, UserActionNotAllowed, UserStatus
+from mailferry.service.statuses import BatchStatus, UserStatus
 from mailferry.state.migration_records import MigrationUser
 from tests.service.service_support import (
     MakeUser,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from mailferry.errors import MailferryError
-from mailferry.service.vault import Vault, VaultError, key_from_text, load_or_create_key
+from mailferry.errors import MailferryError, VaultError
+from mailferry.service.vault import Vault, key_from_text, load_or_create_key
 
 SECRET = "Sommer2026!-påskeæg"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mailferry.state import PairIntent, SkippedItem
+from mailferry.state import PairIntent
+from mailferry.values.results import SkippedItem
 
 BASE = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 

@@ -13,7 +13,7 @@ from mailferry.state.database import create_state_engine
 from mailferry.state.migrate import alembic_config
 from mailferry.state.migration_records import TargetSettings
 from mailferry.state.service_store import ServiceStore
-from mailferry.state.statuses import BatchStatus, UserStatus
+from mailferry.values.statuses import BatchStatus, UserStatus
 from tests.state.conftest import with_alembic
 
 USER_INDEXES = {

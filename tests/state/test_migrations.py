@@ -29,7 +29,7 @@ def test_open_creates_the_schema_from_empty(db_url: str) -> None:
     StateStore.open(db_url).close()
     assert TABLES | {"alembic_version"} <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
-        assert current_revisions(connection) == head_revisions() == {"0005_scheduler_indexes"}
+        assert current_revisions(connection) == head_revisions() == {"0006_api_tokens"}
     engine.dispose()
 
 
@@ -39,7 +39,7 @@ def test_migrated_schema_matches_the_metadata(db_url: str) -> None:
     alembic_upgrade(db_url)
     engine = create_state_engine(db_url)
     with engine.connect() as connection:
-        assert current_revisions(connection) == {"0005_scheduler_indexes"}
+        assert current_revisions(connection) == {"0006_api_tokens"}
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
     engine.dispose()

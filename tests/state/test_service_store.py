@@ -13,8 +13,8 @@ import pytest
 from mailferry.errors import StateConflict
 from mailferry.state.migration_records import TargetSettings
 from mailferry.state.service_store import ServiceStore
-from mailferry.state.statuses import BatchStatus, UserStatus
 from mailferry.state.user_rows import Caps, ClaimRequest
+from mailferry.values.statuses import BatchStatus, UserStatus
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 LEASE = NOW + dt.timedelta(seconds=60)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import itertools
 
-from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.options import ConnectOptions
 from mailferry.rig.dovecot import DovecotServer
+from mailferry.values.connection import Security
 from tests.conftest import MASTER_USER as _MASTER
 
 MASTER_USER = _MASTER.name

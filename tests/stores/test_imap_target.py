@@ -15,11 +15,12 @@ import pytest
 
 from mailferry.connection.auth import Credentials
 from mailferry.connection.body import MessageBody
-from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.options import ConnectOptions
 from mailferry.errors import FolderError, QuotaExceeded, Throttled
 from mailferry.rig.dovecot import DovecotServer
 from mailferry.stores.base import Appended, AppendItem, Rejected
 from mailferry.stores.imap_target import ImapTarget, open_imap_target
+from mailferry.values.connection import Security
 from tests.connection.scripted_server import ScriptedServer
 from tests.stores.conftest import connect_options, new_user
 

@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 
 from mailferry.connection.auth import Credentials
-from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.options import ConnectOptions
 from mailferry.errors import FolderError
 from mailferry.rig import RigCA
 from mailferry.rig.dovecot import DovecotServer
 from mailferry.stores.imap_target import ImapTarget, open_imap_target
+from mailferry.values.connection import Security
 from tests.connection.scripted_server import ScriptedServer
 from tests.stores.conftest import connect_options, new_user
 from tests.stores.test_imap_target import message

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from mailferry.connection.auth import AuthMethod, Credentials
+from mailferry.connection.auth import Credentials
 from mailferry.errors import AuthenticationError, MailboxNotFound
 from mailferry.rig.dovecot import DovecotServer
 from mailferry.stores.imap_source import open_imap_source
@@ -21,6 +21,7 @@ from mailferry.stores.logins import (
     source_credentials,
     target_credentials,
 )
+from mailferry.values.connection import AuthMethod
 from tests.stores.conftest import MASTER_PASSWORD, MASTER_USER, connect_options, new_user
 
 

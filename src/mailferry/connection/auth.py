@@ -12,27 +12,11 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from enum import StrEnum
 
 from mailferry.connection.core import ImapConnection
-from mailferry.errors import AuthenticationError
+from mailferry.errors import AuthenticationError, TokenRefused
 from mailferry.imap.commands import Atom, Literal, sasl_plain_initial, xoauth2_initial
-
-
-class AuthMethod(StrEnum):
-    """How to log in, named as Exchange's ``-Authentication`` parameter names them."""
-
-    BASIC = "Basic"
-    PLAIN = "Plain"
-    XOAUTH2 = "XOAuth2"
-
-    @classmethod
-    def parse(cls, text: str) -> AuthMethod:
-        for member in cls:
-            if member.value.lower() == text.strip().lower():
-                return member
-        choices = ", ".join(m.value for m in cls)
-        raise ValueError(f"unknown authentication {text!r}; expected one of {choices}")
+from mailferry.values.connection import AuthMethod
 
 
 @dataclass(frozen=True)
@@ -111,7 +95,10 @@ async def _plain(connection: ImapConnection, authcid: str, password: str, authzi
 async def _xoauth2(connection: ImapConnection, username: str, token: str) -> None:
     if not connection.has_capability("AUTH=XOAUTH2"):
         raise AuthenticationError("the server does not offer AUTHENTICATE XOAUTH2")
-    await _sasl(connection, "XOAUTH2", xoauth2_initial(username, token))
+    try:
+        await _sasl(connection, "XOAUTH2", xoauth2_initial(username, token))
+    except AuthenticationError as refused:
+        raise TokenRefused(refused.reason) from refused
 
 
 async def _sasl(connection: ImapConnection, mechanism: str, initial: str) -> None:

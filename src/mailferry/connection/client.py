@@ -23,7 +23,7 @@ from mailferry.connection.auth import Credentials, authenticate
 from mailferry.connection.core import CommandResult, ImapConnection, command_error
 from mailferry.connection.fetch_sink import FetchedMessage
 from mailferry.connection.mailbox import AppendResult, SelectedMailbox, append_result, selected_from
-from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.options import ConnectOptions
 from mailferry.connection.pipeline import fetch_pipelined
 from mailferry.connection.transport import StepCallback
 from mailferry.errors import CommandFailed, MailferryError, RemoteProtocolError, StartTlsUnavailable
@@ -51,6 +51,7 @@ from mailferry.imap.events import (
     SearchResponse,
     StatusResponse,
 )
+from mailferry.values.connection import Security
 
 DEFAULT_FETCH_ITEMS = ("UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "BODY.PEEK[]")
 

@@ -36,6 +36,7 @@ from mailferry.errors import (
     RemoteProtocolError,
     ServerBye,
     Throttled,
+    TokenRefused,
 )
 from mailferry.imap.commands import Arg, CommandEncoder
 from mailferry.imap.events import (
@@ -66,6 +67,12 @@ Responder = Callable[[str], bytes]
 
 _THROTTLE_CODES = {"THROTTLED", "LIMIT", "UNAVAILABLE"}
 _BACKOFF_RE = re.compile(r"Suggested Backoff Time:\s*(\d+)\s*(ms|milliseconds?)?", re.I)
+_EXPIRED_CODES = frozenset({"EXPIRED", "AUTHENTICATIONFAILED"})
+_EXPIRED_WORDS = re.compile(
+    r"AccessTokenExpired|session invalidated|token\W+(?:has\W+)?expired|expired\W+token"
+    r"|invalid[_ ]token",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,13 @@ class InFlight:
     log_start: int
     on_ok: SwitchHook | None = None
     untagged: tuple[Untagged, ...] = field(default=())
+
+
+def says_token_expired(code: str | None, text: str) -> bool:
+    """Whether an answer after login says the session's credentials (an OAuth2 token) no
+    longer hold: RFC 5530's ``[EXPIRED]`` and ``[AUTHENTICATIONFAILED]``, Exchange
+    Online's ``BYE Session invalidated - AccessTokenExpired``."""
+    return (code or "").upper() in _EXPIRED_CODES or _EXPIRED_WORDS.search(text) is not None
 
 
 def suggested_backoff(text: str) -> float | None:
@@ -456,8 +470,14 @@ def new_parser(options: ConnectOptions) -> ResponseParser:
 
 
 def command_error(command: str, tagged: TaggedResponse) -> CommandFailed:
-    """The typed error for a NO/BAD completion (``Throttled`` when it asks us to slow down)."""
+    """The typed error for a NO/BAD completion (``Throttled`` when it asks us to slow down).
+
+    Raises ``TokenRefused`` instead when the answer says the session's token expired: no
+    caller may take that for a refusal of one message or one folder."""
     code = tagged.code.name if tagged.code else None
+    if says_token_expired(code, tagged.text):
+        shown = f"[{code}] " if code else ""
+        raise TokenRefused(f"{command}: {tagged.status} {shown}{tagged.text}")
     backoff = suggested_backoff(tagged.text)
     if code in _THROTTLE_CODES or backoff is not None or "throttl" in tagged.text.lower():
         return Throttled(command, tagged.status, code, tagged.text, backoff)

@@ -4,25 +4,9 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
-
-class Security(StrEnum):
-    """Transport security, named as Exchange's ``-Security`` parameter names them."""
-
-    NONE = "None"
-    SSL = "Ssl"  # implicit TLS from the first byte (port 993)
-    TLS = "Tls"  # STARTTLS on a plain connection (port 143); never continues in clear
-
-    @classmethod
-    def parse(cls, text: str) -> Security:
-        """Case-insensitive parse of ``None``/``Ssl``/``Tls``."""
-        for member in cls:
-            if member.value.lower() == text.strip().lower():
-                return member
-        choices = ", ".join(m.value for m in cls)
-        raise ValueError(f"unknown security {text!r}; expected one of {choices}")
+from mailferry.values.connection import Security
 
 
 @dataclass(frozen=True)
@@ -51,8 +35,3 @@ class ConnectOptions:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         return context
-
-
-def default_port(security: Security) -> int:
-    """993 for implicit TLS, 143 otherwise."""
-    return 993 if security is Security.SSL else 143

@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import cast
 
-from mailferry.connection.options import ConnectOptions, Security
+from mailferry.connection.options import ConnectOptions
 from mailferry.connection.receiver import Receiver, ReceiveTarget
 from mailferry.errors import ConnectFailed, ConnectionLost, ConnectTimeout, TlsError
+from mailferry.values.connection import Security
 
 #: Called as ``on_step(name, seconds, detail)`` after each connection step.
 StepCallback = Callable[[str, float, str], None]
@@ -211,6 +212,8 @@ async def _resolve(options: ConnectOptions, on_step: StepCallback | None) -> lis
     except socket.gaierror as exc:
         reason = "name not found" if exc.errno in _NOT_FOUND else str(exc.strerror)
         raise ConnectFailed("dns", options.host, options.port, reason) from exc
+    except UnicodeError as exc:  # a label the resolver's IDNA codec can't encode
+        raise ConnectFailed("dns", options.host, options.port, "not a valid host name") from exc
     addresses: list[tuple[int, str]] = [
         (int(family), str(sockaddr[0])) for family, _, _, _, sockaddr in infos
     ]

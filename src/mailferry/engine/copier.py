@@ -37,11 +37,10 @@ from typing import TYPE_CHECKING
 from mailferry.engine.headers import HeaderSummary, message_id_of, summarize
 from mailferry.engine.ledger import Ledger
 from mailferry.engine.pipeline import ByteQueue, run_pipeline
-from mailferry.engine.planner import Copy, SyncOptions
-from mailferry.engine.progress import ItemSkipped, MessagesCopied, ProgressCallback
+from mailferry.engine.planner import Copy
 from mailferry.engine.reconcile import find_on_target
 from mailferry.errors import FolderError
-from mailferry.state.records import PairIntent, SkippedItem
+from mailferry.state.records import PairIntent
 from mailferry.stores.base import (
     Appended,
     AppendItem,
@@ -52,6 +51,9 @@ from mailferry.stores.base import (
     TargetMailbox,
     fingerprint,
 )
+from mailferry.values.progress import ItemSkipped, MessagesCopied, ProgressCallback
+from mailferry.values.results import SkippedItem
+from mailferry.values.sync_options import SyncOptions
 
 if TYPE_CHECKING:
     from mailferry.state.store import StateStore

@@ -23,22 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from mailferry.engine.content_filter import scope_text
 from mailferry.engine.copier import CopyJob, copy_messages
 from mailferry.engine.folder_types import FolderMapping
 from mailferry.engine.headers import read_headers
 from mailferry.engine.ledger import Ledger
-from mailferry.engine.planner import (
-    FolderPlan,
-    Skip,
-    SyncOptions,
-    plan_folder,
-)
-from mailferry.engine.progress import FolderStarted, ItemSkipped, ProgressCallback
+from mailferry.engine.planner import FolderPlan, Skip, plan_folder
 from mailferry.engine.reconcile import adopt, reconcile_pending, remap_source, revalidate_target
-from mailferry.engine.results import FolderResult
-from mailferry.errors import FolderError
-from mailferry.state.records import DONE, PENDING, FolderRecord, PairRecord, SkippedItem
+from mailferry.errors import FolderError, PrepareFailed
+from mailferry.state.records import DONE, PENDING, FolderRecord, PairRecord
 from mailferry.stores.base import (
     FolderStatus,
     MessageMeta,
@@ -46,6 +38,10 @@ from mailferry.stores.base import (
     TargetFolderStatus,
     TargetMailbox,
 )
+from mailferry.values.content_filter import scope_text
+from mailferry.values.progress import FolderStarted, ItemSkipped, ProgressCallback
+from mailferry.values.results import FolderResult, SkippedItem
+from mailferry.values.sync_options import SyncOptions
 
 if TYPE_CHECKING:
     from mailferry.state.store import StateStore
@@ -83,16 +79,6 @@ class Prepared:
     @property
     def unchanged(self) -> bool:
         return self.plan is None
-
-
-class PrepareFailed(FolderError):
-    """A folder error once the folder's STATUS is known: its counts go in the result, so
-    the user's totals show what the failed folder leaves behind."""
-
-    def __init__(self, error: FolderError, messages: int, done: int) -> None:
-        super().__init__(error.folder, error.reason)
-        self.messages = messages
-        self.done = done
 
 
 async def prepare(ctx: Context, mapping: FolderMapping) -> Prepared:

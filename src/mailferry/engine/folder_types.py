@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
 
 from mailferry.engine.special_folders import (
@@ -12,6 +11,7 @@ from mailferry.engine.special_folders import (
     SpecialUse,
     has_attribute,
 )
+from mailferry.values.results import SkippedFolder
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,9 @@ class FolderOptions:
     batch's IncludeFolders/ExcludeFolders. ``exchange_source``: whether the source
     is Exchange (its non-mail folders are skipped); None detects it from the
     folder names. ``migrate_all_mail``: copy a ``\\All`` folder (Gmail's All Mail).
+    ``namespace_prefixes``: the source's other-users and shared NAMESPACE prefixes
+    (Courier's ``#shared.``), under which a UserRoot is also looked for; the sync
+    fills it in from the source when there is a UserRoot.
     """
 
     user_root: str | None = None
@@ -98,6 +101,7 @@ class FolderOptions:
     exclude: tuple[str, ...] = ()
     exchange_source: bool | None = None
     migrate_all_mail: bool = False
+    namespace_prefixes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,26 +118,6 @@ class FolderMapping:
     def note(self) -> str | None:
         """The notes as one line, or None when the folder kept its name."""
         return "; ".join(self.notes) if self.notes else None
-
-
-class SkipReason(StrEnum):
-    """Why a folder is not migrated (each is reported as FolderSkipped)."""
-
-    NOT_SELECTABLE = "NotSelectable"
-    NON_MAIL = "NonMail"
-    EXCLUDED = "Excluded"
-    NOT_INCLUDED = "NotIncluded"
-    ALL_MAIL = "AllMail"
-    DUPLICATE = "Duplicate"
-
-
-@dataclass(frozen=True)
-class SkippedFolder:
-    """A source folder that is not migrated; ``detail`` names the rule or folder behind it."""
-
-    source_name: str
-    reason: SkipReason
-    detail: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,14 @@ matter). Names are decoded ``str`` throughout; modified UTF-7 is the IMAP
 layer's business. The steps, and the choices made where the specification and
 Microsoft's documentation are silent:
 
-1. **Scope** (:mod:`.folder_scope`): UserRoot re-rooting, then the personal
-   prefix (Courier ``INBOX.Sent`` → ``Sent``). Folders outside UserRoot are
-   not the user's and are not reported. Under a UserRoot the root folder itself,
-   if selectable, is the INBOX — unless it has an ``INBOX`` child, which then
-   is, and the root migrates under its own last name. Two LIST entries for one
-   folder (``INBOX`` and ``Inbox``) keep the first by name; the other is
-   reported as ``Duplicate``.
+1. **Scope** (:mod:`.folder_scope`): UserRoot re-rooting (also under the source's
+   shared namespaces, as Courier spells names), then the personal prefix (Courier
+   ``INBOX.Sent`` → ``Sent``). Folders outside UserRoot are not the user's and are
+   not reported; a UserRoot no folder is under fails the user (the sync says so).
+   Under a UserRoot the root folder itself, if selectable, is the INBOX — unless it
+   has an ``INBOX`` child, which then is, and the root migrates under its own last
+   name. Two LIST entries for one folder (``INBOX`` and ``Inbox``) keep the first by
+   name; the other is reported as ``Duplicate``.
 2. **Non-mail folders**: when the source is Exchange (said by the caller, or
    seen in at least three kinds of top-level non-mail folder names, so a
    Dovecot user's ``Notes`` full of Apple notes is still mail), Calendar,
@@ -49,13 +50,11 @@ from dataclasses import dataclass, field
 
 from mailferry.engine.folder_filters import FilterList, Identity, WellKnown, match_key
 from mailferry.engine.folder_placement import Placed, TargetNamer
-from mailferry.engine.folder_scope import Path, personal_prefix, scope, split_loose
+from mailferry.engine.folder_scope import Path, personal_prefix, root_paths, scope, split_loose
 from mailferry.engine.folder_types import (
     FolderMapping,
     FolderOptions,
     FolderPlan,
-    SkippedFolder,
-    SkipReason,
     SourceFolder,
     TargetLayout,
 )
@@ -66,6 +65,7 @@ from mailferry.engine.special_folders import (
     special_use_from_attributes,
     special_use_from_name,
 )
+from mailferry.values.results import SkippedFolder, SkipReason
 
 __all__ = [
     "FolderMapping",
@@ -141,7 +141,7 @@ def plan_folders(
     """Decide, for one user, which source folders migrate and their target names."""
     user_root = options.user_root if split_loose(options.user_root or "", "/") else None
     folders = _dedupe(source)
-    scoped = scope(folders, user_root)
+    scoped, root = scope(folders, user_root, options.namespace_prefixes)
     prefix = personal_prefix(scoped, options.personal_prefix, user_root)
     nodes, duplicates = _build_tree(scoped, prefix)
     order = sorted(nodes.values(), key=lambda n: (n.depth, n.outside, n.path))
@@ -150,11 +150,12 @@ def plan_folders(
     _claim_inbox(order, under_root=user_root is not None)
     _claim_special(order, namer)
     delimiters = sorted({f.delimiter or "/" for f, _ in scoped})
-    strip = [*(split_loose(user_root or "", d) for d in delimiters), prefix]
+    roots = [p for d in delimiters for p in root_paths(user_root, d, options.namespace_prefixes)]
+    strip = [*roots, root, prefix]  # a filter entry may repeat the root, in any spelling
     include = FilterList(options.include, delimiters, strip)
     exclude = FilterList(options.exclude, delimiters, strip)
     _apply_filters(order, nodes, include, exclude, options.migrate_all_mail)
-    root_name = split_loose(user_root or "", delimiters[0] if delimiters else "/")
+    root_name = root or split_loose(user_root or "", delimiters[0] if delimiters else "/")
     mappings = _place(order, nodes, namer, root_name[-1] if root_name else "INBOX")
     skipped = [n.skip for n in order if n.skip is not None] + duplicates
     return FolderPlan(

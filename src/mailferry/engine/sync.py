@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from mailferry.engine.folder_scope import missing_root, root_paths, scope, split_loose
 from mailferry.engine.folder_sync import (
     Context,
     Prepared,
@@ -35,22 +36,22 @@ from mailferry.engine.folder_sync import (
 )
 from mailferry.engine.folder_types import FolderOptions, FolderPlan, SourceFolder, TargetLayout
 from mailferry.engine.folders import plan_folders
-from mailferry.engine.planner import SyncOptions, items_over_limit
-from mailferry.engine.progress import (
-    FolderFinished,
-    MailboxFinished,
-    MailboxStarted,
-    ProgressEvent,
-)
-from mailferry.engine.results import FolderResult, MailboxResult
+from mailferry.engine.planner import items_over_limit
 from mailferry.engine.special_folders import (
     SpecialUse,
     special_use_from_attributes,
     special_use_from_name,
 )
-from mailferry.errors import FolderError, MailferryError
-from mailferry.state.records import SkippedItem
+from mailferry.errors import FolderError, MailferryError, UserError
 from mailferry.stores.base import FolderListing, SourceMailbox, TargetMailbox
+from mailferry.values.progress import (
+    FolderFinished,
+    MailboxFinished,
+    MailboxStarted,
+    ProgressEvent,
+)
+from mailferry.values.results import FolderResult, MailboxResult, SkippedItem
+from mailferry.values.sync_options import SyncOptions
 
 if TYPE_CHECKING:
     from mailferry.state.store import StateStore
@@ -220,19 +221,42 @@ async def map_folders(
     layout: TargetLayout | None = None,
 ) -> FolderPlan:
     """List both sides and map the source folders onto the target (engine.folders),
-    under the target's personal prefix (its NAMESPACE, e.g. ``INBOX.``) if it has one."""
+    under the target's personal prefix (its NAMESPACE, e.g. ``INBOX.``) if it has one.
+
+    With a UserRoot the source's shared namespaces are listed too (Courier's virtual
+    shared folders); a UserRoot no source folder is at or under raises ``UserError``
+    saying what the source has nearest to it."""
     listed = await source.list_folders()
     if options.personal_prefix is None and options.user_root is None:
         prefix = await source.personal_prefix()
         if prefix is not None:
             options = replace(options, personal_prefix=prefix)
+    if split_loose(options.user_root or "", "/"):
+        listed, options = await _with_shared_folders(source, listed, options)
     base = layout or TargetLayout(target.delimiter, case_insensitive=target.case_insensitive)
     target_prefix = base.personal_prefix or target.personal_prefix
     specials = target_special_folders(await target.list_folders(), target.delimiter, target_prefix)
     merged = {**base.special_folders, **specials}
     layout = replace(base, special_folders=merged, personal_prefix=target_prefix)
     folders = [SourceFolder(f.name, f.delimiter, f.attributes) for f in listed]
+    missing = missing_root(folders, options.user_root, options.namespace_prefixes)
+    if missing is not None:
+        raise UserError(missing)
     return plan_folders(folders, layout, options)
+
+
+async def _with_shared_folders(
+    source: SourceMailbox, listed: list[FolderListing], options: FolderOptions
+) -> tuple[list[FolderListing], FolderOptions]:
+    """A UserRoot the plain LIST does not show is looked for in the source's shared
+    namespaces (Courier's virtual shared folders): first only where its spellings
+    may be, so an admin's thousands of users are not listed for each of them."""
+    plain = [SourceFolder(f.name, f.delimiter, f.attributes) for f in listed]
+    if scope(plain, options.user_root)[0]:
+        return listed, options
+    spellings = [*root_paths(options.user_root, ".", ()), *root_paths(options.user_root, "/", ())]
+    shared = await source.shared_folders(list(dict.fromkeys(spellings)))
+    return [*listed, *shared.folders], replace(options, namespace_prefixes=shared.prefixes)
 
 
 def target_special_folders(

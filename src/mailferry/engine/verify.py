@@ -27,22 +27,9 @@ from typing import TypeVar
 from mailferry.connection.body import MessageBody
 from mailferry.engine.folder_types import FolderMapping, FolderOptions, TargetLayout
 from mailferry.engine.headers import summarize
-from mailferry.engine.planner import (
-    ITEM_LIMIT,
-    LARGE_ITEM,
-    SyncOptions,
-    is_deleted,
-    items_over_limit,
-)
+from mailferry.engine.planner import ITEM_LIMIT, LARGE_ITEM, is_deleted, items_over_limit
 from mailferry.engine.sync import map_folders
 from mailferry.engine.verify_match import Hashed, comparisons, pair_up
-from mailferry.engine.verify_report import (
-    DELETED_ITEM,
-    FILTERED_ITEM,
-    FolderVerification,
-    PolicySkip,
-    VerifyReport,
-)
 from mailferry.errors import FolderError
 from mailferry.stores.base import (
     FolderListing,
@@ -51,6 +38,14 @@ from mailferry.stores.base import (
     SourceMessage,
     TargetFolderStatus,
     TargetMailbox,
+)
+from mailferry.values.sync_options import SyncOptions
+from mailferry.values.verify_report import (
+    DELETED_ITEM,
+    FILTERED_ITEM,
+    FolderVerification,
+    PolicySkip,
+    VerifyReport,
 )
 
 A = TypeVar("A")

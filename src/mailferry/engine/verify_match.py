@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from mailferry.engine.planner import writable_flags
-from mailferry.engine.verify_report import DateMismatch, FlagMismatch, MessageRef
 from mailferry.stores.base import MessageMeta
 from mailferry.stores.flags import storable
+from mailferry.values.verify_report import DateMismatch, FlagMismatch, MessageRef
 
 
 @dataclass(frozen=True)

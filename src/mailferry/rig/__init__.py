@@ -1,4 +1,4 @@
-"""The real-server test rig: Dovecot instances, throw-away CAs and a mail corpus.
+"""The real-server test rig: Dovecot and Courier instances, throw-away CAs and a mail corpus.
 
 Used by the test suite (``tests/conftest.py``), the benchmarks in ``bench/`` and the
 README demo. Nothing here is imported by the product code.
@@ -14,13 +14,16 @@ from mailferry.rig.corpus import (
     generate,
     write_maildir,
 )
+from mailferry.rig.courier import CourierServer, courier_folder
 from mailferry.rig.dovecot import DovecotServer, make_ca
-from mailferry.rig.errors import DoveadmError, DovecotStartError, RigError
+from mailferry.rig.errors import CourierStartError, DoveadmError, DovecotStartError, RigError
 from mailferry.rig.users import RigAccount, RigUser, safe_dirname
 
 __all__ = [
     "DEFAULT_FOLDERS",
     "CorpusSpec",
+    "CourierServer",
+    "CourierStartError",
     "DoveadmError",
     "DovecotOptions",
     "DovecotServer",
@@ -33,6 +36,7 @@ __all__ = [
     "ServerCert",
     "Storage",
     "WriteStats",
+    "courier_folder",
     "generate",
     "make_ca",
     "safe_dirname",

@@ -22,6 +22,17 @@ _STORAGE_DIRS: dict[str, str] = {"maildir": "Maildir", "sdbox": "sdbox", "mdbox"
 
 
 @dataclass(frozen=True)
+class OAuth2Passdb:
+    """Dovecot's ``oauth2`` passdb for XOAUTH2 and OAUTHBEARER logins: each token is
+    checked at ``introspection_url`` (RFC 7662, ``introspection_mode = post``), whose
+    answer must be ``active`` and name the login user as ``username``. ``ca_file``: the
+    CA an https introspection endpoint's certificate chains to."""
+
+    introspection_url: str
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class DovecotOptions:
     """What kind of server to run.
 
@@ -41,6 +52,8 @@ class DovecotOptions:
     mailbox names as the client sees them); any rule turns the acl plugin on. E.g.
     ``INBOX.Locked -owner k``: the user may not create folders under ``INBOX.Locked``
     (CREATE is refused ``[NOPERM] Permission denied``).
+    ``oauth2``: also log users in with OAuth2 tokens (``OAuth2Passdb``); passwords and
+    the master user still work.
     ``auth_delays``: keep Dovecot's 2 s answer delay for failed logins and its per-IP
     penalty; off by default (delay 0, anvil's penalty socket disabled) to keep tests fast.
     """
@@ -58,6 +71,7 @@ class DovecotOptions:
     tls: bool = True
     inbox_prefix: bool = False
     acl_rules: tuple[str, ...] = ()
+    oauth2: OAuth2Passdb | None = None
 
     def __post_init__(self) -> None:
         if self.storage not in _STORAGE_DIRS:
@@ -99,6 +113,7 @@ class DovecotLayout:
     mail_gid: int
     acl_path: Path
     shared_dict_path: Path
+    oauth2_path: Path | None = None  # the oauth2 passdb's settings file, when enabled
 
 
 def render_config(layout: DovecotLayout, options: DovecotOptions) -> str:
@@ -145,6 +160,13 @@ def _ssl(layout: DovecotLayout, options: DovecotOptions) -> str:
 
 def _auth(layout: DovecotLayout, options: DovecotOptions) -> str:
     mechanisms = "login" if options.login_disabled else "plain login"
+    oauth2 = ""
+    if options.oauth2 is not None:
+        mechanisms += " xoauth2 oauthbearer"
+        oauth2 = (
+            f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+            f"  args = {layout.oauth2_path}\n}}\n"
+        )
     # Keyed by MD5 of the username: a raw name could start with "#" (a comment line)
     # or contain ":" (the field separator).
     passwd = f"username_format=%Mu {layout.passwd_dir}/%Mu"
@@ -165,7 +187,7 @@ passdb {{
   pass = yes
   args = username_format=%Mu {layout.masters_path}
 }}
-passdb {{
+{oauth2}passdb {{
   driver = passwd-file
   args = {passwd}
 }}
@@ -174,6 +196,16 @@ userdb {{
   args = {passwd}
 }}
 """
+
+
+def render_oauth2_config(passdb: OAuth2Passdb) -> str:
+    """The oauth2 passdb's settings file (``dovecot-oauth2.conf.ext``)."""
+    ca = f"tls_ca_cert_file = {passdb.ca_file}\n" if passdb.ca_file else ""
+    return (
+        f"introspection_mode = post\nintrospection_url = {passdb.introspection_url}\n"
+        "force_introspection = yes\nusername_attribute = username\n"
+        f"active_attribute = active\nactive_value = true\n{ca}"
+    )
 
 
 def _mail(layout: DovecotLayout, options: DovecotOptions) -> str:

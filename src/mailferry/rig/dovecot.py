@@ -28,9 +28,11 @@ from mailferry.rig.certs import RigCA
 from mailferry.rig.config import (
     DovecotLayout,
     DovecotOptions,
+    OAuth2Passdb,
     Storage,
     global_acl,
     render_config,
+    render_oauth2_config,
 )
 from mailferry.rig.errors import DoveadmError, DovecotStartError, RigError
 from mailferry.rig.maildir import MessageLike, WriteStats, write_maildir
@@ -46,6 +48,7 @@ from mailferry.rig.users import (
 
 _MAX_BASE_DIR = 70  # unix socket paths under base_dir must stay below 108 bytes
 _START_ATTEMPTS = 3
+_OAUTH2_FILE = "dovecot-oauth2.conf.ext"
 _instances = itertools.count(1)
 
 
@@ -80,6 +83,7 @@ class DovecotServer:
         tls: bool = True,
         inbox_prefix: bool = False,
         acl_rules: tuple[str, ...] = (),
+        oauth2: OAuth2Passdb | None = None,
         start_timeout: float = 10.0,
     ) -> None:
         self.options = DovecotOptions(
@@ -96,6 +100,7 @@ class DovecotServer:
             tls=tls,
             inbox_prefix=inbox_prefix,
             acl_rules=acl_rules,
+            oauth2=oauth2,
         )
         self.name = name
         self.ca = ca
@@ -233,6 +238,8 @@ class DovecotServer:
             ports = process.free_ports(2, self.host)
             self._ports = (ports[0], ports[1])
             self.config_path.write_text(render_config(self._layout(), self.options))
+            if self.options.oauth2 is not None:
+                (self.root / _OAUTH2_FILE).write_text(render_oauth2_config(self.options.oauth2))
             self._spawn()
             try:
                 self._wait_ready()
@@ -343,6 +350,7 @@ class DovecotServer:
             mail_gid=self.owner.gid,
             acl_path=self.root / "global-acl",
             shared_dict_path=self.root / "shared-mailboxes.dict",
+            oauth2_path=self.root / _OAUTH2_FILE if self.options.oauth2 else None,
         )
 
     def _spawn(self) -> None:

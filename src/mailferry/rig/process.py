@@ -97,6 +97,11 @@ def is_alive(proc: psutil.Process) -> bool:
         return False
 
 
+def wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until none of ``procs`` is alive (a zombie counts as gone); the rest."""
+    return _wait_gone(procs, timeout)
+
+
 def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
     deadline = time.monotonic() + timeout
     alive = [p for p in procs if is_alive(p)]

@@ -13,21 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mailferry.connection.auth import AuthMethod
-from mailferry.connection.options import ConnectOptions, Security, default_port
+from mailferry.connection.options import ConnectOptions
 from mailferry.engine.folder_placement import MaildirLayout
 from mailferry.engine.folder_types import TargetLayout
-from mailferry.errors import MailferryError
+from mailferry.errors import MailferryError, TargetSpecError
 from mailferry.service.users_csv.parse import MigrationUserRow
 from mailferry.stores.base import SourceMailbox, TargetMailbox
 from mailferry.stores.imap_source import open_imap_source
 from mailferry.stores.imap_target import open_imap_target
 from mailferry.stores.logins import TargetLogin, source_credentials, target_credentials
 from mailferry.stores.maildir_target import MaildirTarget
-
-
-class TargetSpecError(MailferryError):
-    """A ``--target`` value that names no target we can write to."""
+from mailferry.values.connection import AuthMethod, Security, default_port
 
 
 @dataclass(frozen=True)

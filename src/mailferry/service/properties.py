@@ -23,8 +23,8 @@ from typing import Any, Protocol
 
 from mailferry.state.listing_queries import StatusWhere, UserTally, batch_was_started
 from mailferry.state.migration_records import Batch, Endpoint, MigrationUser
-from mailferry.state.records import SkippedItem
-from mailferry.state.statuses import UserStatus
+from mailferry.values.results import SkippedItem
+from mailferry.values.statuses import UserStatus
 
 U = UserStatus
 

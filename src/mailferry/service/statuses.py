@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from mailferry.errors import MailferryError
-from mailferry.state.statuses import BatchStatus, UserStatus
+from mailferry.errors import ActionNotAllowed, InvalidTransition, UserActionNotAllowed
+from mailferry.values.statuses import BatchStatus, UserStatus
 
 __all__ = ["BatchStatus", "UserStatus"]  # re-exported: the service's vocabulary
 
@@ -194,47 +194,16 @@ _BATCH_HINTS: dict[tuple[BatchAction, BatchStatus], str] = {
 }
 
 
-class ActionNotAllowed(MailferryError):
-    """A batch action that its current status does not allow (the message says why)."""
-
-    def __init__(
-        self, batch: str, action: BatchAction, status: BatchStatus, hint: str = ""
-    ) -> None:
-        text = f"can't {action.value} batch {batch!r}: {_WHY[status]} (status {status.value})"
-        super().__init__(text + (f"; {hint}" if hint else ""))
-        self.batch = batch
-        self.action = action
-        self.status = status
-
-
-class UserActionNotAllowed(ActionNotAllowed):
-    """Stop-, Start- or Remove-MigrationUser refused by the user's status or its batch's
-    (the message says which, and what to do instead)."""
-
-    def __init__(
-        self,
-        email: str,
-        action: BatchAction,
-        batch: str,
-        batch_status: BatchStatus,
-        user_status: UserStatus,
-        reason: str,
-    ) -> None:
-        MailferryError.__init__(self, f"can't {action.value} user {email}: {reason}")
-        self.batch = batch
-        self.action = action
-        self.status = batch_status
-        self.email = email
-        self.user_status = user_status
-
-
-class InvalidTransition(MailferryError):
-    """A status change not in the transition tables (a bug in the service)."""
+def action_not_allowed(
+    batch: str, action: BatchAction, status: BatchStatus, hint: str = ""
+) -> ActionNotAllowed:
+    """The refusal of ``action`` on a batch in ``status``, saying why (and ``hint``)."""
+    return ActionNotAllowed(batch, action, status, _WHY[status], hint)
 
 
 def check_action(batch: str, action: BatchAction, status: BatchStatus, hint: str = "") -> None:
     if status not in BATCH_ACTIONS[action]:
-        raise ActionNotAllowed(batch, action, status, hint)
+        raise action_not_allowed(batch, action, status, hint)
 
 
 def check_user_action(

@@ -18,14 +18,10 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from mailferry.errors import MailferryError
+from mailferry.errors import VaultError
 
 _READ_ATTEMPTS = 50  # a key file being written by another process (no hard links)
 _READ_PAUSE = 0.02
-
-
-class VaultError(MailferryError):
-    """A key or a ciphertext can't be used (wrong key, corrupt data, unsafe key file)."""
 
 
 class Vault:

@@ -11,13 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mailferry.state.records import (
-        FolderRecord,
-        PairIntent,
-        PairRecord,
-        PairState,
-        SkippedItem,
-    )
+    from mailferry.state.records import FolderRecord, PairIntent, PairRecord, PairState
     from mailferry.state.store import StateStore, WriteHook
 
 _EXPORTS = {
@@ -25,7 +19,6 @@ _EXPORTS = {
     "PairIntent": "records",
     "PairRecord": "records",
     "PairState": "records",
-    "SkippedItem": "records",
     "StateStore": "store",
     "WriteHook": "store",
 }
@@ -35,7 +28,6 @@ __all__ = [
     "PairIntent",
     "PairRecord",
     "PairState",
-    "SkippedItem",
     "StateStore",
     "WriteHook",
 ]

@@ -34,12 +34,12 @@ from sqlalchemy import (
 )
 
 from mailferry.state.migration_records import MigrationUser
-from mailferry.state.records import SkippedItem
 from mailferry.state.scheduler_statements import has_claim
 from mailferry.state.schema import batches, mailboxes, migration_users, skipped_items
 from mailferry.state.service_rows import user_query, user_record
-from mailferry.state.statuses import BatchStatus, UserStatus
 from mailferry.state.store import StateStore
+from mailferry.values.results import SkippedItem
+from mailferry.values.statuses import BatchStatus, UserStatus
 
 U = migration_users.c
 S = skipped_items.c
@@ -161,6 +161,33 @@ class ListingQueries(StateStore):
             query = query.where(_status_condition(statuses))
         with self._read("listed_users") as connection:
             return [_listed(row) for row in connection.execute(query)]
+
+    def listed_users_page(
+        self,
+        *,
+        batch_id: int | None = None,
+        statuses: Collection[StatusWhere] | None = None,
+        after_key: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[ListedUser], int]:
+        """A page of users in address order (keyset: the users whose ``email_key`` is
+        above ``after_key``, at most ``limit``), and how many match in all: two queries
+        on one connection (one snapshot), whatever the page or the batch's size."""
+        where: list[ColumnElement[bool]] = []
+        if batch_id is not None:
+            where.append(U.batch_id == batch_id)
+        if statuses is not None:
+            where.append(_status_condition(statuses))
+        total = select(func.count()).select_from(migration_users.join(batches)).where(*where)
+        query = user_query().add_columns(batch_started_column().label("batch_started"))
+        query = query.where(*where).order_by(U.email_key)
+        if after_key is not None:
+            query = query.where(U.email_key > after_key)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read("listed_users_page") as connection:
+            count = int(connection.execute(total).scalar_one())
+            return [_listed(row) for row in connection.execute(query)], count
 
     def mailbox_skipped(self, mailbox_key: str, limit: int | None = None) -> list[SkippedItem]:
         """One mailbox's skipped items in the order recorded, found by its key (nothing

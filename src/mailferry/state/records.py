@@ -67,24 +67,6 @@ class PairRecord:
     target_uidnext_before: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class SkippedItem:
-    """Something not migrated, with why. ``source_uid`` is None for folder-level items.
-
-    ``kind`` is e.g. ``LargeItem``, ``CorruptItem``, ``ItemLimit``; the key
-    (folder, source_uid, kind) is unique per mailbox.
-    """
-
-    folder: str
-    source_uid: int | None
-    kind: str
-    subject: str
-    sender: str
-    date: dt.datetime | None
-    size: int | None
-    reason: str
-
-
 def flags_to_text(flags: Iterable[str]) -> str:
     """Sorted, de-duplicated, space-separated; IMAP flags are atoms (no spaces)."""
     unique = set(flags)

@@ -37,8 +37,8 @@ from mailferry.state import scheduler_statements as sql
 from mailferry.state.database import is_memory
 from mailferry.state.migration_records import Batch, Endpoint, MigrationUser
 from mailferry.state.service_rows import batch_record, endpoint_record, user_record
-from mailferry.state.statuses import BatchStatus, UserStatus
 from mailferry.state.store import StateStore
+from mailferry.values.statuses import BatchStatus, UserStatus
 
 _STATUSES = {status.value: status for status in UserStatus}
 

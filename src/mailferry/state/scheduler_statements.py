@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, sele
 
 from mailferry.state.schema import batches, endpoints, events, migration_users
 from mailferry.state.service_rows import batch_query, endpoint_query, user_query
-from mailferry.state.statuses import UserStatus
+from mailferry.values.statuses import UserStatus
 
 U = migration_users.c
 B = batches.c

@@ -293,3 +293,21 @@ services = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("heartbeat_at", UtcDateTime, nullable=False),
 )
+
+# revision 0006: bearer tokens of the REST API (state/token_rows.py)
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _id_column(),
+    Column("name", Text, nullable=False),
+    Column("name_key", Text, nullable=False),  # casefolded, like endpoint and batch names
+    Column("lookup_id", Text, nullable=False),  # the token's non-secret part
+    Column("secret_hash", Text, nullable=False),  # SHA-256 hex of the whole token text
+    Column("read_only", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    UniqueConstraint("name_key"),
+    UniqueConstraint("lookup_id"),
+    sqlite_autoincrement=True,
+)

@@ -17,7 +17,7 @@ from mailferry.state.migration_records import (
     TargetSettings,
 )
 from mailferry.state.schema import batches, endpoints, events, migration_users
-from mailferry.state.statuses import BatchStatus, UserStatus
+from mailferry.values.statuses import BatchStatus, UserStatus
 
 _ENDPOINT_FIELDS = [f.name for f in fields(Endpoint) if f.name != "endpoint_type"]
 _USER_FIELDS = [f.name for f in fields(MigrationUser) if f.name not in ("batch",)]

@@ -25,6 +25,7 @@ from sqlalchemy import (
     update,
 )
 
+from mailferry.state.event_queries import EventQueries
 from mailferry.state.listing_queries import ListingQueries
 from mailferry.state.migration_records import Batch, Endpoint, Event
 from mailferry.state.scheduler_queries import SchedulerQueries
@@ -48,8 +49,9 @@ from mailferry.state.service_rows import (
     event_record,
     new_user_row,
 )
-from mailferry.state.statuses import BatchStatus, UserStatus
+from mailferry.state.token_rows import TokenRows
 from mailferry.state.user_rows import UserRows
+from mailferry.values.statuses import BatchStatus, UserStatus
 
 B = batches.c
 
@@ -59,7 +61,7 @@ def name_key(name: str) -> str:
     return name.casefold()
 
 
-class ServiceStore(UserRows, ListingQueries, SchedulerQueries):  # read queries: listings, scheduler
+class ServiceStore(UserRows, ListingQueries, EventQueries, SchedulerQueries, TokenRows):
     # -- endpoints ------------------------------------------------------------------
 
     def add_endpoint(self, values: Mapping[str, Any]) -> Endpoint:

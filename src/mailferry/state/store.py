@@ -53,10 +53,10 @@ from mailferry.state.records import (
     FolderRecord,
     PairIntent,
     PairRecord,
-    SkippedItem,
     flags_to_text,
 )
 from mailferry.state.schema import folders, mailboxes, message_pairs, skipped_items, utc_reader
+from mailferry.values.results import SkippedItem
 
 T = TypeVar("T")
 WriteHook = Callable[[str], None]

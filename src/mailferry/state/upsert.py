@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, insert, update
 from sqlalchemy.dialects import sqlite
 
-from mailferry.state.records import SkippedItem
 from mailferry.state.schema import skipped_items
+from mailferry.values.results import SkippedItem
 
 _SKIPPED_KEY = ["mailbox_id", "folder", "source_uid", "kind"]
 _SKIPPED_DETAILS = ["subject", "sender", "date", "size", "reason"]

@@ -21,8 +21,8 @@ from mailferry.state.migration_records import MigrationUser
 from mailferry.state.scheduler_statements import has_claim
 from mailferry.state.schema import batches, migration_users
 from mailferry.state.service_rows import user_query, user_record, user_values
-from mailferry.state.statuses import UserStatus
 from mailferry.state.store import StateStore
+from mailferry.values.statuses import UserStatus
 
 U = migration_users.c
 INCREMENTAL_JOBS = (UserStatus.INCREMENTAL_SYNCING, UserStatus.COMPLETING)

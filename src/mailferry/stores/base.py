@@ -49,6 +49,16 @@ class FolderListing:
 
 
 @dataclass(frozen=True)
+class SharedListing:
+    """The source's other-users and shared namespaces (NAMESPACE, RFC 2342): their
+    prefixes (Courier's ``#shared.``) and their folders, which a plain LIST may not
+    show. Where a UserRoot (the user's tree in an admin's shared folders) is looked for."""
+
+    prefixes: tuple[str, ...] = ()
+    folders: tuple[FolderListing, ...] = ()
+
+
+@dataclass(frozen=True)
 class FolderStatus:
     """A folder's counters. ``highestmodseq`` is None without CONDSTORE."""
 
@@ -139,6 +149,13 @@ class SourceMailbox(Protocol):
 
     async def personal_prefix(self) -> str | None:
         """The personal namespace prefix (``INBOX.`` on Courier), if any."""
+        ...
+
+    async def shared_folders(self, under: Sequence[tuple[str, ...]] = ()) -> SharedListing:
+        """The other-users and shared namespaces and their folders (asked only for a
+        UserRoot): those at or under one of the paths ``under`` (inside each namespace),
+        all of them when ``under`` is empty or nothing is there; empty when the store
+        has no such namespace."""
         ...
 
     async def status(self, folder: str) -> FolderStatus:

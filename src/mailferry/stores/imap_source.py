@@ -16,7 +16,13 @@ from mailferry.connection.client import ImapClient
 from mailferry.connection.mailbox import SelectedMailbox
 from mailferry.connection.options import ConnectOptions
 from mailferry.errors import CommandFailed, FolderError, Throttled
-from mailferry.stores.base import FolderListing, FolderStatus, MessageMeta, SourceMessage
+from mailferry.stores.base import (
+    FolderListing,
+    FolderStatus,
+    MessageMeta,
+    SharedListing,
+    SourceMessage,
+)
 from mailferry.stores.imap_common import (
     BODY_ITEMS,
     META_ITEMS,
@@ -46,6 +52,40 @@ class ImapSource:
         if namespace is None or not namespace.personal:
             return None
         return namespace.personal[0].prefix or None
+
+    async def shared_folders(self, under: Sequence[tuple[str, ...]] = ()) -> SharedListing:
+        """For each other-users and shared NAMESPACE prefix (Courier lists ``#shared.``
+        only when asked), LIST ``<prefix><path>`` and ``<prefix><path><delimiter>*``
+        for each path of ``under`` (joined with the namespace's delimiter); LIST
+        ``<prefix>*`` when ``under`` is empty or found nothing. A namespace the server
+        refuses to LIST is left out."""
+        namespace = await self.client.namespace()
+        if namespace is None:
+            return SharedListing()
+        spaces = {ns.prefix: ns for ns in (*namespace.other, *namespace.shared) if ns.prefix}
+        patterns = [
+            prefix + (ns.delimiter or "").join(path) + tail
+            for prefix, ns in spaces.items()
+            for path in under
+            if ns.delimiter or len(path) == 1
+            for tail in ("", f"{ns.delimiter}*" if ns.delimiter else "")
+        ]
+        folders = await self._list_each(patterns)
+        if not folders:
+            folders = await self._list_each([prefix + "*" for prefix in spaces])
+        return SharedListing(tuple(spaces), tuple(folders))
+
+    async def _list_each(self, patterns: Sequence[str]) -> list[FolderListing]:
+        folders: list[FolderListing] = []
+        for pattern in dict.fromkeys(patterns):
+            try:
+                listed = await self.client.list_folders("", pattern)
+            except Throttled:
+                raise
+            except CommandFailed:
+                continue
+            folders += [folder_listing(response) for response in listed]
+        return folders
 
     async def status(self, folder: str) -> FolderStatus:
         items = ["MESSAGES", "UIDNEXT", "UIDVALIDITY"]

@@ -11,23 +11,35 @@ The target is chosen once for the whole batch, then applied to each address:
 - ``MasterUser``: Dovecot's master-user login ``<address><separator><admin>``;
 - ``PerUser``: one user name and password per address;
 - ``XOAuth2``: an access token per address from a ``TokenProvider``
-  (``StaticTokenProvider`` for one fixed token; OAuth2 refresh plugs in here).
+  (``StaticTokenProvider`` for one fixed token; the renewing ones, Entra, Google and
+  refresh-token grants, are in ``stores.oauth``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from mailferry.connection.auth import AuthMethod, Credentials
+from mailferry.connection.auth import Credentials
 from mailferry.errors import AuthenticationError
+from mailferry.values.connection import AuthMethod
 
 
 class TokenProvider(Protocol):
     """Hands out an OAuth2 access token for a mailbox (refreshing as needed)."""
 
     async def token(self, user: str) -> str: ...
+
+
+@runtime_checkable
+class RenewableTokenProvider(TokenProvider, Protocol):
+    """A provider that can replace a token the server refused (``stores.oauth``)."""
+
+    def invalidate(self, user: str, token: str | None = None) -> None:
+        """Forget ``user``'s token (``token``, or whichever is cached): the next
+        ``token`` call gets a fresh one."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,11 @@ from typing import Any, TextIO
 
 import click
 
-from mailferry.connection.options import Security
+from mailferry.app import REPORT_FORMATS, BatchChanges, BatchRequest, Mailferry, TargetRequest
+from mailferry.app.files import read_csv
+from mailferry.app.targets import TARGET_LOGINS
+from mailferry.errors import NotFound
+from mailferry.interfaces.cli.app_context import app_command, db_option
 from mailferry.interfaces.cli.record_options import (
     BATCH_COLUMNS,
     UTC_DATETIME,
@@ -23,18 +27,9 @@ from mailferry.interfaces.cli.record_options import (
     split_or_none,
     split_values,
 )
-from mailferry.interfaces.cli.service_context import db_option, service_command
-from mailferry.interfaces.cli.target_options import parse_target, target_secret
-from mailferry.service.batches import manage as service
-from mailferry.service.batches.manage import TARGET_LOGINS, BatchChanges, BatchRequest
-from mailferry.service.batches.users import user_tallies
-from mailferry.service.context import ServiceContext
-from mailferry.service.properties import batch_tally_properties
-from mailferry.service.reports.batch_report import REPORT_FORMATS, write_batch_report
-from mailferry.service.service_errors import NotFound
-from mailferry.service.statuses import BatchStatus
-from mailferry.service.users_csv.file import read_csv_file
-from mailferry.state.migration_records import Batch, TargetSettings
+from mailferry.interfaces.cli.words import EXIT_FAILED
+from mailferry.values.connection import Security
+from mailferry.values.statuses import BatchStatus
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 STATUS = click.Choice([s.value for s in BatchStatus], case_sensitive=False)
@@ -76,9 +71,9 @@ def batch() -> None:
 @click.option("--content-filter", help=CONTENT_FILTER_HELP)
 @wait_option
 @record_options
-@service_command
+@app_command
 def new(
-    ctx: ServiceContext,
+    app: Mailferry,
     name: str,
     source_endpoint: str,
     csv_path: Path,
@@ -104,26 +99,22 @@ def new(
     if target is None and (target_login or target_user or target_security or target_csv):
         raise click.UsageError("--target-login, --target-user, --target-security and "
                                "--target-csv describe a --target; give --target too")  # fmt: skip
-    settings: TargetSettings | None = None
-    if target is not None:
-        settings = parse_target(
-            target,
-            login=target_login or "master-user",
-            admin_user=target_user,
-            security=target_security,
-            separator=master_separator,
-        )
-    effective = settings or ctx.settings.default_target
-    secret = None
-    if effective is not None:
-        secret = target_secret(effective, target_password_file, target_csv)
+    target_request = TargetRequest(
+        target=target,
+        login=target_login or "master-user",
+        admin_user=target_user,
+        security=target_security,
+        separator=master_separator,
+        secret=None if target_password_file is None else read_secret(target_password_file),
+        logins_csv=None if target_csv is None else read_csv(target_csv),
+        logins_csv_name=str(target_csv),
+    )
     request = BatchRequest(
         name=name,
         source_endpoint=source_endpoint,
-        csv_data=read_csv_file(csv_path),
+        csv_data=read_csv(csv_path),
         csv_name=str(csv_path),
-        target=settings,
-        target_secret=secret,
+        target=target_request,
         exclude_folders=split_values(exclude_folders),
         include_folders=split_values(include_folders),
         auto_start=auto_start,
@@ -133,10 +124,14 @@ def new(
         allow_unknown_columns=allow_unknown_columns,
         content_filter=content_filter,
     )
-    created = service.new_batch(ctx, request)
-    if auto_start:
-        _carry_out(ctx, created, wait, starting=True)
-    _print_batch(ctx, created.name, output)
+    created = app.new_batch(request)
+    ran_here = auto_start and _carry_out(app, created, wait, starting=True)
+    _print_batch(app, created["Identity"], output, ran_here=ran_here)
+
+
+def read_secret(path: Path) -> str:
+    """A password or token file's text, without its line ending."""
+    return path.read_text(encoding="utf-8").strip("\r\n")
 
 
 @batch.command("get")
@@ -144,64 +139,61 @@ def new(
 @click.option("--status", type=STATUS, help="Only batches with this status.")
 @click.option("--endpoint", help="Only batches using this source endpoint.")
 @record_options
-@service_command
+@app_command
 def get(
-    ctx: ServiceContext,
+    app: Mailferry,
     name: str | None,
     status: str | None,
     endpoint: str | None,
     output: RecordFormat,
 ) -> None:
     """Show one batch, or all of them."""
-    wanted = None if status is None else BatchStatus(status)
-    found = service.get_batches(ctx, name, status=wanted, endpoint=endpoint)
-    output.emit(_batch_records(ctx, found), single=name is not None, table_columns=BATCH_COLUMNS)
-
-
-def _batch_records(ctx: ServiceContext, found: list[Batch]) -> list[dict[str, Any]]:
-    """Get-MigrationBatch's views: the batches' counters in one aggregate query."""
-    tallies, now = user_tallies(ctx, found), ctx.now()
-    return [batch_tally_properties(b, tallies[b.id], now) for b in found]
+    if name is None:
+        found = app.get_batches(status=status, endpoint=endpoint)
+    else:
+        one = app.get_batch(name)
+        found = [one] if status is None or one["Status"].lower() == status.lower() else []
+    output.emit(found, single=name is not None, table_columns=BATCH_COLUMNS)
 
 
 def _action_command(
-    verb: str, action: Callable[[ServiceContext, str], Batch], doc: str
+    verb: str, action: Callable[[Mailferry, str], dict[str, Any]], doc: str
 ) -> click.Command:
     @click.argument("name")
     @wait_option
     @record_options
-    @service_command
-    def run(ctx: ServiceContext, name: str, wait: bool | None, output: RecordFormat) -> None:
-        changed = action(ctx, name)
+    @app_command
+    def run(app: Mailferry, name: str, wait: bool | None, output: RecordFormat) -> None:
+        changed = action(app, name)
         if verb == "complete":
-            _warn_incomplete(ctx, changed)
-        if _carry_out(ctx, changed, wait, starting=verb == "start"):
-            _print_batch(ctx, changed.name, output)  # as the run here left it
+            _warn_incomplete(app, name)
+        if _carry_out(app, changed, wait, starting=verb == "start"):
+            _print_batch(app, changed["Identity"], output, ran_here=True)  # as the run left it
         else:  # as the action left it (a service may already have moved it on)
-            output.emit(_batch_records(ctx, [changed]), single=True, table_columns=BATCH_COLUMNS)
+            output.emit([changed], single=True, table_columns=BATCH_COLUMNS)
 
     run.__doc__ = doc
     return batch.command(verb)(run)
 
 
-def _warn_incomplete(ctx: ServiceContext, batch: Batch) -> None:
+def _warn_incomplete(app: Mailferry, name: str) -> None:
     """Complete-MigrationBatch on users whose last sync left mail behind: say so (their
     final sync retries them; Remove stays refused while it is still incomplete)."""
-    incomplete = service.incomplete_users(ctx.store.users(batch_id=batch.id))
+    incomplete = app.incomplete_users(name)
     for user in incomplete[:10]:
         sys.stderr.write(
-            f"warning: {user.email_address}: last sync was not complete: {user.error}\n"
+            f"warning: {user['EmailAddress']}: last sync was not complete: {user['Error']}\n"
         )
     if len(incomplete) > 10:
         sys.stderr.write(f"warning: and {len(incomplete) - 10} more user(s) not complete\n")
 
 
 start = _action_command(
-    "start", service.start_batch, "Start a Created batch, resume a Stopped one, retry failures."
+    "start", Mailferry.start_batch, "Start a Created batch, resume a Stopped one, retry failures."
 )
-stop = _action_command("stop", service.stop_batch, "Stop a batch's syncs (Start resumes them).")
+stop = _action_command("stop", Mailferry.stop_batch, "Stop a batch's syncs (Start resumes them).")
 complete = _action_command(
-    "complete", service.complete_batch, "Run a final incremental sync, then stop syncing."
+    "complete", Mailferry.complete_batch, "Run a final incremental sync, then stop syncing."
 )
 
 
@@ -210,30 +202,28 @@ complete = _action_command(
 @click.option("--force", is_flag=True, help="Remove even if users synced before the MX switch.")
 @wait_option
 @record_options
-@service_command
-def remove(
-    ctx: ServiceContext, name: str, force: bool, wait: bool | None, output: RecordFormat
-) -> None:
+@app_command
+def remove(app: Mailferry, name: str, force: bool, wait: bool | None, output: RecordFormat) -> None:
     """Remove a batch, its users' state and every stored credential."""
-    removing = service.remove_batch(ctx, name, force=force)
-    _carry_out(ctx, removing, wait)
+    removing = app.remove_batch(name, force=force)
+    _carry_out(app, removing, wait)
     try:
-        _print_batch(ctx, removing.name, output)
+        _print_batch(app, removing["Identity"], output)
     except NotFound:
-        click.echo(f"Removed batch {removing.name}")
+        click.echo(f"Removed batch {removing['Identity']}")
 
 
 @batch.command("sync-now")
 @click.argument("name")
 @wait_option
 @record_options
-@service_command
-def sync_now(ctx: ServiceContext, name: str, wait: bool | None, output: RecordFormat) -> None:
+@app_command
+def sync_now(app: Mailferry, name: str, wait: bool | None, output: RecordFormat) -> None:
     """An incremental sync of the batch's synced users, now."""
-    asked = service.sync_now(ctx, name)
-    click.echo(f"SyncNow requested for {asked} user(s) of batch {name}", err=True)
-    _carry_out(ctx, service.get_batch(ctx, name), wait)
-    _print_batch(ctx, name, output)
+    asked = app.sync_batch(name)
+    click.echo(f"SyncNow requested for {asked['UsersQueued']} user(s) of batch {name}", err=True)
+    ran_here = _carry_out(app, asked, wait)
+    _print_batch(app, name, output, ran_here=ran_here)
 
 
 @batch.command("add-users")
@@ -241,24 +231,20 @@ def sync_now(ctx: ServiceContext, name: str, wait: bool | None, output: RecordFo
 @click.option("--csv", "csv_path", required=True, type=FILE)
 @click.option("--allow-unknown-columns", is_flag=True)
 @record_options
-@service_command
+@app_command
 def add_users(
-    ctx: ServiceContext,
+    app: Mailferry,
     name: str,
     csv_path: Path,
     allow_unknown_columns: bool,
     output: RecordFormat,
 ) -> None:
     """Add the users of a CSV to an existing batch."""
-    added = service.add_users(
-        ctx,
-        name,
-        read_csv_file(csv_path),
-        str(csv_path),
-        allow_unknown_columns=allow_unknown_columns,
+    added = app.add_users(
+        name, read_csv(csv_path), str(csv_path), allow_unknown_columns=allow_unknown_columns
     )
-    click.echo(f"Added {added} user(s) to batch {name}", err=True)
-    _print_batch(ctx, name, output)
+    click.echo(f"Added {added['UsersAdded']} user(s) to batch {name}", err=True)
+    _print_batch(app, name, output)
 
 
 @batch.command("set")
@@ -270,9 +256,9 @@ def add_users(
 @click.option("--include-folders", multiple=True)
 @click.option("--content-filter", help=CONTENT_FILTER_HELP + ' "" removes it.')
 @record_options
-@service_command
+@app_command
 def set_(
-    ctx: ServiceContext,
+    app: Mailferry,
     name: str,
     start_after: dt.datetime | None,
     complete_after: dt.datetime | None,
@@ -292,43 +278,43 @@ def set_(
         include_folders=split_or_none(include_folders),
         content_filter=content_filter,
     )
-    changed = service.set_batch(ctx, name, changes)
-    _print_batch(ctx, changed.name, output)
+    changed = app.set_batch(name, changes)
+    _print_batch(app, changed["Identity"], output)
 
 
 @batch.command("report")
 @click.argument("name")
 @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="csv")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path))
-@service_command
-def report(ctx: ServiceContext, name: str, fmt: str, output_path: Path | None) -> None:
+@app_command
+def report(app: Mailferry, name: str, fmt: str, output_path: Path | None) -> None:
     """The batch's report: per-user statistics and skipped items (CSV or JSON).
 
     Written as it is read from the database; ``--output`` appears complete or not at
     all (written beside it, then renamed)."""
-    found = service.get_batch(ctx, name)
+    app.get_batch(name)  # a batch that does not exist leaves no file behind
     if output_path is None:
-        _write_report(ctx, found, fmt, sys.stdout)
+        _write_report(app, name, fmt, sys.stdout)
         sys.stdout.flush()
         return
     partial = output_path.with_name(output_path.name + ".part")
     try:
         with partial.open("w", encoding="utf-8", newline="") as out:
-            _write_report(ctx, found, fmt, out)
+            _write_report(app, name, fmt, out)
         partial.replace(output_path)
     finally:
         partial.unlink(missing_ok=True)
     click.echo(f"Report written to {output_path}", err=True)
 
 
-def _write_report(ctx: ServiceContext, found: Batch, fmt: str, out: TextIO) -> None:
-    write_batch_report(ctx, found, fmt, out)
+def _write_report(app: Mailferry, name: str, fmt: str, out: TextIO) -> None:
+    app.write_batch_report(name, fmt, out)
     if fmt == "json":
         out.write("\n")
 
 
 def _carry_out(
-    ctx: ServiceContext, changed: Batch, wait: bool | None, *, starting: bool = False
+    app: Mailferry, changed: dict[str, Any], wait: bool | None, *, starting: bool = False
 ) -> bool:
     """Run the scheduler here when no service does (and waiting is wanted); whether it
     ran here."""
@@ -336,14 +322,29 @@ def _carry_out(
     # (commands that never run jobs) a third of their start-up.
     from mailferry.interfaces.cli.batch_watch import future_start, run_here, watch
 
-    if wait is False or (starting and future_start(ctx, changed)):
+    if wait is False or (starting and future_start(app, changed)):
         return False
-    if run_here(ctx, wait):
-        watch(ctx, {changed.id})
+    if run_here(app, wait):
+        watch(app, {changed["Identity"]})
         return True
     return False
 
 
-def _print_batch(ctx: ServiceContext, name: str, output: RecordFormat) -> None:
-    found = service.get_batch(ctx, name)
-    output.emit(_batch_records(ctx, [found]), single=True, table_columns=BATCH_COLUMNS)
+def _print_batch(
+    app: Mailferry, name: str, output: RecordFormat, *, ran_here: bool = False
+) -> None:
+    """The batch as it is now; after a run here that left it Failed (or with failed
+    users), exit 1 once it is printed."""
+    found = app.get_batch(name)
+    output.emit([found], single=True, table_columns=BATCH_COLUMNS)
+    if ran_here and ended_failed(found):
+        raise click.exceptions.Exit(EXIT_FAILED)
+
+
+def ended_failed(view: dict[str, Any]) -> bool:
+    """Failed, or SyncedWithErrors / CompletedWithErrors with failed users."""
+    status = view["Status"]
+    if status == BatchStatus.FAILED:
+        return True
+    with_errors = (BatchStatus.SYNCED_WITH_ERRORS, BatchStatus.COMPLETED_WITH_ERRORS)
+    return status in with_errors and int(view["FailedCount"]) > 0

@@ -23,40 +23,35 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from mailferry.errors import MailferryError
+from mailferry.app import Mailferry
 from mailferry.interfaces.cli.safe_text import printable, rich_text
-from mailferry.interfaces.cli.words import describe
-from mailferry.service.context import ServiceContext
-from mailferry.service.jobs.scheduler import run_in_process, service_running
-from mailferry.service.properties import batch_properties
-from mailferry.service.statuses import USER_FAILED, USER_RUNNING
-from mailferry.state.migration_records import Batch, MigrationUser
 
 EXIT_INTERRUPTED = 130
 _TABLE_CHROME = 6  # lines of a batch's header, table borders and the "more" line
+_RUNNING = frozenset({"Validating", "Syncing", "IncrementalSyncing", "Completing", "Stopping"})
+_FAILED = frozenset({"Failed", "IncrementalFailed"})
+_SYNCED = frozenset({"Synced", "Completed"})
+
+View = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The watched batches and their users as the database has them now."""
+    """The watched batches and their users' statistics views as they are now."""
 
-    batches: tuple[tuple[Batch, tuple[MigrationUser, ...]], ...]
+    batches: tuple[tuple[View, tuple[View, ...]], ...]
 
     @classmethod
-    def read(cls, service: ServiceContext, batch_ids: Iterable[int]) -> Snapshot:
-        found = []
-        for batch_id in sorted(batch_ids):
-            batch = service.store.batch_by_id(batch_id)
-            if batch is not None:
-                found.append((batch, tuple(service.store.users(batch_id=batch_id))))
-        return cls(tuple(found))
+    def read(cls, app: Mailferry, names: Iterable[str]) -> Snapshot:
+        found = app.batch_progress(sorted(names))
+        return cls(tuple((entry["Batch"], tuple(entry["Users"])) for entry in found))
 
 
-def run_here(service: ServiceContext, wait: bool | None) -> bool:
+def run_here(app: Mailferry, wait: bool | None) -> bool:
     """Whether this command should run the scheduler itself (no service runs)."""
     if wait is False:
         return False
-    if service_running(service):
+    if app.service_running():
         if wait:
             note = "note: a mailferry service runs on this database; it does the work"
             click.echo(note, err=True)
@@ -64,30 +59,33 @@ def run_here(service: ServiceContext, wait: bool | None) -> bool:
     return True
 
 
-def future_start(service: ServiceContext, batch: Batch) -> bool:
+def future_start(app: Mailferry, batch: View) -> bool:
     """A StartAfter still ahead: waiting here would block until then."""
-    start = batch.start_after
-    if start is None or start <= service.now():
+    text = batch.get("StartAfter")
+    if not text:
+        return False
+    start = dt.datetime.fromisoformat(text)
+    if start <= app.now():
         return False
     click.echo(
-        f"note: batch {batch.name} starts after {start.isoformat()}; "
+        f"note: batch {batch['Identity']} starts after {start.isoformat()}; "
         "run `mailferry serve` to carry it out then",
         err=True,
     )
     return True
 
 
-def watch(service: ServiceContext, batch_ids: set[int]) -> None:
+def watch(app: Mailferry, names: set[str]) -> None:
     """Run the scheduler in the foreground until the batches settle, showing progress."""
     stdout = sys.stdout
     view: ProgressView = (
-        LiveView(service, batch_ids, Console(file=stdout))
+        LiveView(app, names, Console(file=stdout))
         if stdout.isatty()
-        else PlainLines(service, batch_ids, sys.stderr)
+        else PlainLines(app, names, sys.stderr)
     )
     try:
         with view:
-            asyncio.run(run_in_process(service, batch_ids, view.refresh, describe=_describe))
+            asyncio.run(app.run_here(names, view.refresh))
     except KeyboardInterrupt:
         click.echo(
             "interrupted: the batch keeps its status; `mailferry serve` (or running this "
@@ -97,16 +95,12 @@ def watch(service: ServiceContext, batch_ids: set[int]) -> None:
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
-def _describe(error: Exception) -> str:
-    return describe(error) if isinstance(error, MailferryError) else f"{type(error).__name__}"
-
-
 class ProgressView(ABC):
     """Base of the two views: ``refresh()`` is the scheduler's on_change callback."""
 
-    def __init__(self, service: ServiceContext, batch_ids: set[int]) -> None:
-        self.service = service
-        self.batch_ids = batch_ids
+    def __init__(self, app: Mailferry, names: set[str]) -> None:
+        self.app = app
+        self.names = names
 
     def __enter__(self) -> ProgressView:
         return self
@@ -115,7 +109,7 @@ class ProgressView(ABC):
         self.refresh()
 
     def refresh(self) -> None:
-        self.show(Snapshot.read(self.service, self.batch_ids))
+        self.show(Snapshot.read(self.app, self.names))
 
     @abstractmethod
     def show(self, snapshot: Snapshot) -> None:
@@ -125,10 +119,10 @@ class ProgressView(ABC):
 class PlainLines(ProgressView):
     """One line per status change of a batch or a user."""
 
-    def __init__(self, service: ServiceContext, batch_ids: set[int], stream: TextIO) -> None:
-        super().__init__(service, batch_ids)
+    def __init__(self, app: Mailferry, names: set[str], stream: TextIO) -> None:
+        super().__init__(app, names)
         self.stream = stream
-        self.seen: dict[tuple[str, int], str] = {}
+        self.seen: dict[tuple[str, str], str] = {}
 
     def show(self, snapshot: Snapshot) -> None:
         for line in self.changes(snapshot):
@@ -138,14 +132,14 @@ class PlainLines(ProgressView):
     def changes(self, snapshot: Snapshot) -> list[str]:
         lines = []
         for batch, users in snapshot.batches:
-            if self._changed(("batch", batch.id), batch.status.value):
-                lines.append(f"batch {batch.name}: {batch.status.value}")
+            if self._changed(("batch", batch["Identity"]), batch["Status"]):
+                lines.append(f"batch {batch['Identity']}: {batch['Status']}")
             for user in users:
-                if self._changed(("user", user.id), user.status.value):
-                    lines.append(f"  {user.email_address}: {user_line(user)}")
+                if self._changed(("user", user["Identity"]), user["Status"]):
+                    lines.append(f"  {user['Identity']}: {user_line(user)}")
         return lines
 
-    def _changed(self, key: tuple[str, int], status: str) -> bool:
+    def _changed(self, key: tuple[str, str], status: str) -> bool:
         if self.seen.get(key) == status:
             return False
         self.seen[key] = status
@@ -155,8 +149,8 @@ class PlainLines(ProgressView):
 class LiveView(ProgressView):
     """A Rich live table: per batch a summary line, then its busiest users."""
 
-    def __init__(self, service: ServiceContext, batch_ids: set[int], console: Console) -> None:
-        super().__init__(service, batch_ids)
+    def __init__(self, app: Mailferry, names: set[str], console: Console) -> None:
+        super().__init__(app, names)
         self.console = console
         self.live = Live(console=console, transient=True, auto_refresh=False)
 
@@ -170,13 +164,13 @@ class LiveView(ProgressView):
 
     def show(self, snapshot: Snapshot) -> None:
         rows = max(5, self.console.size.height // max(1, len(snapshot.batches)) - _TABLE_CHROME)
-        self.live.update(render(snapshot, self.service.now(), rows), refresh=True)
+        self.live.update(render(snapshot, rows), refresh=True)
 
 
-def render(snapshot: Snapshot, now: dt.datetime, max_rows: int) -> RenderableType:
+def render(snapshot: Snapshot, max_rows: int) -> RenderableType:
     parts: list[RenderableType] = []
     for batch, users in snapshot.batches:
-        parts.append(Text(printable(batch_summary(batch, users, now)), style="bold"))
+        parts.append(Text(printable(batch_summary(batch)), style="bold"))
         table = Table(show_edge=False, pad_edge=False)
         for column in ("User", "Status", "Items", "%", "Error"):
             table.add_column(column, justify="right" if column in ("Items", "%") else "left")
@@ -189,39 +183,40 @@ def render(snapshot: Snapshot, now: dt.datetime, max_rows: int) -> RenderableTyp
     return Group(*parts)
 
 
-def batch_summary(batch: Batch, users: Sequence[MigrationUser], now: dt.datetime) -> str:
-    view: dict[str, Any] = batch_properties(batch, users, now)
+def batch_summary(batch: View) -> str:
     return (
-        f"{batch.name}: {batch.status.value}  {view['SyncedCount']}/{view['TotalCount']} synced, "
-        f"{view['ActiveCount']} active, {view['FailedCount']} failed, "
-        f"{view['PercentageComplete']}%"
+        f"{batch['Identity']}: {batch['Status']}  {batch['SyncedCount']}/{batch['TotalCount']} "
+        f"synced, {batch['ActiveCount']} active, {batch['FailedCount']} failed, "
+        f"{batch['PercentageComplete']}%"
     )
 
 
-def busiest(users: Sequence[MigrationUser], limit: int) -> list[MigrationUser]:
+def busiest(users: Sequence[View], limit: int) -> list[View]:
     """Running users first, then failed ones, then the rest (CSV order within each)."""
 
-    def rank(user: MigrationUser) -> int:
-        if user.status in USER_RUNNING:
+    def rank(user: View) -> int:
+        if user["Status"] in _RUNNING:
             return 0
-        return 1 if user.status in USER_FAILED else 2
+        return 1 if user["Status"] in _FAILED else 2
 
-    return sorted(users, key=lambda u: (rank(u), u.row))[:limit]
-
-
-def user_line(user: MigrationUser) -> str:
-    items = f"{user.synced_item_count}/{user.total_items_in_source} items"
-    error = f": {user.error}" if user.error else ""
-    return f"{user.status.value} ({items}){error}"
+    order = sorted(range(len(users)), key=lambda i: (rank(users[i]), i))
+    return [users[i] for i in order[:limit]]
 
 
-def _user_cells(user: MigrationUser) -> list[str]:
-    style = "red" if user.status in USER_FAILED else "green" if user.initial_sync_done else ""
-    status = f"[{style}]{user.status.value}[/]" if style else user.status.value
+def user_line(user: View) -> str:
+    items = f"{user['SyncedItemCount']}/{user['TotalItemsInSourceMailboxCount']} items"
+    error = f": {user['Error']}" if user["Error"] else ""
+    return f"{user['Status']} ({items}){error}"
+
+
+def _user_cells(user: View) -> list[str]:
+    status_text = user["Status"]
+    style = "red" if status_text in _FAILED else "green" if status_text in _SYNCED else ""
+    status = f"[{style}]{status_text}[/]" if style else status_text
     return [
-        rich_text(user.email_address),
+        rich_text(user["Identity"]),
         status,
-        f"{user.synced_item_count}/{user.total_items_in_source}",
-        str(user.percentage_complete),
-        rich_text(user.error or ""),
+        f"{user['SyncedItemCount']}/{user['TotalItemsInSourceMailboxCount']}",
+        str(user["PercentageComplete"]),
+        rich_text(user["Error"] or ""),
     ]

@@ -8,20 +8,10 @@ from typing import Any
 
 import click
 
-from mailferry.connection.auth import AuthMethod
-from mailferry.connection.options import Security
+from mailferry.app import EndpointChanges, EndpointRequest, Mailferry
+from mailferry.interfaces.cli.app_context import app_command, db_option
 from mailferry.interfaces.cli.record_options import ENDPOINT_COLUMNS, RecordFormat, record_options
-from mailferry.interfaces.cli.service_context import db_option, service_command
-from mailferry.service.context import ServiceContext
-from mailferry.service.endpoints.manage import (
-    EndpointChanges,
-    get_endpoints,
-    new_endpoint,
-    remove_endpoint,
-    set_endpoint,
-)
-from mailferry.service.properties import endpoint_properties
-from mailferry.state.migration_records import Endpoint
+from mailferry.values.connection import AuthMethod, Security
 
 SECURITY = click.Choice([s.value for s in Security], case_sensitive=False)
 AUTHENTICATION = click.Choice([m.value for m in AuthMethod], case_sensitive=False)
@@ -48,29 +38,36 @@ def endpoint() -> None:
 @click.option("--skip-verification", is_flag=True, help="Don't check that the server answers.")
 @click.option("--ca-file", type=CA_FILE, help="An extra CA the server's certificate chains to.")
 @record_options
-@service_command
+@app_command
 def new(
-    service: ServiceContext,
+    app: Mailferry,
     /,
     name: str,
     skip_verification: bool,
     ca_file: Path | None,
     output: RecordFormat,
+    accept_untrusted_certificates: bool,
     **fields: Any,
 ) -> None:
     """Create an endpoint; unless --skip-verification, check the server answers first."""
-    changes = EndpointChanges(ca_file=_absolute(ca_file), **fields)
-    created = asyncio.run(new_endpoint(service, name, changes, skip_verification=skip_verification))
+    request = EndpointRequest(
+        name=name,
+        ca_file=_absolute(ca_file),
+        accept_untrusted_certificates=accept_untrusted_certificates,
+        **fields,
+    )
+    created = asyncio.run(app.new_endpoint(request, skip_verification=skip_verification))
     _print(output, [created], single=True)
 
 
 @endpoint.command("get")
 @click.argument("name", required=False)
 @record_options
-@service_command
-def get(service: ServiceContext, name: str | None, output: RecordFormat) -> None:
+@app_command
+def get(app: Mailferry, name: str | None, output: RecordFormat) -> None:
     """Show one endpoint, or all of them."""
-    _print(output, get_endpoints(service, name), single=name is not None)
+    found = app.get_endpoints() if name is None else [app.get_endpoint(name)]
+    _print(output, found, single=name is not None)
 
 
 @endpoint.command("set")
@@ -85,9 +82,9 @@ def get(service: ServiceContext, name: str | None, output: RecordFormat) -> None
 @click.option("--skip-verification", is_flag=True, help="Don't check a changed server.")
 @click.option("--ca-file", type=CA_FILE)
 @record_options
-@service_command
+@app_command
 def set_(
-    service: ServiceContext,
+    app: Mailferry,
     /,
     name: str,
     skip_verification: bool,
@@ -97,21 +94,20 @@ def set_(
 ) -> None:
     """Change an endpoint (refused while a batch using it is running)."""
     changes = EndpointChanges(ca_file=_absolute(ca_file), **fields)
-    updated = asyncio.run(set_endpoint(service, name, changes, skip_verification=skip_verification))
+    updated = asyncio.run(app.set_endpoint(name, changes, skip_verification=skip_verification))
     _print(output, [updated], single=True)
 
 
 @endpoint.command("remove")
 @click.argument("name")
-@service_command
-def remove(service: ServiceContext, name: str) -> None:
+@app_command
+def remove(app: Mailferry, name: str) -> None:
     """Remove an endpoint no batch uses."""
-    remove_endpoint(service, name)
+    app.remove_endpoint(name)
     click.echo(f"Removed migration endpoint {name}")
 
 
-def _print(output: RecordFormat, endpoints: list[Endpoint], *, single: bool) -> None:
-    records = [endpoint_properties(e) for e in endpoints]
+def _print(output: RecordFormat, records: list[dict[str, Any]], *, single: bool) -> None:
     output.emit(records, single=single, table_columns=ENDPOINT_COLUMNS)
 
 

@@ -20,11 +20,13 @@ COMMANDS = {
     "user": "mailferry.interfaces.cli.user:user",
     "mx": "mailferry.interfaces.cli.mx:mx",
     "serve": "mailferry.interfaces.cli.serve:serve",
+    "api": "mailferry.interfaces.cli.api:api",
+    "token": "mailferry.interfaces.cli.token:token",
 }
 """Each subcommand's module, imported only when that command runs (or for --help):
 a command then starts without loading the engine, Rich's progress views and the rest."""
 
-RUN_IMPORTS = {"migrate": ("mailferry.state.store",)}
+RUN_IMPORTS = {"migrate": ("mailferry.app.preload",)}
 """What a command imports first thing when it runs (not for --help): see _import_command."""
 
 

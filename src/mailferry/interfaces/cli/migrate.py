@@ -3,35 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from mailferry.engine.planner import SyncOptions
-from mailferry.errors import MailferryError
+from mailferry.app import MigrationRequest, MigrationRun
 from mailferry.interfaces.cli.durations import DURATION
-from mailferry.interfaces.cli.home import mailferry_home
+from mailferry.interfaces.cli.failures import cli_errors
 from mailferry.interfaces.cli.migration_options import (
     folder_list,
     migration_options,
-    source_spec,
-    target_spec,
-    users,
+    source_request,
+    target_request,
+    users_csv,
 )
 from mailferry.interfaces.cli.progress_view import MigrationProgress
 from mailferry.interfaces.cli.safe_text import rich_text
-from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, EXIT_USAGE, describe
-from mailferry.service.oneshot.migrate import MigrationRequest, UserOutcome, run_migration
-from mailferry.service.oneshot.retry import RetrySettings
-from mailferry.service.oneshot.state_file import default_state_path
+from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, describe
+
+if TYPE_CHECKING:
+    from mailferry.app.oneshot import UserOutcome
+
+DEFAULT_MAX_ATTEMPTS = 5
 
 
 @click.command("migrate")
@@ -55,7 +55,7 @@ from mailferry.service.oneshot.state_file import default_state_path
 @click.option(
     "--max-attempts",
     type=click.IntRange(1, 100),
-    default=RetrySettings.max_attempts,
+    default=DEFAULT_MAX_ATTEMPTS,
     show_default=True,
     help="Attempts per user when throttled or disconnected (as mailferry serve retries).",
 )
@@ -91,70 +91,47 @@ def migrate(**params: Any) -> None:
     message left behind: the summary names each folder and why).
     """
     console = Console(highlight=False, soft_wrap=True)
-    try:
+    with cli_errors():
         request = _request(params)
-    except MailferryError as error:
-        console.print(f"[red]error:[/] {rich_text(describe(error))}")
-        sys.exit(EXIT_USAGE)
-    outcomes = _run(console, request)
-    _print_summary(console, outcomes, request)
+        run = _run(console, request)
+    _print_summary(console, run)
     if params["report_path"] is not None:
-        from mailferry.service.oneshot.report import migration_report
-
-        report = migration_report(request, outcomes)
+        report = run.report()
         params["report_path"].write_text(json.dumps(report, indent=2, ensure_ascii=False))
         console.print(f"Report written to {escape(str(params['report_path']))}")
-    sys.exit(EXIT_OK if all(o.status == "Synced" for o in outcomes) else EXIT_FAILED)
+    sys.exit(EXIT_OK if run.ok else EXIT_FAILED)
 
 
 def _request(params: dict[str, Any]) -> MigrationRequest:
-    options = SyncOptions(
+    csv_data, csv_name = users_csv(params)
+    state: Path | None = params["state_path"]
+    return MigrationRequest(
+        source=source_request(params),
+        target=target_request(params),
+        csv_data=csv_data,
+        csv_name=csv_name,
+        state_path=None if state is None else str(state),
+        include_folders=folder_list(params["include_folders"]),
+        exclude_folders=folder_list(params["exclude_folders"]),
+        content_filter=params["content_filter"],
         max_message_size=params["max_message_size"],
         max_items=params["max_items"],
         include_deleted=params["include_deleted"],
         propagate_deletions=params["propagate_deletions"],
         dry_run=params["dry_run"],
-        received=params["content_filter"],
-    )
-    rows = users(params)
-    source, target = source_spec(params), target_spec(params)
-    home = mailferry_home(os.environ)
-    state_path = params["state_path"] or default_state_path(home, source, target)
-    return MigrationRequest(
-        source=source,
-        target=target,
-        users=rows,
-        state_url=f"sqlite:///{state_path.resolve()}",
-        include_folders=folder_list(params["include_folders"]),
-        exclude_folders=folder_list(params["exclude_folders"]),
-        options=options,
         max_concurrent=params["max_concurrent"],
         connections_per_mailbox=params["connections_per_mailbox"],
-        processes=params["processes"] or default_processes(len(rows)),
-        retry=retry_settings(params["max_attempts"], params["retry_base"]),
+        processes=params["processes"],
+        max_attempts=params["max_attempts"],
+        retry_base_seconds=params["retry_base"].total_seconds(),
     )
 
 
-def retry_settings(max_attempts: int, base: dt.timedelta) -> RetrySettings:
-    seconds = base.total_seconds()
-    return RetrySettings(max_attempts, seconds, min_seconds=min(1.0, seconds))
+def _run(console: Console, request: MigrationRequest) -> MigrationRun:
+    """The run, with progress bars; a line per user as it finishes. The users are
+    counted from the CSV's rows before the run (the façade parses them)."""
+    from mailferry.app.oneshot import migrate as run_migration
 
-
-def default_processes(users: int) -> int:
-    """Half the CPUs this process may run on, at most one per user.
-
-    Half, because the rest of the machine works too (the kernel's TCP and TLS, often
-    a server): on 2 cores with both Dovecots local, 2 workers were slower than one
-    (bench small corpus 5.3 s vs 4.75 s; each spawned worker also imports ~0.8 CPU-s).
-    """
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus // 2, users))
-
-
-def _run(console: Console, request: MigrationRequest) -> list[UserOutcome]:
     def done(outcome: UserOutcome) -> None:
         if outcome.status == "Failed":
             status = f"[red]FAILED[/] {rich_text(outcome.error or '')}"
@@ -164,18 +141,23 @@ def _run(console: Console, request: MigrationRequest) -> list[UserOutcome]:
             status = "[green]ok[/]"
         console.print(f"{rich_text(outcome.row.email_address)}: {status}")
 
-    with MigrationProgress(console, len(request.users)) as progress:
+    with MigrationProgress(console) as progress:
         return asyncio.run(
-            run_migration(request, on_event=progress.on_event, on_user_done=done, describe=describe)
+            run_migration(
+                request,
+                os.environ,
+                on_event=progress.on_event,
+                on_user_done=done,
+                describe=describe,
+            )
         )
 
 
-def _print_summary(
-    console: Console, outcomes: list[UserOutcome], request: MigrationRequest
-) -> None:
-    title = "Dry run (nothing written)" if request.options.dry_run else "Migration summary"
-    table = Table(title=f"{title}: {request.source.describe()} -> {request.target.describe()}")
-    window = request.options.received
+def _print_summary(console: Console, run: MigrationRun) -> None:
+    outcomes = run.outcomes
+    title = "Dry run (nothing written)" if run.dry_run else "Migration summary"
+    table = Table(title=f"{title}: {run.source} -> {run.target}")
+    window = run.content_filter
     columns = ["user", "status", "folders", "in source", "synced", "copied", "skipped",
                *(["filtered"] if window is not None else []), "MB", "seconds", "error"]  # fmt: skip
     for column in columns:
@@ -191,7 +173,7 @@ def _print_summary(
     if window is not None:
         left_out = sum(o.result.filtered for o in outcomes if o.result is not None)
         console.print(
-            f"Content filter {escape(window.text())}: {left_out} message(s) received "
+            f"Content filter {escape(window)}: {left_out} message(s) received "
             "outside it were not migrated (folders found unchanged are not counted)."
         )
     failed = sum(1 for o in outcomes if o.failed)

@@ -8,32 +8,21 @@ variable; per-user target logins come from a CSV like the users' one.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from mailferry.connection.auth import AuthMethod
-from mailferry.connection.options import ConnectOptions, Security, default_port
-from mailferry.engine.content_filter import ReceivedWindow, parse_content_filter
+from mailferry.app import SourceRequest, TargetRequest
+from mailferry.app.files import read_csv
+from mailferry.app.targets import TARGET_LOGINS
 from mailferry.errors import ContentFilterError
-from mailferry.service.migration_spec import SourceSpec, TargetSpec, parse_target
-from mailferry.service.users_csv.file import read_csv_file
-from mailferry.service.users_csv.parse import MigrationUserRow, parse_users_csv
-from mailferry.stores.logins import (
-    AdminAuthzid,
-    MasterUser,
-    PerUser,
-    StaticTokenProvider,
-    TargetLogin,
-    XOAuth2,
-)
+from mailferry.values.connection import AuthMethod, Security
+from mailferry.values.content_filter import parse_content_filter
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SECURITY = click.Choice([s.value for s in Security], case_sensitive=False)
-TARGET_LOGINS = ("master-user", "admin-authzid", "per-user", "xoauth2")
 
 
 def migration_options(command: F) -> F:
@@ -104,71 +93,56 @@ def migration_options(command: F) -> F:
 
 def _content_filter(
     _context: click.Context, _param: click.Parameter, value: str | None
-) -> ReceivedWindow | None:
-    """The option's window; a filter that can't be used is a usage error naming why."""
+) -> str | None:
+    """The option's text once it parses; a filter that can't be used is a usage error
+    naming why (the façade parses it again: the API's requests come without click)."""
     if value is None:
         return None
     try:
-        return parse_content_filter(value)
+        parse_content_filter(value)
     except ContentFilterError as error:
         raise click.BadParameter(error.reason) from None
+    return value
 
 
-def source_spec(params: dict[str, Any]) -> SourceSpec:
-    security = Security.parse(params["security"])
-    options = ConnectOptions(
-        host=params["source_server"],
-        port=params["port"] or default_port(security),
-        security=security,
+def source_request(params: dict[str, Any]) -> SourceRequest:
+    ca_file: Path | None = params["ca_file"]
+    return SourceRequest(
+        remote_server=params["source_server"],
+        port=params["port"],
+        security=params["security"],
+        authentication=params["authentication"],
         accept_untrusted_certificates=params["accept_untrusted_certificates"],
-        ca_file=params["ca_file"],
+        ca_file=None if ca_file is None else str(ca_file),
     )
-    return SourceSpec(options, AuthMethod.parse(params["authentication"]))
 
 
-def target_spec(params: dict[str, Any]) -> TargetSpec:
-    target: str = params["target"]
-    login = None if target.startswith("maildir:") else _target_login(params)
-    return parse_target(
-        target,
-        security=Security.parse(params["target_security"]),
-        ca_file=params["target_ca_file"],
+def target_request(params: dict[str, Any]) -> TargetRequest:
+    """The target as text; its secret read from ``--target-password-file`` (else the
+    façade takes ``MAILFERRY_TARGET_PASSWORD``), per-user logins from ``--target-csv``."""
+    password_file: Path | None = params["target_password_file"]
+    target_csv: Path | None = params["target_csv"]
+    ca_file: Path | None = params["target_ca_file"]
+    return TargetRequest(
+        target=params["target"],
+        login=params["target_login"],
+        admin_user=params["target_admin"],
+        security=params["target_security"],
+        separator=params["master_separator"],
+        secret=None
+        if password_file is None
+        else password_file.read_text(encoding="utf-8").strip("\r\n"),
+        logins_csv=None if target_csv is None else read_csv(target_csv, source_name="--target-csv"),
+        logins_csv_name="--target-csv",
+        ca_file=None if ca_file is None else str(ca_file),
         accept_untrusted_certificates=params["target_accept_untrusted_certificates"],
-        login=login,
     )
 
 
-def _target_login(params: dict[str, Any]) -> TargetLogin:
-    mode = params["target_login"]
-    if mode == "per-user":
-        if params["target_csv"] is None:
-            raise click.UsageError("--target-login per-user needs --target-csv")
-        data = read_csv_file(params["target_csv"], source_name="--target-csv")
-        rows = parse_users_csv(data, source_name="--target-csv")
-        return PerUser({row.email_address: (row.user_name, row.password) for row in rows})
-    secret = _target_secret(params["target_password_file"])
-    if mode == "admin-authzid":
-        return AdminAuthzid(params["target_admin"], secret)
-    if mode == "xoauth2":
-        return XOAuth2(StaticTokenProvider(secret))
-    return MasterUser(params["target_admin"], secret, params["master_separator"])
-
-
-def _target_secret(path: Path | None) -> str:
-    if path is not None:
-        return path.read_text(encoding="utf-8").strip("\r\n")
-    secret = os.environ.get("MAILFERRY_TARGET_PASSWORD")
-    if secret is None:
-        raise click.UsageError(
-            "an IMAP target needs its admin password: --target-password-file or "
-            "MAILFERRY_TARGET_PASSWORD"
-        )
-    return secret
-
-
-def users(params: dict[str, Any]) -> tuple[MigrationUserRow, ...]:
+def users_csv(params: dict[str, Any]) -> tuple[bytes, str]:
+    """The users CSV's bytes and its name (the façade parses it)."""
     path: Path = params["csv_path"]
-    return parse_users_csv(read_csv_file(path), source_name=str(path))
+    return read_csv(path), str(path)
 
 
 def folder_list(text: str) -> tuple[str, ...]:

@@ -24,16 +24,14 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from mailferry.engine.progress import (
+from mailferry.interfaces.cli.safe_text import printable
+from mailferry.values.progress import (
     ItemSkipped,
     MailboxFinished,
     MailboxStarted,
     MessagesCopied,
+    RetryWaiting,
 )
-from mailferry.interfaces.cli.safe_text import printable
-from mailferry.service.oneshot.migrate import MigrationEvent
-from mailferry.service.oneshot.retry import RetryWaiting
-from mailferry.service.users_csv.parse import MigrationUserRow
 
 
 class _RateColumn(ProgressColumn):
@@ -50,7 +48,7 @@ class _RateColumn(ProgressColumn):
 class MigrationProgress:
     """Turns (user, event) pairs into bars. Use as a context manager."""
 
-    def __init__(self, console: Console, total_users: int) -> None:
+    def __init__(self, console: Console) -> None:
         self.console = console
         self._progress = Progress(
             TextColumn("{task.description}", markup=False),
@@ -62,8 +60,9 @@ class MigrationProgress:
             transient=False,
             disable=not console.is_terminal,
         )
-        self._overall = self._progress.add_task(f"all {total_users} users", total=0, bytes=0)
+        self._overall = self._progress.add_task("all users", total=0, bytes=0)
         self._users: dict[str, TaskID] = {}
+        self._seen: set[str] = set()
         self._started = time.monotonic()
 
     def __enter__(self) -> MigrationProgress:
@@ -73,13 +72,16 @@ class MigrationProgress:
     def __exit__(self, *exc: Any) -> None:
         self._progress.stop()
 
-    def on_event(self, row: MigrationUserRow, event: MigrationEvent) -> None:
-        key = row.email_address
+    def on_event(self, key: str, event: object) -> None:
+        """One user's (by address) progress event (``mailferry.values.progress``)."""
         if isinstance(event, RetryWaiting):
             self._retrying(key, event)
         elif isinstance(event, MailboxStarted):
             task = self._progress.add_task(printable(key), total=event.total_items, bytes=0)
             self._users[key] = task
+            self._seen.add(key)
+            description = f"all users ({len(self._seen)} started)"
+            self._progress.update(self._overall, description=description)
             self._grow_overall(event.total_items)
         elif isinstance(event, MessagesCopied) and key in self._users:
             self._advance(self._users[key], event.count, event.bytes)

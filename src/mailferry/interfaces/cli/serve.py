@@ -1,9 +1,12 @@
-"""``mailferry serve``: the embedded service (scheduler and workers in this process).
+"""``mailferry serve``: the embedded service (scheduler and workers in this process), and
+with ``--http HOST:PORT`` the REST API beside it, in the same event loop.
 
-It runs until SIGINT/SIGTERM; then running copies are cancelled, each records where it
-stopped, and the next ``serve`` resumes them. A ``kill -9`` is survived too: the next
-``serve`` finds the dead process's claims and resumes those jobs (the engine
-reconciles half-done appends, so nothing is lost or duplicated).
+It runs until SIGINT/SIGTERM; then the API stops accepting (open requests get a few
+seconds), running copies are cancelled, each records where it stopped, and the next
+``serve`` resumes them. A ``kill -9`` is survived too: the next ``serve`` finds the dead
+process's claims and resumes those jobs (the engine reconciles half-done appends, so
+nothing is lost or duplicated). The API's listening rules (loopback unless
+``--allow-remote``; remote only over TLS unless ``--allow-plain-http``) are ``api``'s.
 
 Status changes are printed as lines on stderr (never a secret).
 """
@@ -11,27 +14,20 @@ Status changes are printed as lines on stderr (never a secret).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import os
-import signal
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
+from mailferry.app import Mailferry, ServiceChanges
+from mailferry.interfaces.cli.api import api_server, http_options, say
+from mailferry.interfaces.cli.app_context import db_option, open_app
 from mailferry.interfaces.cli.durations import DURATION
-from mailferry.interfaces.cli.service_context import (
-    build_context,
-    chosen_db_url,
-    cli_errors,
-    db_option,
-    smtp_settings,
-)
-from mailferry.interfaces.cli.words import describe
-from mailferry.service.context import Clock, ServiceContext, system_clock
-from mailferry.service.jobs.scheduler import Scheduler
-from mailferry.state.migration_records import Batch
+from mailferry.interfaces.cli.failures import cli_errors
+from mailferry.interfaces.http.server import HttpServer, Listen, run_together
 
 
 @click.command()
@@ -91,6 +87,7 @@ from mailferry.state.migration_records import Batch
     hidden=True,
     help="Testing aid: seconds added to the clock, read each time.",
 )
+@http_options(default=None)
 def serve(
     incremental_interval: dt.timedelta,
     report_interval: dt.timedelta,
@@ -103,70 +100,62 @@ def serve(
     smtp_user: str | None,
     smtp_from: str,
     clock_offset_file: Path | None,
+    listen: Listen | None,
 ) -> None:
-    """Run the migration service: batches started from the CLI or API are copied here."""
-    with cli_errors():
-        ctx = build_context(chosen_db_url(), os.environ)
-        ctx.settings = dataclasses.replace(
-            ctx.settings,
-            incremental_interval=incremental_interval,
-            report_interval=report_interval,
-            poll_seconds=poll.total_seconds(),
-            lease=lease,
-            retry_base_seconds=retry_base.total_seconds(),
-            max_attempts=max_attempts,
-            smtp=smtp_settings(smtp_server, smtp_security, smtp_user, smtp_from, os.environ)
-            or ctx.settings.smtp,
-        )
-        if clock_offset_file is not None:
-            ctx.clock = _offset_clock(clock_offset_file)
-        try:
-            asyncio.run(_serve(ctx))
-        finally:
-            ctx.store.close()
+    """Run the migration service: batches started from the CLI or API are copied here
+    (with --http, the REST API is served too)."""
+    changes = ServiceChanges(
+        incremental_interval=incremental_interval,
+        report_interval=report_interval,
+        poll_seconds=poll.total_seconds(),
+        lease=lease,
+        retry_base_seconds=retry_base.total_seconds(),
+        max_attempts=max_attempts,
+        smtp_server=smtp_server,
+        smtp_security=smtp_security,
+        smtp_user=smtp_user,
+        smtp_from=smtp_from,
+    )
+    clock = _offset_clock(clock_offset_file) if clock_offset_file is not None else None
+    with cli_errors(), open_app(changes=changes, clock=clock) as app:
+        server = api_server(app, listen) if listen is not None else None
+        asyncio.run(_serve(app, server))
 
 
-async def _serve(ctx: ServiceContext) -> None:
-    scheduler = Scheduler(ctx, describe=describe)
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, task.cancel)
-    seen: dict[int, tuple[str, str]] = {}
-    _say(f"mailferry serve: running (pid {os.getpid()})")
+async def _serve(app: Mailferry, server: HttpServer | None) -> None:
+    seen: dict[str, str] = {}
+    say(f"mailferry serve: running (pid {os.getpid()})")
+    if server is not None:
+        say(f"mailferry serve: REST API listening on {server.url}")
 
-    def report(batches: list[Batch]) -> bool:
+    def report(batches: list[dict[str, Any]]) -> None:
         """A line per status change. A pass returns the batches it looked at (a working
         batch always): one seen Removing and no longer there was removed."""
         for batch in batches:
-            if seen.get(batch.id, ("", ""))[1] != batch.status.value:
-                _say(f"batch {batch.name}: {batch.status.value}")
-                seen[batch.id] = (batch.name, batch.status.value)
-        for gone in set(seen) - {b.id for b in batches}:
-            name, status = seen[gone]
-            if status == "Removing":
+            name, status = str(batch["Identity"]), str(batch["Status"])
+            if seen.get(name) != status:
+                say(f"batch {name}: {status}")
+                seen[name] = status
+        for gone in set(seen) - {str(b["Identity"]) for b in batches}:
+            if seen[gone] == "Removing":
                 del seen[gone]
-                _say(f"batch {name}: removed")
-        return False
+                say(f"batch {gone}: removed")
 
-    try:
-        await scheduler.run(until=report)
-    except asyncio.CancelledError:
-        _say("mailferry serve: stopped; running copies saved where they were")
+    async def schedule() -> None:
+        try:
+            await app.serve(on_pass=report)
+        except asyncio.CancelledError:
+            say("mailferry serve: stopped; running copies saved where they were")
 
-
-def _say(text: str) -> None:
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    print(f"{stamp} {text}", file=sys.stderr, flush=True)
+    await run_together(server, schedule())
 
 
-def _offset_clock(path: Path) -> Clock:
+def _offset_clock(path: Path) -> Callable[[], dt.datetime]:
     def now() -> dt.datetime:
         try:
             offset = float(path.read_text().strip() or 0)
         except (OSError, ValueError):
             offset = 0.0
-        return system_clock() + dt.timedelta(seconds=offset)
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)
 
     return now

@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from mailferry.connection.auth import AuthMethod, Credentials
-from mailferry.connection.options import ConnectOptions, Security, default_port
+from mailferry.app import ServerTestRequest
+from mailferry.interfaces.cli.app_context import db_option, open_app
+from mailferry.interfaces.cli.failures import cli_errors
 from mailferry.interfaces.cli.safe_text import rich_text
-from mailferry.interfaces.cli.service_context import (
-    build_context,
-    chosen_db_url,
-    cli_errors,
-    db_option,
-)
 from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, describe
-from mailferry.service.endpoints.manage import connect_options, get_endpoint
-from mailferry.service.endpoints.server_check import ServerCheckReport, check_server
+from mailferry.values.connection import AuthMethod, Security
 
 
 @click.command("test-server")
@@ -71,85 +64,63 @@ def test_server(
     if (remote_server is None) == (endpoint_name is None):
         raise click.UsageError("give either --remote-server or --endpoint")
     if endpoint_name is not None:
-        options = dataclasses.replace(
-            _endpoint_options(endpoint_name), connect_timeout=timeout, command_timeout=timeout
-        )
+        report = _test_endpoint(endpoint_name, timeout)
     else:
         assert remote_server is not None
-        mode = Security.parse(security)
-        options = ConnectOptions(
-            host=remote_server,
-            port=port or default_port(mode),
-            security=mode,
+        user_name, password = _credentials(user, password_stdin)
+        request = ServerTestRequest(
+            remote_server=remote_server,
+            port=port,
+            security=security,
+            authentication=authentication,
             accept_untrusted_certificates=accept_untrusted_certificates,
-            ca_file=ca_file,
-            connect_timeout=timeout,
-            command_timeout=timeout,
+            ca_file=None if ca_file is None else str(ca_file),
+            user=user_name,
+            password=password,
+            authzid=authzid,
+            timeout=timeout,
         )
-    credentials = _credentials(user, password_stdin, authzid, authentication)
-    report = asyncio.run(check_server(options, credentials))
+        from mailferry.app.endpoints import test_server as run_test
+
+        with cli_errors():
+            report = asyncio.run(run_test(request, describe=describe))
     if output == "json":
-        click.echo(json.dumps(report_as_dict(report), indent=2))
+        click.echo(json.dumps(report, indent=2))
     else:
         _print_text(report)
-    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+    sys.exit(EXIT_OK if report["Result"] == "Success" else EXIT_FAILED)
 
 
-def _endpoint_options(name: str) -> ConnectOptions:
+def _test_endpoint(name: str, timeout: float) -> dict[str, Any]:
     """Test-MigrationServerAvailability -Endpoint NAME: the stored settings."""
-    with cli_errors():
-        service = build_context(chosen_db_url(), os.environ)
-        try:
-            return connect_options(get_endpoint(service, name))
-        finally:
-            service.store.close()
+    with cli_errors(), open_app() as app:
+        return asyncio.run(app.test_endpoint(name, timeout=timeout))
 
 
-def _credentials(
-    user: str | None, password_stdin: bool, authzid: str, authentication: str
-) -> Credentials | None:
+def _credentials(user: str | None, password_stdin: bool) -> tuple[str | None, str | None]:
     if user is None:
         if password_stdin:
             raise click.UsageError("--password-stdin needs --user")
-        return None
+        return None, None
     if not password_stdin:
         raise click.UsageError("--user needs --password-stdin (passwords are never arguments)")
-    password = sys.stdin.readline().rstrip("\r\n")
-    return Credentials(user, password, authzid, AuthMethod.parse(authentication))
+    return user, sys.stdin.readline().rstrip("\r\n")
 
 
-def report_as_dict(report: ServerCheckReport) -> dict[str, object]:
-    """The report as JSON-ready data (no secrets: none are in it)."""
-    return {
-        "RemoteServer": report.host,
-        "Port": report.port,
-        "Security": report.security,
-        "Result": "Success" if report.ok else "Failed",
-        "FailedStep": report.failed_step,
-        "Error": describe(report.error) if report.error else None,
-        "Steps": [
-            {"Step": s.name, "Seconds": round(s.seconds, 4), "Ok": s.ok, "Detail": s.detail}
-            for s in report.steps
-        ],
-        "Capabilities": list(report.capabilities),
-    }
-
-
-def _print_text(report: ServerCheckReport) -> None:
+def _print_text(report: dict[str, Any]) -> None:
     console = Console(highlight=False, soft_wrap=True)
-    table = Table(title=f"{report.host}:{report.port} ({report.security})", title_justify="left")
+    where = f"{report['RemoteServer']}:{report['Port']} ({report['Security']})"
+    table = Table(title=where, title_justify="left")
     table.add_column("step")
     table.add_column("time", justify="right")
     table.add_column("result")
-    for step in report.steps:
-        mark = "[green]ok[/]" if step.ok else "[red]FAILED[/]"
+    for step in report["Steps"]:
+        mark = "[green]ok[/]" if step["Ok"] else "[red]FAILED[/]"
         table.add_row(
-            step.name, f"{step.seconds * 1000:.1f} ms", f"{mark} {rich_text(step.detail)}"
+            step["Step"], f"{step['Seconds'] * 1000:.1f} ms", f"{mark} {rich_text(step['Detail'])}"
         )
     console.print(table)
-    if report.error is not None:
-        console.print(
-            f"[red]Failed at {report.failed_step}:[/] {rich_text(describe(report.error))}"
-        )
+    if report["Error"] is not None:
+        console.print(f"[red]Failed at {report['FailedStep']}:[/] {rich_text(report['Error'])}")
     else:
         console.print("[green]Server is reachable.[/]")

@@ -17,18 +17,18 @@ from typing import Any
 import click
 from rich.console import Console
 
-from mailferry.engine.planner import SyncOptions
-from mailferry.errors import MailferryError
+from mailferry.app import VerifyRequest
+from mailferry.interfaces.cli.failures import cli_errors
 from mailferry.interfaces.cli.migration_options import (
     folder_list,
     migration_options,
-    source_spec,
-    target_spec,
-    users,
+    source_request,
+    target_request,
+    users_csv,
 )
-from mailferry.interfaces.cli.verify_view import print_outcomes, report_as_dict
-from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, EXIT_USAGE, describe
-from mailferry.service.oneshot.verify import UserVerification, VerifyRequest, run_verification
+from mailferry.interfaces.cli.verify_view import print_outcomes
+from mailferry.interfaces.cli.words import EXIT_FAILED, EXIT_OK, describe
+from mailferry.values.sync_options import SyncOptions
 
 _DEFAULTS = SyncOptions()
 
@@ -58,43 +58,36 @@ _DEFAULTS = SyncOptions()
 @click.option("--include-deleted", is_flag=True, help="\\Deleted messages were migrated too.")
 def verify(**params: Any) -> None:
     """Compare source and target folder by folder: counts, bytes, flags, dates, names."""
-    try:
-        request = _request(params)
-    except MailferryError as error:
-        click.echo(f"Error: {describe(error)}", err=True)
-        sys.exit(EXIT_USAGE)
-    outcomes = asyncio.run(run_verification(request, describe=describe))
-    document = report_as_dict(outcomes, request.source.describe(), request.target.describe())
+    from mailferry.app.oneshot import verify as run_verification
+
+    with cli_errors():
+        run = asyncio.run(run_verification(_request(params), os.environ, describe=describe))
+    document = run.report()
     if params["report_path"] is not None:
         _write_report(params["report_path"], document)
     if params["output"] == "json":
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
-        print_outcomes(Console(highlight=False), outcomes)
-    sys.exit(EXIT_OK if _all_match(outcomes) else EXIT_FAILED)
+        print_outcomes(Console(highlight=False), run.outcomes)
+    sys.exit(EXIT_OK if run.ok else EXIT_FAILED)
 
 
 def _request(params: dict[str, Any]) -> VerifyRequest:
-    """Everything from the options; the CSV and the target are checked here (exit 2)."""
-    options = SyncOptions(
+    """Everything from the options (the façade parses the CSV and the target: exit 2)."""
+    csv_data, csv_name = users_csv(params)
+    return VerifyRequest(
+        source=source_request(params),
+        target=target_request(params),
+        csv_data=csv_data,
+        csv_name=csv_name,
+        include_folders=folder_list(params["include_folders"]),
+        exclude_folders=folder_list(params["exclude_folders"]),
+        content_filter=params["content_filter"],
         max_message_size=params["max_message_size"],
         max_items=params["max_items"],
         include_deleted=params["include_deleted"],
-        received=params["content_filter"],
-    )
-    return VerifyRequest(
-        source=source_spec(params),
-        target=target_spec(params),
-        users=users(params),
-        include_folders=folder_list(params["include_folders"]),
-        exclude_folders=folder_list(params["exclude_folders"]),
-        options=options,
         max_concurrent=params["max_concurrent"],
     )
-
-
-def _all_match(outcomes: list[UserVerification]) -> bool:
-    return all(outcome.ok for outcome in outcomes)
 
 
 def _write_report(path: Path, document: dict[str, object]) -> None:

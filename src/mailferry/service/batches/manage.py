@@ -14,12 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailferry.engine.content_filter import parse_content_filter
-from mailferry.errors import ContentFilterError, StateConflict
+from mailferry.errors import (
+    AlreadyExists,
+    ContentFilterError,
+    InvalidSetting,
+    NotFound,
+    RemoveRefused,
+    StateConflict,
+)
 from mailferry.service.batches.members import user_rows
 from mailferry.service.context import ServiceContext
 from mailferry.service.endpoints.manage import get_endpoint
-from mailferry.service.service_errors import AlreadyExists, InvalidSetting, NotFound, RemoveRefused
 from mailferry.service.statuses import (
     INCOMPLETE_SYNC,
     BatchAction,
@@ -29,6 +34,7 @@ from mailferry.service.statuses import (
 )
 from mailferry.service.users_csv.parse import MigrationUserRow, read_users_csv
 from mailferry.state.migration_records import Batch, MigrationUser, TargetSettings
+from mailferry.values.content_filter import parse_content_filter
 
 B = BatchStatus
 U = UserStatus

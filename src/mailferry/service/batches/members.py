@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from mailferry.service.context import ServiceContext
-from mailferry.service.migration_spec import user_mailbox_key
 from mailferry.service.users_csv.parse import MigrationUserRow
 from mailferry.service.users_csv.values import address_key
 from mailferry.state.migration_records import Endpoint, TargetSettings
@@ -18,6 +17,10 @@ def user_rows(
     target: TargetSettings,
     users: Sequence[MigrationUserRow],
 ) -> list[dict[str, Any]]:
+    # Imported here: the sessions' module loads the stores and the engine, which listings
+    # (``batch get``) never need.
+    from mailferry.service.migration_spec import user_mailbox_key
+
     rows = []
     for user in users:
         rows.append(

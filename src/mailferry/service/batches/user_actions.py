@@ -42,6 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mailferry.errors import RemoveRefused, UserActionNotAllowed
 from mailferry.service.batches.manage import (
     INCOMPLETE_WARNING,
     LOSS_WARNING,
@@ -55,12 +56,10 @@ from mailferry.service.batches.manage import (
 from mailferry.service.batches.settle import finish_idle_users, settle_batch
 from mailferry.service.batches.users import get_user
 from mailferry.service.context import ServiceContext
-from mailferry.service.service_errors import RemoveRefused
 from mailferry.service.statuses import (
     USER_JOB_STATUSES,
     BatchAction,
     BatchStatus,
-    UserActionNotAllowed,
     UserStatus,
     check_user_action,
     check_user_transition,

@@ -9,16 +9,17 @@ Listings cost a fixed number of queries whatever the number of users
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from mailferry.errors import InvalidSetting, NotFound
 from mailferry.service.batches.manage import get_batch
 from mailferry.service.context import ServiceContext
 from mailferry.service.properties import iso_utc, shown_status, status_filter
-from mailferry.service.service_errors import NotFound
-from mailferry.service.statuses import ActionNotAllowed, BatchAction, UserStatus
+from mailferry.service.statuses import BatchAction, UserStatus, action_not_allowed
 from mailferry.service.users_csv.values import address_key
 from mailferry.state.listing_queries import ListedUser, UserTally
 from mailferry.state.migration_records import Batch, MigrationUser
-from mailferry.state.records import SkippedItem
+from mailferry.values.results import SkippedItem
 
 
 def list_users(
@@ -36,6 +37,42 @@ def list_users(
     wanted = None if status is None else status_filter(status)
     batch_id = None if batch is None else get_batch(ctx, batch).id
     return ctx.store.listed_users(batch_id=batch_id, statuses=wanted)
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """A page of a user listing: ``next_after`` is the address to continue after
+    (None: this is the last page), ``total`` how many users match in all."""
+
+    users: list[ListedUser]
+    next_after: str | None
+    total: int
+
+
+def list_users_page(
+    ctx: ServiceContext,
+    *,
+    batch: str | None = None,
+    status: UserStatus | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> UserPage:
+    """Get-MigrationUser in pages, in address order (keyset on the address: a page
+    costs the same at the start and the end of a 50,000-user batch)."""
+    if limit is not None and limit < 1:
+        raise InvalidSetting([f"limit {limit} must be at least 1"])
+    wanted = None if status is None else status_filter(status)
+    batch_id = None if batch is None else get_batch(ctx, batch).id
+    after_key = None if after is None else _key(after)
+    users, total = ctx.store.listed_users_page(
+        batch_id=batch_id,
+        statuses=wanted,
+        after_key=after_key,
+        limit=None if limit is None else limit + 1,  # one more: is there a next page?
+    )
+    if limit is None or len(users) <= limit:
+        return UserPage(users, None, total)
+    return UserPage(users[:limit], users[limit - 1].user.email_address, total)
 
 
 def get_users(
@@ -97,7 +134,7 @@ def user_sync_now(ctx: ServiceContext, email: str) -> MigrationUser:
     if user.status not in (UserStatus.SYNCED, UserStatus.INCREMENTAL_FAILED):
         batch = get_batch(ctx, user.batch)
         shown = shown_status(user.status, listed.batch_started)
-        raise ActionNotAllowed(
+        raise action_not_allowed(
             batch.name,
             BatchAction.SYNC_NOW,
             batch.status,

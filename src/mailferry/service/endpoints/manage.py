@@ -11,22 +11,26 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mailferry.connection.auth import AuthMethod
-from mailferry.connection.options import ConnectOptions, Security, default_port
-from mailferry.errors import StateConflict
-from mailferry.service.context import ServiceContext
-from mailferry.service.endpoints.server_check import ServerCheckReport, check_server
-from mailferry.service.service_errors import (
+import idna
+
+from mailferry.connection.options import ConnectOptions
+from mailferry.errors import (
     AlreadyExists,
     InUse,
     InvalidSetting,
     NotFound,
+    StateConflict,
     VerificationFailed,
 )
+from mailferry.service.context import ServiceContext
 from mailferry.service.statuses import RUNNING_BATCH
 from mailferry.state.migration_records import Endpoint
+from mailferry.values.connection import AuthMethod, Security, default_port
+
+if TYPE_CHECKING:  # the check loads the IMAP client: only when a server is checked
+    from mailferry.service.endpoints.server_check import ServerCheckReport
 
 DEFAULT_MAX_MIGRATIONS = 20
 DEFAULT_MAX_INCREMENTAL = 10
@@ -58,7 +62,7 @@ async def new_endpoint(
     security = _security(changes.security or "Ssl", problems)
     values = {
         "name": name.strip(),
-        "remote_server": (changes.remote_server or "").strip(),
+        "remote_server": _host(changes.remote_server or "", problems),
         "port": changes.port if changes.port is not None else default_port(security),
         "security": security.value,
         "authentication": _authentication(changes.authentication or "Basic", problems).value,
@@ -101,6 +105,10 @@ async def set_endpoint(
     _refuse_if_running(ctx, endpoint, "changed")
     problems: list[str] = []
     values = {k: v for k, v in dataclasses.asdict(changes).items() if v is not None}
+    if not values:  # Set-MigrationEndpoint with nothing to change changes nothing
+        return endpoint
+    if "remote_server" in values:
+        values["remote_server"] = _host(values["remote_server"], problems)
     if "security" in values:
         values["security"] = _security(values["security"], problems).value
     if "authentication" in values:
@@ -141,6 +149,8 @@ def connect_options(endpoint: Endpoint) -> ConnectOptions:
 
 async def test_endpoint(endpoint: Endpoint) -> ServerCheckReport:
     """Test-MigrationServerAvailability -Endpoint: the stored settings, no login."""
+    from mailferry.service.endpoints.server_check import check_server
+
     return await check_server(connect_options(endpoint))
 
 
@@ -191,6 +201,8 @@ async def _verify(values: dict[str, Any]) -> None:
         accept_untrusted_certificates=values["accept_untrusted_certificates"],
         ca_file=Path(values["ca_file"]) if values.get("ca_file") else None,
     )
+    from mailferry.service.endpoints.server_check import check_server
+
     report = await check_server(options)
     if report.error is not None:
         raise VerificationFailed(
@@ -198,6 +210,19 @@ async def _verify(values: dict[str, Any]) -> None:
             "(use SkipVerification to create the endpoint anyway)",
             report,
         )
+
+
+def _host(text: str, problems: list[str]) -> str:
+    """The host as typed; an internationalised name in its ASCII (A-label) form, which is
+    what the resolver is given, so a name that can't be encoded is refused here."""
+    host = text.strip()
+    if host.isascii():  # as typed (an address, or a name the resolver takes as is)
+        return host
+    try:
+        return idna.encode(host.rstrip("."), uts46=True).decode("ascii")
+    except idna.IDNAError as error:
+        problems.append(f"RemoteServer {host!r} is not a valid host name ({error})")
+        return host
 
 
 def _security(text: str, problems: list[str]) -> Security:

@@ -1,30 +1,26 @@
-"""The source and target sessions of one user's job, opened from the stored settings.
+"""A batch user's sessions, opened from the stored settings (``UserSessions`` does the
+opening and closing for every job: ``user_sessions``).
 
-The password is decrypted here, at the last moment, and lives only in the
-credentials handed to the connection layer.
-
-The engine may copy folders in parallel over ``connections``: one pair, plus the
-extra pairs the endpoint's connection budget allowed when the job started
-(``connection_budget``), held until ``close``.
+The password is decrypted here, at the last moment, and lives only in the credentials
+handed to the connection layer. A claimed job's pairs come from the endpoint's
+connection budget (``connection_budget``): its claim's one, and the extra ones the
+budget leaves when the job starts, held until ``close``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
-from mailferry.connection.auth import AuthMethod
-from mailferry.connection.options import ConnectOptions, Security
-from mailferry.errors import MailferryError
+from mailferry.connection.options import ConnectOptions
+from mailferry.errors import NotFound
 from mailferry.service.context import ServiceContext
 from mailferry.service.endpoints.manage import connect_options
 from mailferry.service.jobs.connection_budget import PAIRS, take_extra_pairs
-from mailferry.service.migration_spec import SourceSpec, TargetSpec, open_pair
-from mailferry.service.service_errors import NotFound
+from mailferry.service.jobs.user_sessions import UserSessions
+from mailferry.service.migration_spec import SourceSpec, TargetSpec
 from mailferry.service.users_csv.parse import MigrationUserRow
-from mailferry.state.migration_records import Batch, MigrationUser, TargetSettings
-from mailferry.stores.base import SourceMailbox, TargetMailbox
+from mailferry.state.migration_records import Batch, Endpoint, MigrationUser, TargetSettings
 from mailferry.stores.logins import (
     AdminAuthzid,
     MasterUser,
@@ -33,54 +29,44 @@ from mailferry.stores.logins import (
     TargetLogin,
     XOAuth2,
 )
+from mailferry.values.connection import AuthMethod, Security
 
 
-class JobSessions:
+class EndpointPairs:
+    """A claimed job's pairs: its claim's one and the extra ones the endpoint's budget
+    leaves when the job starts (``connection_budget.take_extra_pairs``)."""
+
+    def __init__(self, ctx: ServiceContext, endpoint: Endpoint, owner: str, user_id: int) -> None:
+        self._ctx, self._endpoint, self._owner, self._user_id = ctx, endpoint, owner, user_id
+
+    def take(self) -> int:
+        return 1 + take_extra_pairs(self._ctx, self._endpoint, self._owner, self._user_id)
+
+    def release(self) -> None:
+        PAIRS.release(self._owner, self._endpoint.id, self._user_id)
+
+
+class JobSessions(UserSessions):
+    """A batch user's sessions, from the endpoint, the batch's target and the user row;
+    a claimed job's pairs come from the endpoint's connection budget."""
+
     def __init__(self, ctx: ServiceContext, user: MigrationUser, batch: Batch) -> None:
         endpoint = ctx.store.endpoint_by_id(batch.source_endpoint_id)
         if endpoint is None:
             raise NotFound("migration endpoint", str(batch.source_endpoint_id))
-        self._ctx = ctx
-        self._endpoint = endpoint
-        self._owner = user.claimed_by  # the job's claim (None: not a claimed job)
-        self._user_id = user.id
-        self.connections = 1
-        """Session pairs the engine may use (set by ``open``)."""
-        self.source = SourceSpec(
-            connect_options(endpoint), AuthMethod.parse(endpoint.authentication)
-        )
+        source = SourceSpec(connect_options(endpoint), AuthMethod.parse(endpoint.authentication))
         secret = None if batch.target_secret is None else ctx.vault.decrypt(batch.target_secret)
-        self.target = target_spec(batch.target, secret, ctx.settings.ca_file)
-        self.row = MigrationUserRow(
+        row = MigrationUserRow(
             row=user.row,
             email_address=user.email_address,
             user_name=user.user_name,
             password=ctx.vault.decrypt(user.password_secret),
             user_root=user.user_root,
         )
-        self.opened: list[SourceMailbox | TargetMailbox] = []
-
-    async def open(self) -> tuple[SourceMailbox, TargetMailbox]:
-        """Log in on both sides (the validation step: a wrong password or a missing
-        target mailbox fails here, before anything is copied); closed by ``close``."""
-        pair = await self.open_more()
-        self.opened.extend(pair)
-        if self._owner is not None:
-            extra = take_extra_pairs(self._ctx, self._endpoint, self._owner, self._user_id)
-            self.connections = 1 + extra
-        return pair
-
-    async def open_more(self) -> tuple[SourceMailbox, TargetMailbox]:
-        """One more session pair for parallel folders: the engine closes it."""
-        return await open_pair(self.source, self.target, self.row)
-
-    async def close(self) -> None:
-        for store in reversed(self.opened):
-            with contextlib.suppress(MailferryError, OSError):
-                await store.close()
-        self.opened.clear()
-        if self._owner is not None:
-            PAIRS.release(self._owner, self._endpoint.id, self._user_id)
+        owner = user.claimed_by  # the job's claim (None: not a claimed job)
+        budget = None if owner is None else EndpointPairs(ctx, endpoint, owner, user.id)
+        target = target_spec(batch.target, secret, ctx.settings.ca_file)
+        super().__init__(source, target, row, budget)
 
 
 def target_spec(settings: TargetSettings, secret: str | None, ca_file: Path | None) -> TargetSpec:

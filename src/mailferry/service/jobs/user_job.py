@@ -15,25 +15,29 @@ after ``max_attempts`` in a row.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from mailferry.engine.content_filter import ReceivedWindow, parse_content_filter
-from mailferry.engine.folder_types import FolderOptions, SkipReason
-from mailferry.engine.planner import SyncOptions
-from mailferry.engine.progress import MailboxStarted, MessagesCopied, ProgressEvent
-from mailferry.engine.results import MailboxResult
-from mailferry.engine.sync import sync_mailbox
+from mailferry.engine.folder_types import FolderOptions
 from mailferry.errors import MailferryError
 from mailferry.service.context import ServiceContext
-from mailferry.service.jobs.retry_policy import retry_delay
+from mailferry.service.jobs.mailbox_sync import (
+    MailboxSync,
+    RetrySettings,
+    SyncOutcome,
+    Verdict,
+    judge,
+    sync_user_mailbox,
+)
 from mailferry.service.jobs.sessions import JobSessions
-from mailferry.service.statuses import INCOMPLETE_SYNC, UserStatus
+from mailferry.service.statuses import UserStatus
 from mailferry.state.migration_records import Batch, MigrationUser
-from mailferry.state.records import SkippedItem
+from mailferry.values.content_filter import ReceivedWindow, parse_content_filter
+from mailferry.values.progress import MailboxStarted, MessagesCopied, ProgressEvent
+from mailferry.values.results import MailboxResult, SkippedItem, SkipReason
+from mailferry.values.sync_options import SyncOptions
 
 U = UserStatus
 JOB_STATUSES = frozenset({U.VALIDATING, U.SYNCING, U.INCREMENTAL_SYNCING, U.COMPLETING})
@@ -95,38 +99,36 @@ class _Job:
     async def run(self) -> JobOutcome:
         self._write(self._start_changes())
         self._event("job_started")
-        sessions: JobSessions | None = None
         try:
-            sessions = JobSessions(self.ctx, self.user, self.batch)
-            source, target = await sessions.open()
-            if self.kind == U.VALIDATING:
-                self._write({"status": U.SYNCING})
-            result = await sync_mailbox(
-                source,
-                target,
+            outcome = await sync_user_mailbox(
+                lambda: JobSessions(self.ctx, self.user, self.batch),
                 self.ctx.store,
-                self.user.mailbox_key,
-                folder_options=FolderOptions(
-                    user_root=self.user.user_root,
-                    include=self.batch.include_folders,
-                    exclude=self.batch.exclude_folders,
-                ),
-                options=SyncOptions(received=received_window(self.batch)),
+                self._mailbox_sync(),
                 progress=self._progress,
-                target_layout=sessions.target.layout,
-                more_sessions=sessions.open_more,
-                connections=sessions.connections,  # what the endpoint's budget allows
+                on_open=self._validated,
             )
         except asyncio.CancelledError:
             self._cancelled()
             raise
-        except MailferryError as error:
-            return self._failed(error)
-        finally:
-            if sessions is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(asyncio.shield(sessions.close()), 10)
-        return self._succeeded(result)
+        except MailferryError as error:  # the batch's content filter, checked when set
+            outcome = SyncOutcome(error=error)
+        if outcome.result is None:
+            return self._failed(outcome)
+        return self._succeeded(outcome.result)
+
+    def _mailbox_sync(self) -> MailboxSync:
+        folders = FolderOptions(
+            user_root=self.user.user_root,
+            include=self.batch.include_folders,
+            exclude=self.batch.exclude_folders,
+        )
+        options = SyncOptions(received=received_window(self.batch))
+        return MailboxSync(self.user.mailbox_key, folders, options)
+
+    def _validated(self) -> None:
+        """Both sides accepted the logins: an initial sync's Validating ends."""
+        if self.kind == U.VALIDATING:
+            self._write({"status": U.SYNCING})
 
     # -- outcomes -------------------------------------------------------------------
 
@@ -138,7 +140,8 @@ class _Job:
         now = self.ctx.now()
         mailbox_id = self.ctx.store.mailbox_id(self.user.mailbox_key)
         self.ctx.store.record_skipped(mailbox_id, folders_skipped(result))
-        complete = result.complete
+        judged = judge(result)
+        complete = judged.verdict == Verdict.SYNCED
         if complete:
             status = U.COMPLETED if self.kind == U.COMPLETING else U.SYNCED
         else:
@@ -146,8 +149,8 @@ class _Job:
         changes = {
             **self._finish_changes(),
             "status": status,
-            "error": result.incomplete_reason(),
-            "error_kind": None if complete else INCOMPLETE_SYNC,
+            "error": judged.reason,
+            "error_kind": judged.error_kind,
             "total_items_in_source": result.in_scope,
             "synced_item_count": result.synced,
             "synced_since": now if status == U.SYNCED else None,
@@ -164,30 +167,37 @@ class _Job:
             detail["folder_errors"] = result.errors
         self._event("job_finished", status=status.value, **detail)
         self._write(changes, release=True)
-        return JobOutcome(self.user.id, status, None if complete else changes["error"])
+        return JobOutcome(self.user.id, status, judged.reason)
 
-    def _failed(self, error: MailferryError) -> JobOutcome:
-        words = self.describe(error)
+    def _failed(self, outcome: SyncOutcome) -> JobOutcome:
+        """An error stopped the sync: back in the queue after the retry policy's wait
+        when it is worth another attempt, else Failed / IncrementalFailed."""
+        judged = outcome.judge(self.describe)
         attempts = self.user.attempts + 1
         changes: dict[str, Any] = {
             **self._finish_changes(),
-            "error": words,
-            "error_kind": type(error).__name__,
+            "error": judged.reason,
+            "error_kind": judged.error_kind,
             "attempts": attempts,
         }
-        settings = self.ctx.settings
-        delay = retry_delay(
-            error, attempts, base=settings.retry_base_seconds, ceiling=settings.retry_max_seconds
-        )
-        if delay is not None and attempts < settings.max_attempts:
+        delay = outcome.retry_after(attempts, self._retry_settings())
+        if delay is not None:
             changes.update(self._retry_changes(delay))
         else:
             changes["status"] = self._failed_status()
             changes["retry_at"] = None
         status = changes["status"]
-        self._event("job_finished", status=UserStatus(status).value, error=words)
+        self._event("job_finished", status=UserStatus(status).value, error=judged.reason)
         self._write(changes, release=True)
-        return JobOutcome(self.user.id, UserStatus(status), words)
+        return JobOutcome(self.user.id, UserStatus(status), judged.reason)
+
+    def _retry_settings(self) -> RetrySettings:
+        settings = self.ctx.settings
+        return RetrySettings(
+            max_attempts=settings.max_attempts,
+            base_seconds=settings.retry_base_seconds,
+            max_seconds=settings.retry_max_seconds,
+        )
 
     def _cancelled(self) -> None:
         """Stop or Remove cancelled the job: keep everything, record where it stands."""

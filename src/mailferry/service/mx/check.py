@@ -29,10 +29,9 @@ import dns.resolver
 import dns.rrset
 from dns.asyncresolver import Resolver
 
+from mailferry.errors import MxCheckError, MxFailure
 from mailferry.service.mx.names import (
     DomainName,
-    MxCheckError,
-    MxFailure,
     domains_of,
     matches_any,
     parse_domain,

@@ -14,47 +14,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import idna
 
-from mailferry.errors import MailferryError
+from mailferry.errors import MxCheckError, MxFailure
 
 MAX_DOMAIN_LENGTH = 253
-
-
-class MxFailure(StrEnum):
-    """Why an MX check could not give an answer."""
-
-    INVALID_INPUT = "InvalidInput"  # the domain, an expected host or a nameserver is bad
-    NO_SUCH_DOMAIN = "NoSuchDomain"  # NXDOMAIN
-    NO_MAIL_HOST = "NoMailHost"  # no MX and no A/AAAA: mail can't be delivered at all
-    TIMEOUT = "Timeout"  # no nameserver answered in time
-    SERVER_FAILURE = "ServerFailure"  # SERVFAIL
-    REFUSED = "Refused"  # the nameservers refused the query
-    NO_NAMESERVERS = "NoNameservers"  # the system has no resolver configured
-    LOOKUP_FAILED = "LookupFailed"  # anything else the resolver reported
-
-
-class MxCheckError(MailferryError):
-    """The MX check got no answer; ``failure`` says why and the message says it in words."""
-
-    def __init__(
-        self,
-        failure: MxFailure,
-        domain: str,
-        reason: str,
-        *,
-        nameservers: Sequence[str] = (),
-        seconds: float | None = None,
-    ) -> None:
-        super().__init__(reason)
-        self.failure = failure
-        self.domain = domain
-        self.reason = reason
-        self.nameservers = tuple(nameservers)
-        self.seconds = seconds
-        self.transient = failure in (MxFailure.TIMEOUT, MxFailure.SERVER_FAILURE)
 
 
 @dataclass(frozen=True)

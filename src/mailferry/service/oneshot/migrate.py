@@ -3,16 +3,17 @@
 The use case behind ``mailferry migrate``. Users run at most
 ``max_concurrent`` at a time; a failing user fails alone with its reason and
 never stops the others; a throttled or disconnected one is retried as the service
-retries it (``migrate_retry``). Running it again with the same state database is an
-incremental sync (the engine copies only what is new and carries flag changes).
-With ``processes`` > 1 the users run in worker processes (``migrate_processes``)
+retries it (``oneshot.retry``). Each attempt goes the batch job's way into the engine
+(``jobs.mailbox_sync``: the same sessions, sync and judgement). Running it again with
+the same state database is an incremental sync (the engine copies only what is new
+and carries flag changes).
+With ``processes`` > 1 the users run in worker processes (``oneshot.processes``)
 so their CPU spreads over the cores; the callbacks still run here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -20,22 +21,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mailferry.engine.folder_types import FolderOptions
-from mailferry.engine.planner import SyncOptions
-from mailferry.engine.progress import ProgressEvent
-from mailferry.engine.results import MailboxResult
-from mailferry.engine.sync import sync_mailbox
 from mailferry.errors import MailferryError
-from mailferry.service.migration_spec import (
-    SourceSpec,
-    TargetSpec,
-    mailbox_key,
-    open_pair,
-    open_source,
-    open_target,
+from mailferry.service.jobs.mailbox_sync import (
+    Judgement,
+    MailboxSync,
+    judge,
+    sync_user_mailbox,
 )
-from mailferry.service.oneshot.retry import RetrySettings, RetryWaiting, UserRetries
+from mailferry.service.jobs.user_sessions import FixedPairs, UserSessions
+from mailferry.service.migration_spec import SourceSpec, TargetSpec, mailbox_key
+from mailferry.service.oneshot.retry import RetrySettings, UserRetries
 from mailferry.service.users_csv.parse import MigrationUserRow
-from mailferry.stores.base import SourceMailbox, TargetMailbox
+from mailferry.values.progress import ProgressEvent, RetryWaiting
+from mailferry.values.results import MailboxResult
+from mailferry.values.sync_options import SyncOptions
 
 if TYPE_CHECKING:
     from mailferry.state.store import StateStore
@@ -76,12 +75,15 @@ class UserOutcome:
         return self.error is not None
 
     @property
+    def judgement(self) -> Judgement:
+        """The batch job's judgement of the same outcome (``jobs.mailbox_sync.judge``)."""
+        return judge(self.result, self.error, self.error_kind)
+
+    @property
     def status(self) -> str:
         """Synced only when every source message in scope is copied or skipped with a
         reason; Incomplete when the sync ran but left folders or messages behind."""
-        if self.result is None or self.error is not None:
-            return "Failed"
-        return "Synced" if self.result.complete else "Incomplete"
+        return self.judgement.verdict.value
 
 
 MigrationEvent = ProgressEvent | RetryWaiting
@@ -99,7 +101,7 @@ async def run_migration(
     """Migrate every user; outcomes in CSV order.
 
     The callbacks are always called in this process (and thread), whether users run
-    here or in worker processes (``request.processes``; see ``migrate_processes``).
+    here or in worker processes (``request.processes``; see ``oneshot.processes``).
     """
     count = worker_count(request)
     if count > 1:
@@ -154,53 +156,33 @@ async def migrate_user(
 ) -> UserOutcome:
     """One user, start to end, in this process: the call every mode makes per user.
 
-    A transient error (throttled, BYE, connection lost…) is retried as the service
-    retries it (``migrate_retry``); each wait is announced as a ``RetryWaiting`` event.
+    Each attempt is the batch job's (``jobs.mailbox_sync``). A transient error
+    (throttled, BYE, connection lost…) is retried as the service retries it
+    (``oneshot.retry``); each wait is announced as a ``RetryWaiting`` event.
     """
     started_at = dt.datetime.now(dt.UTC)
     started = time.monotonic()
-    waiting = (lambda event: on_event(row, event)) if on_event else None
-    retries = UserRetries(request.retry, describe, waiting)
-    try:
-        result = await retries.run(lambda: _sync_user(request, state, row, on_event))
-    except MailferryError as error:
+    progress = (lambda event: on_event(row, event)) if on_event else None
+    retries = UserRetries(request.retry, describe, progress)
+    sync = MailboxSync(
+        mailbox_key(request.source, request.target, row),
+        FolderOptions(
+            user_root=row.user_root,
+            include=request.include_folders,
+            exclude=request.exclude_folders,
+        ),
+        request.options,
+    )
+
+    def sessions() -> UserSessions:
+        pairs = FixedPairs(request.connections_per_mailbox)
+        return UserSessions(request.source, request.target, row, pairs)
+
+    outcome = await retries.run(lambda: sync_user_mailbox(sessions, state, sync, progress=progress))
+    duration = time.monotonic() - started
+    if outcome.error is not None:
         return UserOutcome(
-            row, started_at, time.monotonic() - started,
-            error=retries.words(error), error_kind=type(error).__name__,
+            row, started_at, duration,
+            error=retries.words(outcome.error), error_kind=type(outcome.error).__name__,
         )  # fmt: skip
-    return UserOutcome(row, started_at, time.monotonic() - started, result=result)
-
-
-async def _sync_user(
-    request: MigrationRequest,
-    state: StateStore,
-    row: MigrationUserRow,
-    on_event: UserEvent | None,
-) -> MailboxResult:
-    """One attempt: open both sides, sync, close them whatever happened."""
-    source: SourceMailbox | None = None
-    target: TargetMailbox | None = None
-    try:
-        source = await open_source(request.source, row)
-        target = await open_target(request.target, row)
-        return await sync_mailbox(
-            source,
-            target,
-            state,
-            mailbox_key(request.source, request.target, row),
-            folder_options=FolderOptions(
-                user_root=row.user_root,
-                include=request.include_folders,
-                exclude=request.exclude_folders,
-            ),
-            options=request.options,
-            progress=(lambda event: on_event(row, event)) if on_event else None,
-            target_layout=request.target.layout,
-            more_sessions=lambda: open_pair(request.source, request.target, row),
-            connections=request.connections_per_mailbox,
-        )
-    finally:
-        for store in (source, target):
-            if store is not None:
-                with contextlib.suppress(MailferryError, OSError):
-                    await store.close()
+    return UserOutcome(row, started_at, duration, result=outcome.result)

@@ -32,7 +32,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
-from mailferry.errors import MailferryError
+from mailferry.errors import MailferryError, WorkerProcessExited, WorkerSetupError
 from mailferry.service.oneshot.migrate import (
     MigrationRequest,
     UserDone,
@@ -46,14 +46,6 @@ from mailferry.state.store import StateStore
 START_METHOD: Final = "spawn"  # the parent has threads (Rich, the state writer): no fork
 _POLL_SECONDS = 0.5  # how long one wait for worker messages blocks (bounds Ctrl-C latency)
 _STOP_GRACE_SECONDS = 5.0
-
-
-class WorkerSetupError(MailferryError):
-    """The request can't be handed to worker processes (something in it can't be pickled)."""
-
-
-class WorkerProcessExited(MailferryError):
-    """A worker process ended while it was migrating a user."""
 
 
 @dataclasses.dataclass

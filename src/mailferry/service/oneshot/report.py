@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from mailferry.engine.results import FolderResult, MailboxResult
 from mailferry.service.oneshot.migrate import MigrationRequest, UserOutcome
 from mailferry.service.properties import skipped_item_properties
-from mailferry.state.records import SkippedItem
+from mailferry.values.results import FolderResult, MailboxResult, SkippedItem
 
 
 def migration_report(request: MigrationRequest, outcomes: list[UserOutcome]) -> dict[str, Any]:

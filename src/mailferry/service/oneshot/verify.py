@@ -9,19 +9,18 @@ and no state database is needed: the verifier compares the stores themselves.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mailferry.engine.folder_types import FolderOptions
-from mailferry.engine.planner import SyncOptions
 from mailferry.engine.verify import verify_mailbox
-from mailferry.engine.verify_report import VerifyReport
 from mailferry.errors import MailferryError
-from mailferry.service.migration_spec import SourceSpec, TargetSpec, open_source, open_target
+from mailferry.service.jobs.user_sessions import UserSessions
+from mailferry.service.migration_spec import SourceSpec, TargetSpec
 from mailferry.service.users_csv.parse import MigrationUserRow
-from mailferry.stores.base import SourceMailbox, TargetMailbox
+from mailferry.values.sync_options import SyncOptions
+from mailferry.values.verify_report import VerifyReport
 
 
 @dataclass(frozen=True)
@@ -77,12 +76,11 @@ async def run_verification(
 async def _verify_user(
     request: VerifyRequest, row: MigrationUserRow, describe: Callable[[MailferryError], str]
 ) -> UserVerification:
+    """One user's check over the sessions every job opens (``jobs.user_sessions``)."""
     started = time.monotonic()
-    source: SourceMailbox | None = None
-    target: TargetMailbox | None = None
+    sessions = UserSessions(request.source, request.target, row)
     try:
-        source = await open_source(request.source, row)
-        target = await open_target(request.target, row)
+        source, target = await sessions.open()
         report = await verify_mailbox(
             source,
             target,
@@ -99,8 +97,5 @@ async def _verify_user(
             row, time.monotonic() - started, error=describe(error), error_kind=type(error).__name__
         )
     finally:
-        for store in (source, target):
-            if store is not None:
-                with contextlib.suppress(MailferryError, OSError):
-                    await store.close()
+        await sessions.close()
     return UserVerification(row, time.monotonic() - started, report=report)

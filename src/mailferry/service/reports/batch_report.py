@@ -32,7 +32,7 @@ from mailferry.service.reports.notifications import send_report
 from mailferry.service.statuses import BatchStatus
 from mailferry.state.listing_queries import ReportReader, UserStatisticsRow
 from mailferry.state.migration_records import Batch
-from mailferry.state.records import SkippedItem
+from mailferry.values.results import SkippedItem
 
 B = BatchStatus
 _REPORTED = frozenset(

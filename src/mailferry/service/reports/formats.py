@@ -29,7 +29,7 @@ from mailferry.service.properties import (
     user_statistics_properties,
 )
 from mailferry.state.migration_records import Batch, MigrationUser
-from mailferry.state.records import SkippedItem
+from mailferry.values.results import SkippedItem
 
 SKIPPED_TABLE_FIELDS: tuple[str, ...] = ("EmailAddress", *SKIPPED_ITEM_FIELDS)
 FORMULA_STARTS = ("=", "+", "-", "@")

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from mailferry.errors import MailferryError
+from mailferry.errors import NotificationError
 
 SECURITIES = ("None", "Ssl", "Tls")
 
@@ -36,16 +36,6 @@ class SmtpSettings:
     @property
     def server(self) -> str:
         return f"{self.host}:{self.port}"
-
-
-class NotificationError(MailferryError):
-    """A report could not be e-mailed (``server`` is host:port, ``step`` what failed)."""
-
-    def __init__(self, server: str, step: str, reason: str) -> None:
-        super().__init__(f"SMTP server {server}: {step} failed: {reason}")
-        self.server = server
-        self.step = step
-        self.reason = reason
 
 
 async def send_report(

@@ -17,13 +17,9 @@ import select
 import stat
 import time
 
+from mailferry.errors import CsvValidationError
 from mailferry.service.users_csv.parse import MAX_BYTES
-from mailferry.service.users_csv.problems import (
-    CsvProblem,
-    CsvProblemCode,
-    CsvValidationError,
-    size_limit_words,
-)
+from mailferry.service.users_csv.problems import CsvProblem, CsvProblemCode, size_limit_words
 
 #: How long reading a pipe or device may take in all (a regular file never waits): ample
 #: for a program that writes a 10 MB CSV into a pipe.

@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from mailferry.errors import CsvValidationError
 from mailferry.service.users_csv.encoding import DecodedCsv, decode_csv_bytes
 from mailferry.service.users_csv.header import (
     KNOWN_COLUMNS,
@@ -49,12 +50,7 @@ from mailferry.service.users_csv.header import (
     read_header,
     unnamed_column_problem,
 )
-from mailferry.service.users_csv.problems import (
-    CsvProblem,
-    CsvProblemCode,
-    CsvValidationError,
-    size_limit_words,
-)
+from mailferry.service.users_csv.problems import CsvProblem, CsvProblemCode, size_limit_words
 from mailferry.service.users_csv.records import Malformed, Record, read_records
 from mailferry.service.users_csv.values import (
     address_key,

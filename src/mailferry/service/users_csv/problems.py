@@ -1,4 +1,5 @@
-"""What is wrong with an uploaded users CSV: one problem per finding, all raised together.
+"""What is wrong with an uploaded users CSV: one problem per finding, all raised together
+(in ``mailferry.errors.CsvValidationError``).
 
 A problem's ``reason`` is a complete sentence that names the row (and column) itself, in
 Microsoft's words where Microsoft documents them, so a list of reasons reads on its own;
@@ -8,14 +9,8 @@ map codes to their own words. No reason ever contains a Password value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-
-from mailferry.errors import MailferryError
-
-#: How many reasons the exception message lists before "... and N more".
-SHOWN_IN_MESSAGE = 10
 
 
 class CsvProblemCode(StrEnum):
@@ -60,27 +55,3 @@ class CsvProblem:
 def size_limit_words(max_bytes: int) -> str:
     """A byte limit as reasons write it: "10 MB (10,485,760 bytes)"."""
     return f"{max_bytes / 2**20:g} MB ({max_bytes:,} bytes)"
-
-
-def sort_problems(problems: Iterable[CsvProblem]) -> tuple[CsvProblem, ...]:
-    """Whole-file problems first, then by row; the order within a row is kept."""
-    return tuple(sorted(problems, key=lambda p: -1 if p.row is None else p.row))
-
-
-class CsvValidationError(MailferryError):
-    """The CSV was refused; ``problems`` lists every finding, not just the first."""
-
-    def __init__(self, source_name: str, problems: Iterable[CsvProblem]) -> None:
-        self.source_name = source_name
-        self.problems = sort_problems(problems)
-        super().__init__(_summary(source_name, self.problems))
-
-
-def _summary(source_name: str, problems: tuple[CsvProblem, ...]) -> str:
-    count = len(problems)
-    noun = "problem" if count == 1 else "problems"
-    lines = [f"{source_name} was not imported: {count} {noun}."]
-    lines += [f"  {p.reason}" for p in problems[:SHOWN_IN_MESSAGE]]
-    if count > SHOWN_IN_MESSAGE:
-        lines.append(f"  ... and {count - SHOWN_IN_MESSAGE} more.")
-    return "\n".join(lines)

@@ -1,0 +1,46 @@
+"""How one mailbox is synced: limits, batching, and the content filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailferry.values.content_filter import ReceivedWindow
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """How one mailbox is synced. Sizes are bytes.
+
+    ``batch_count``/``batch_bytes`` bound one APPEND batch (one intent/outcome pair
+    of state writes); ``queue_bytes`` bounds the bodies waiting between the source
+    fetch and the target append (one larger message still passes alone);
+    ``fetch_chunk`` is how many UIDs one ``source.fetch`` call asks for (the store
+    pipelines inside a call); ``batch_linger`` is how long (seconds) a partly filled
+    batch waits for more messages; ``append_window`` is how many batches may be in
+    flight to the target at once (each with its intent already committed).
+    ``queue_bytes + batch_bytes`` bounds every body fetched and not yet done with
+    (queued, batched or being appended). ``dry_run`` lists and plans but writes nothing.
+    ``received``: the content filter; messages received outside it are not copied.
+    """
+
+    max_message_size: int = 36_700_160
+    max_items: int = 500_000
+    include_deleted: bool = False
+    propagate_deletions: bool = False
+    batch_count: int = 100
+    batch_bytes: int = 4 * MiB
+    queue_bytes: int = 4 * MiB
+    fetch_chunk: int = 1000
+    batch_linger: float = 1.0
+    append_window: int = 2
+    dry_run: bool = False
+    received: ReceivedWindow | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("batch_count", "batch_bytes", "queue_bytes", "fetch_chunk", "append_window"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.max_message_size < 0 or self.max_items < 0 or self.batch_linger < 0:
+            raise ValueError("limits must not be negative")
