@@ -4,8 +4,8 @@ the schema's examples use (IMAPEndpoint, IMAPBatch1, terry.adams@contoso.com), s
 paths exist. No 500s; status codes, content types, headers and bodies match the schema;
 invalid input is refused. Bounded: a few examples per operation, about a minute in all.
 
-Nothing leaves the machine: endpoint servers are pinned to 127.0.0.1 (and created
-without verification), MX checks ask a DNS server on 127.0.0.1.
+Nothing leaves the machine: endpoint and tested servers are pinned to 127.0.0.1 (and
+endpoints created without verification), MX checks ask a DNS server on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -107,6 +107,10 @@ def local_only(case: Case, dns: str) -> Case:
         host = case.body.get("RemoteServer") if isinstance(case.body, dict) else None
         if isinstance(host, str) and re.fullmatch(HOST_PATTERN, host):  # else: refused
             case.body = {**case.body, "RemoteServer": "127.0.0.1"}
+    if case.operation.path.endswith("/test-server") and isinstance(case.body, dict):
+        host = case.body.get("RemoteServer")
+        if isinstance(host, str) and re.fullmatch(HOST_PATTERN, host):  # else: refused
+            case.body = {**case.body, "RemoteServer": "127.0.0.1", "Port": 1, "Timeout": 1.0}
     if "/mx/" in case.operation.path:
         case.query = {**dict(case.query or {}), "nameserver": dns, "timeout": 1}
     return case

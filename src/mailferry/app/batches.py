@@ -38,7 +38,8 @@ class BatchUseCases(AppCore):
             source_endpoint=req.source_endpoint,
             csv_data=req.csv_data,
             csv_name=req.csv_name,
-            target=None if req.target is None or req.target.target is None else target,
+            # the default target itself (no --target, no preset or cap): not stored
+            target=None if target is self._ctx.settings.default_target else target,
             target_secret=batch_secret(target, req.target, self._env),
             exclude_folders=req.exclude_folders,
             include_folders=req.include_folders,

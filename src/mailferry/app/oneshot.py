@@ -140,6 +140,8 @@ def migration_request(
         include_deleted=req.include_deleted,
         propagate_deletions=req.propagate_deletions,
         dry_run=req.dry_run,
+        source_kind=req.source_kind,
+        gmail_labels=req.gmail_labels,
     )
     home = mailferry_home(env)
     state = Path(req.state_path) if req.state_path else default_state_path(home, source, target)
@@ -168,6 +170,8 @@ def verify_request(req: VerifyRequest, env: Mapping[str, str]) -> Any:
         max_message_size=req.max_message_size,
         max_items=req.max_items,
         include_deleted=req.include_deleted,
+        source_kind=req.source_kind,
+        gmail_labels=req.gmail_labels,
     )
     return Request(
         source=source_spec(req.source),

@@ -9,7 +9,9 @@ fields like any other but never shown (``repr=False``) and never returned.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,16 @@ class TargetRequest:
     token (None: ``MAILFERRY_TARGET_PASSWORD``); per-user logins come as a CSV
     (``logins_csv``: EmailAddress,UserName,Password). ``ca_file`` and
     ``accept_untrusted_certificates`` are for one-shot runs (a batch's target uses the
-    service's ``MAILFERRY_CA_FILE``).
+    service's ``MAILFERRY_CA_FILE``). ``oauth_provider`` (``entra`` | ``google`` |
+    ``refresh-token``): an xoauth2 login's renewing tokens, with ``oauth_settings``
+    (secrets included; ``MAILFERRY_OAUTH_<KEY>`` fills those not given);
+    ``oauth_settings_file``: the JSON file they were read from, where a one-shot run
+    writes back the refresh tokens a server rotated.
+    ``user_format``: the name the target knows each mailbox by (``{address}`` when
+    None, ``{local}``, or a template of ``{address}``, ``{local}`` and ``{domain}``).
+    ``preset``: a known target's limits and folder names (``m365``);
+    ``max_bytes_per_second`` / ``endpoint_max_bytes_per_second``: caps on the bytes
+    written to each target mailbox / to the whole target endpoint (None: no cap).
     """
 
     target: str | None = None
@@ -35,6 +46,13 @@ class TargetRequest:
     logins_csv_name: str = "target CSV"
     ca_file: str | None = None
     accept_untrusted_certificates: bool = False
+    oauth_provider: str | None = None
+    oauth_settings: Mapping[str, Any] | None = field(default=None, repr=False)
+    oauth_settings_file: str | None = None
+    user_format: str | None = None
+    preset: str | None = None
+    max_bytes_per_second: int | None = None
+    endpoint_max_bytes_per_second: int | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +149,7 @@ class MigrationRequest:
 
     ``state_path`` None: ``<home>/migrate/<hash of source and target>.db`` (run again
     with the same one for an incremental sync); ``processes`` None: half the CPUs, at
-    most one per user.
+    most one per user. ``source_kind``/``gmail_labels``: see ``SyncOptions`` (Gmail).
     """
 
     source: SourceRequest
@@ -149,6 +167,8 @@ class MigrationRequest:
     dry_run: bool = False
     max_concurrent: int = 4
     connections_per_mailbox: int = 2
+    source_kind: str = "auto"
+    gmail_labels: str = "one-folder"
     processes: int | None = None
     max_attempts: int = 5
     retry_base_seconds: float = 30.0
@@ -170,6 +190,8 @@ class VerifyRequest:
     max_items: int = 500_000
     include_deleted: bool = False
     max_concurrent: int = 4
+    source_kind: str = "auto"
+    gmail_labels: str = "one-folder"
 
 
 @dataclass(frozen=True)

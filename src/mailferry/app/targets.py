@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from mailferry.app.oauth_targets import batch_oauth_secret, oauth_login
 from mailferry.app.requests import SourceRequest, TargetRequest
+from mailferry.app.target_limits import settings_with_limits, spec_with_limits
 from mailferry.errors import InvalidSetting
 from mailferry.values.connection import AuthMethod, Security, default_port
 
 if TYPE_CHECKING:
     from mailferry.service.migration_spec import SourceSpec, TargetSpec
     from mailferry.state.migration_records import TargetSettings
-    from mailferry.stores.logins import TargetLogin
+    from mailferry.stores.logins import TargetLogin, UserFormat
 
 PASSWORD_ENV = "MAILFERRY_TARGET_PASSWORD"
 TARGET_LOGINS = ("master-user", "admin-authzid", "per-user", "xoauth2")
@@ -38,6 +40,8 @@ def parse_target(
     security: str | None = None,
     separator: str = "*",
     what: str = "--target",
+    oauth_provider: str | None = None,
+    user_format: str | None = None,
 ) -> TargetSettings:
     """A batch's target: ``maildir:PATH`` or ``imap[s]://HOST[:PORT]`` with its login
     mode and admin user."""
@@ -54,6 +58,8 @@ def parse_target(
         problems.append(f"target login {login!r} is not one of {', '.join(TARGET_LOGINS)}")
     if login in ADMIN_LOGINS and not admin_user:
         problems.append(f"target login {login} needs the admin user (--target-user)")
+    if oauth_provider is not None and login != "xoauth2":
+        problems.append("--oauth-provider is for target login xoauth2")
     port = _port(port_text, mode, text, what, problems)
     if problems:
         raise InvalidSetting(problems)
@@ -65,7 +71,15 @@ def parse_target(
         login=login,
         admin_user=admin_user if login in ADMIN_LOGINS else None,
         separator=separator,
+        oauth_provider=oauth_provider if login == "xoauth2" else None,
+        user_format=_user_format(user_format).template,
     )
+
+
+def _user_format(text: str | None) -> UserFormat:
+    from mailferry.stores.logins import UserFormat
+
+    return UserFormat() if text is None else UserFormat(text)
 
 
 def target_from_env(env: Mapping[str, str], home: Path) -> TargetSettings:
@@ -81,18 +95,24 @@ def target_from_env(env: Mapping[str, str], home: Path) -> TargetSettings:
 
 
 def batch_target(request: TargetRequest | None, default: TargetSettings | None) -> TargetSettings:
-    """The request's target, else the service's default one."""
+    """The request's target, else the service's default one (with the request's preset
+    and bandwidth caps, if it has any)."""
     if request is not None and request.target is not None:
-        return parse_target(
-            request.target,
-            login=request.login,
-            admin_user=request.admin_user,
-            security=request.security,
-            separator=request.separator,
+        return settings_with_limits(
+            parse_target(
+                request.target,
+                login=request.login,
+                admin_user=request.admin_user,
+                security=request.security,
+                separator=request.separator,
+                oauth_provider=request.oauth_provider,
+                user_format=request.user_format,
+            ),
+            request,
         )
     if default is None:
         raise InvalidSetting(["no target given and no default target is configured"])
-    return default
+    return settings_with_limits(default, request)
 
 
 def batch_secret(
@@ -105,6 +125,8 @@ def batch_secret(
     if target.login == "per-user":
         logins = _per_user_logins(request)
         return json.dumps({address: list(pair) for address, pair in logins.items()})
+    if target.login == "xoauth2" and target.oauth_provider is not None:
+        return batch_oauth_secret(target.oauth_provider, request, env)
     return _secret(request, env)
 
 
@@ -132,12 +154,16 @@ def target_spec(request: TargetRequest, env: Mapping[str, str]) -> TargetSpec:
     maildir = request.target.startswith("maildir:")
     if not maildir:
         _imap_url(request.target, request.security, "--target")  # the URL before its login
-    return parse_spec(
-        request.target,
-        security=parse_security(request.security or "None", "--target-security"),
-        ca_file=Path(request.ca_file) if request.ca_file else None,
-        accept_untrusted_certificates=request.accept_untrusted_certificates,
-        login=None if maildir else _target_login(request, env),
+    return spec_with_limits(
+        parse_spec(
+            request.target,
+            security=parse_security(request.security or "None", "--target-security"),
+            ca_file=Path(request.ca_file) if request.ca_file else None,
+            accept_untrusted_certificates=request.accept_untrusted_certificates,
+            login=None if maildir else _target_login(request, env),
+            user_format=_user_format(request.user_format),
+        ),
+        request,
     )
 
 
@@ -149,6 +175,8 @@ def _target_login(request: TargetRequest, env: Mapping[str, str]) -> TargetLogin
         raise InvalidSetting([f"target login {mode!r} is not one of {', '.join(TARGET_LOGINS)}"])
     if mode == "per-user":
         return logins.PerUser(_per_user_logins(request))
+    if mode == "xoauth2" and request.oauth_provider is not None:
+        return oauth_login(request.oauth_provider, request, env)
     secret = _secret(request, env)
     admin = request.admin_user or "admin"
     if mode == "admin-authzid":

@@ -121,6 +121,8 @@ class TargetNamer:
             path = self.special_path(kind)
             if path and kind is not SpecialUse.INBOX:
                 self._reserve(path, kind, f"the target's {kind} folder")
+        for name in target.reserved_names:  # owned by nobody: never merged into
+            self._reserve((*self.top.path, name), object(), f"the target's reserved {name!r}")
 
     def split(self, name: str) -> Path:
         """A target name as a path."""

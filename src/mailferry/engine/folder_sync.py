@@ -75,6 +75,7 @@ class Prepared:
     plan: FolderPlan | None = None
     done_count: int = 0  # pairs already done (known before the ledger is loaded)
     listed: int | None = None  # messages of a full listing (None: listed since a MODSEQ)
+    duplicates: dict[int, str] = field(default_factory=dict)  # Gmail: UID -> why skipped
 
     @property
     def unchanged(self) -> bool:
@@ -167,6 +168,7 @@ def replan(options: SyncOptions, work: Prepared, over_limit: set[int] | tuple[()
         keeps=work.target_status.keeps,
         over_limit=over_limit,
         options=options,
+        duplicates=work.duplicates,
     )
 
 

@@ -45,6 +45,10 @@ class TargetLayout:
     ``max_depth`` bounds the hierarchy: deeper folders are flattened into their
     ancestor at that depth. The defaults suit Dovecot (4096-byte names, 255-byte
     levels); a Maildir++ store passes its own ``max_name_bytes``.
+    ``reserved_names``: top-level names the target keeps for itself (Exchange's
+    Calendar, Contacts…): a source folder of that name gets a numbered one.
+    ``max_message_bytes``: the largest message the target takes (None: only the sync
+    options' limit); ``limits_from`` names where these rules come from (a preset).
     """
 
     delimiter: str
@@ -57,6 +61,9 @@ class TargetLayout:
     max_name_bytes: int = 4096
     max_depth: int = 64
     personal_prefix: str = ""
+    reserved_names: tuple[str, ...] = ()
+    max_message_bytes: int | None = None
+    limits_from: str = ""
 
     def __post_init__(self) -> None:
         if len(self.delimiter) != 1:
@@ -92,7 +99,9 @@ class FolderOptions:
     folder names. ``migrate_all_mail``: copy a ``\\All`` folder (Gmail's All Mail).
     ``namespace_prefixes``: the source's other-users and shared NAMESPACE prefixes
     (Courier's ``#shared.``), under which a UserRoot is also looked for; the sync
-    fills it in from the source when there is a UserRoot.
+    fills it in from the source when there is a UserRoot. ``gmail_source``: the source
+    is Gmail: All Mail migrates as the Archive folder (``engine/gmail_labels``
+    de-duplicates it), Important and Starred are skipped as ``GmailVirtual``.
     """
 
     user_root: str | None = None
@@ -102,6 +111,7 @@ class FolderOptions:
     exchange_source: bool | None = None
     migrate_all_mail: bool = False
     namespace_prefixes: tuple[str, ...] = ()
+    gmail_source: bool = False
 
 
 @dataclass(frozen=True)

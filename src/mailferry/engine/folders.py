@@ -33,7 +33,9 @@ Microsoft's documentation are silent:
    skipped as ``AllMail`` unless ``migrate_all_mail`` is set or IncludeFolders
    names it itself — note that it alone holds Gmail mail archived without a label.
    Gmail's other virtual folders (``\\Flagged`` Starred, Important) are labels
-   and migrate like any folder.
+   and migrate like any folder — unless the source is said to be Gmail
+   (``gmail_source``): then they are ``GmailVirtual`` and All Mail migrates as the
+   Archive folder, de-duplicated by X-GM-LABELS (:mod:`.gmail_labels`).
 5. **Placement** (:mod:`.folder_placement`, :mod:`.folder_names`): each level
    is translated to the target delimiter and made valid; renames are
    predictable and noted; clashes get `` (2)``; a 1,000-deep tree is flattened
@@ -58,6 +60,7 @@ from mailferry.engine.folder_types import (
     SourceFolder,
     TargetLayout,
 )
+from mailferry.engine.gmail_labels import gmail_folders
 from mailferry.engine.special_folders import (
     NonMailKind,
     SpecialUse,
@@ -140,6 +143,9 @@ def plan_folders(
 ) -> FolderPlan:
     """Decide, for one user, which source folders migrate and their target names."""
     user_root = options.user_root if split_loose(options.user_root or "", "/") else None
+    views: list[SkippedFolder] = []
+    if options.gmail_source:  # folders are labels: see engine/gmail_labels
+        source, views = gmail_folders(source)
     folders = _dedupe(source)
     scoped, root = scope(folders, user_root, options.namespace_prefixes)
     prefix = personal_prefix(scoped, options.personal_prefix, user_root)
@@ -154,10 +160,10 @@ def plan_folders(
     strip = [*roots, root, prefix]  # a filter entry may repeat the root, in any spelling
     include = FilterList(options.include, delimiters, strip)
     exclude = FilterList(options.exclude, delimiters, strip)
-    _apply_filters(order, nodes, include, exclude, options.migrate_all_mail)
+    _apply_filters(order, nodes, include, exclude, options.migrate_all_mail or options.gmail_source)
     root_name = root or split_loose(user_root or "", delimiters[0] if delimiters else "/")
     mappings = _place(order, nodes, namer, root_name[-1] if root_name else "INBOX")
-    skipped = [n.skip for n in order if n.skip is not None] + duplicates
+    skipped = [n.skip for n in order if n.skip is not None] + duplicates + views
     return FolderPlan(
         mappings=tuple(sorted(mappings, key=_target_order)),
         skipped=tuple(sorted(skipped, key=lambda s: (s.source_name, s.reason))),

@@ -45,6 +45,7 @@ LARGE_ITEM = "LargeItem"
 ITEM_LIMIT = "ItemLimit"
 CORRUPT_ITEM = "CorruptItem"
 DELETED_ITEM = "Deleted"
+DUPLICATE_LABEL = "DuplicateLabel"
 DELETED = "\\Deleted"
 RECENT = "\\Recent"
 
@@ -166,15 +167,18 @@ def plan_folder(
     keeps: Callable[[str], bool],
     over_limit: Collection[int] = (),
     options: SyncOptions,
+    duplicates: Mapping[int, str] | None = None,
 ) -> FolderPlan:
     """Plan one folder.
 
     ``present_uids`` are all source UIDs now in the folder (pairs outside it are
     forgotten); ``metas`` describe the messages listed this time (all of them, or
     only those changed since a MODSEQ); ``over_limit`` are UIDs beyond the
-    mailbox-wide item limit.
+    mailbox-wide item limit; ``duplicates`` are UIDs of a Gmail source copied from
+    another of their labels (``engine/gmail_labels``), each with why.
     """
     paired = {pair.source_uid: pair for pair in pairs}
+    duplicates = duplicates or {}
     copies: list[Copy] = []
     skips: list[Skip] = []
     deleted: list[int] = []
@@ -192,7 +196,11 @@ def plan_folder(
             skips.append(Skip(meta, DELETED_ITEM, _DELETED_REASON))
         elif meta.size > options.max_message_size:
             reason = f"{meta.size} bytes exceeds the limit of {options.max_message_size} bytes"
+            if options.size_limit_from:
+                reason += f" ({options.size_limit_from})"
             skips.append(Skip(meta, LARGE_ITEM, reason))
+        elif uid in duplicates:
+            skips.append(Skip(meta, DUPLICATE_LABEL, duplicates[uid]))
         elif uid in over_limit:
             reason = f"beyond the limit of {options.max_items} items per mailbox"
             skips.append(Skip(meta, ITEM_LIMIT, reason))

@@ -36,6 +36,7 @@ from mailferry.engine.folder_sync import (
 )
 from mailferry.engine.folder_types import FolderOptions, FolderPlan, SourceFolder, TargetLayout
 from mailferry.engine.folders import plan_folders
+from mailferry.engine.gmail_sync import gmail_folder_options, skip_duplicate_labels
 from mailferry.engine.planner import items_over_limit
 from mailferry.engine.special_folders import (
     SpecialUse,
@@ -86,10 +87,14 @@ async def sync_mailbox(
     """
     started = time.monotonic()
     emit = progress or _ignore
+    options = target_size_limit(options, target_layout)
     ctx = Context(source, target, state, state.mailbox_id(mailbox_key), options, emit)
+    folder_options = gmail_folder_options(source, options, folder_options)
     folder_plan = await map_folders(source, target, folder_options, target_layout)
     results: dict[str, FolderResult] = {}
     prepared = await _prepare_all(ctx, folder_plan, results)
+    if folder_options.gmail_source:
+        await skip_duplicate_labels(source, options, folder_plan, prepared)
     _apply_item_limit(options, prepared)
     for planned in prepared:  # planned for good: the listings are no longer needed
         planned.metas, planned.present = {}, set()
@@ -234,6 +239,8 @@ async def map_folders(
     if split_loose(options.user_root or "", "/"):
         listed, options = await _with_shared_folders(source, listed, options)
     base = layout or TargetLayout(target.delimiter, case_insensitive=target.case_insensitive)
+    if base.delimiter != target.delimiter:  # a preset's layout, made before the login
+        base = replace(base, delimiter=target.delimiter)
     target_prefix = base.personal_prefix or target.personal_prefix
     specials = target_special_folders(await target.list_folders(), target.delimiter, target_prefix)
     merged = {**base.special_folders, **specials}
@@ -257,6 +264,16 @@ async def _with_shared_folders(
     spellings = [*root_paths(options.user_root, ".", ()), *root_paths(options.user_root, "/", ())]
     shared = await source.shared_folders(list(dict.fromkeys(spellings)))
     return [*listed, *shared.folders], replace(options, namespace_prefixes=shared.prefixes)
+
+
+def target_size_limit(options: SyncOptions, layout: TargetLayout | None) -> SyncOptions:
+    """``options`` with the target's message size limit when it is the smaller one."""
+    limit = None if layout is None else layout.max_message_bytes
+    if limit is None or limit >= options.max_message_size:
+        return options
+    assert layout is not None
+    where = f"the target preset {layout.limits_from}" if layout.limits_from else "the target"
+    return replace(options, max_message_size=limit, size_limit_from=where)
 
 
 def target_special_folders(

@@ -5,7 +5,8 @@ so each source folder is compared with the target folder it migrates to. Per
 folder, the source messages the sync would copy (not the ones it skips by
 policy: ``Filtered`` outside ``options.received`` (the content filter),
 ``\\Deleted`` unless ``include_deleted``, ``LargeItem`` by
-RFC822.SIZE, ``ItemLimit`` mailbox-wide, newest kept) are paired with the
+RFC822.SIZE, ``ItemLimit`` mailbox-wide, newest kept, ``DuplicateLabel`` for a Gmail
+source: :mod:`.gmail_labels`) are paired with the
 target's messages by their bytes as each store serves them, hashed as the bodies
 stream in and closed at once (:mod:`.verify_match`); each pair's flags and
 INTERNALDATE are then compared. A target message that pairs with nothing is
@@ -20,15 +21,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from mailferry.connection.body import MessageBody
 from mailferry.engine.folder_types import FolderMapping, FolderOptions, TargetLayout
+from mailferry.engine.gmail_sync import gmail_folder_options, label_duplicates
 from mailferry.engine.headers import summarize
-from mailferry.engine.planner import ITEM_LIMIT, LARGE_ITEM, is_deleted, items_over_limit
-from mailferry.engine.sync import map_folders
+from mailferry.engine.planner import (
+    DUPLICATE_LABEL,
+    ITEM_LIMIT,
+    LARGE_ITEM,
+    is_deleted,
+    items_over_limit,
+)
+from mailferry.engine.sync import map_folders, target_size_limit
 from mailferry.engine.verify_match import Hashed, comparisons, pair_up
 from mailferry.errors import FolderError
 from mailferry.stores.base import (
@@ -79,6 +87,8 @@ async def verify_mailbox(
 ) -> VerifyReport:
     """Compare every mapped folder of one user's source and target."""
     started = time.monotonic()
+    options = target_size_limit(options, target_layout)
+    folder_options = gmail_folder_options(source, options, folder_options)
     plan = await map_folders(source, target, folder_options, target_layout)
     existing = _names(await target.list_folders(), target.case_insensitive)
     listings: dict[str, list[MessageMeta]] = {}
@@ -88,11 +98,14 @@ async def verify_mailbox(
             listings[mapping.source_name] = (await source.list_messages(mapping.source_name))[1]
         except FolderError as error:
             failures[mapping.source_name] = error
-    over = items_over_limit(
-        {name: _candidates(metas, options) for name, metas in listings.items()},
-        0,
-        options.max_items,
-    )
+    candidates = {name: _candidates(metas, options) for name, metas in listings.items()}
+    dups: dict[str, dict[int, str]] = {}
+    if folder_options.gmail_source:  # a Gmail message is expected once (gmail_labels)
+        dups = await label_duplicates(source, options, plan, candidates)
+        candidates = {
+            n: [m for m in c if m.uid not in dups.get(n, {})] for n, c in candidates.items()
+        }
+    over = items_over_limit(candidates, 0, options.max_items)
     ctx = _Context(source, target, options)
     folders: list[FolderVerification] = []
     for mapping in plan.mappings:
@@ -102,7 +115,9 @@ async def verify_mailbox(
             exists = _fold(mapping.target_name, target.case_insensitive) in existing
             try:
                 folders.append(
-                    await _verify_folder(ctx, mapping, listings[name], over[name], exists)
+                    await _verify_folder(
+                        ctx, mapping, listings[name], over[name], exists, dups.get(name, {})
+                    )
                 )
                 continue
             except FolderError as error:
@@ -117,9 +132,10 @@ async def _verify_folder(
     metas: list[MessageMeta],
     over_limit: set[int],
     exists: bool,
+    duplicates: Collection[int] = (),
 ) -> FolderVerification:
     options, fetch, folder = ctx.options, ctx.source.fetch, mapping.source_name
-    expected, skips = _policy(metas, over_limit, options)
+    expected, skips = _policy(metas, over_limit, options, duplicates)
     chunk = options.fetch_chunk
     source_side, target_side = await _both(
         _read(fetch, folder, [m.uid for m in expected], chunk),
@@ -152,7 +168,10 @@ async def _verify_folder(
 
 
 def _policy(
-    metas: Sequence[MessageMeta], over_limit: set[int], options: SyncOptions
+    metas: Sequence[MessageMeta],
+    over_limit: set[int],
+    options: SyncOptions,
+    duplicates: Collection[int] = (),
 ) -> tuple[list[MessageMeta], list[PolicySkip]]:
     """(messages the sync copies, messages it skips by policy), as the planner decides."""
     expected: list[MessageMeta] = []
@@ -165,6 +184,8 @@ def _policy(
             kind = DELETED_ITEM
         elif meta.size > options.max_message_size:
             kind = LARGE_ITEM
+        elif meta.uid in duplicates:
+            kind = DUPLICATE_LABEL
         elif meta.uid in over_limit:
             kind = ITEM_LIMIT
         else:

@@ -41,6 +41,8 @@ _KINDS = {
     "FLAGS": FLAGS,
     "INTERNALDATE": DATE,
     "MODSEQ": MODSEQ,
+    "X-GM-MSGID": NUMBER,  # Gmail's message id (one per message across its labels)
+    "X-GM-THRID": NUMBER,
 }
 _NAMES: dict[object, tuple[str, int]] = {}
 _FLAG_NAMES: dict[object, str] = {}

@@ -54,6 +54,11 @@ class DovecotOptions:
     (CREATE is refused ``[NOPERM] Permission denied``).
     ``oauth2``: also log users in with OAuth2 tokens (``OAuth2Passdb``); passwords and
     the master user still work.
+    ``gmail_namespace``: a stand-in for Gmail's folders: a second private namespace
+    ``[Gmail]<sep>`` (its own mail store ``~/gmail``) with ``All Mail`` (``\\All``),
+    ``Important`` (``\\Important``), ``Starred`` (``\\Flagged``), ``Sent Mail``,
+    ``Drafts``, ``Spam``, ``Trash`` (Gmail's names and RFC 6154 attributes; Dovecot
+    cannot offer X-GM-EXT-1). Use ``separator="/"``, Gmail's.
     ``auth_delays``: keep Dovecot's 2 s answer delay for failed logins and its per-IP
     penalty; off by default (delay 0, anvil's penalty socket disabled) to keep tests fast.
     """
@@ -72,6 +77,7 @@ class DovecotOptions:
     inbox_prefix: bool = False
     acl_rules: tuple[str, ...] = ()
     oauth2: OAuth2Passdb | None = None
+    gmail_namespace: bool = False
 
     def __post_init__(self) -> None:
         if self.storage not in _STORAGE_DIRS:
@@ -263,6 +269,8 @@ def _namespaces(options: DovecotOptions) -> str:
   inbox = yes
 {mailboxes}}}
 """
+    if options.gmail_namespace:
+        text += _gmail_namespace(options)
     if options.shared_namespace:
         location = f"{options.storage}:%%h/{options.mail_dir_name}:INDEXPVT=~/shared/%%Mu"
         text += f"""namespace users {{
@@ -275,6 +283,34 @@ def _namespaces(options: DovecotOptions) -> str:
 }}
 """
     return text
+
+
+GMAIL_SPECIAL_USE: dict[str, str] = {
+    "All Mail": "\\All",
+    "Important": "\\Important",
+    "Starred": "\\Flagged",
+    "Sent Mail": "\\Sent",
+    "Drafts": "\\Drafts",
+    "Spam": "\\Junk",
+    "Trash": "\\Trash",
+}
+
+
+def _gmail_namespace(options: DovecotOptions) -> str:
+    sep = options.separator
+    mailboxes = "".join(
+        f'  mailbox "{name}" {{\n    special_use = {flag}\n    auto = create\n  }}\n'
+        for name, flag in GMAIL_SPECIAL_USE.items()
+    )
+    return f"""namespace gmail {{
+  type = private
+  separator = {sep}
+  prefix = [Gmail]{sep}
+  location = {options.storage}:~/gmail
+  subscriptions = no
+  list = yes
+{mailboxes}}}
+"""
 
 
 def _services(layout: DovecotLayout, options: DovecotOptions) -> str:

@@ -84,6 +84,7 @@ class DovecotServer:
         inbox_prefix: bool = False,
         acl_rules: tuple[str, ...] = (),
         oauth2: OAuth2Passdb | None = None,
+        gmail_namespace: bool = False,
         start_timeout: float = 10.0,
     ) -> None:
         self.options = DovecotOptions(
@@ -101,6 +102,7 @@ class DovecotServer:
             inbox_prefix=inbox_prefix,
             acl_rules=acl_rules,
             oauth2=oauth2,
+            gmail_namespace=gmail_namespace,
         )
         self.name = name
         self.ca = ca

@@ -16,12 +16,20 @@ from urllib.parse import urlsplit
 from mailferry.connection.options import ConnectOptions
 from mailferry.engine.folder_placement import MaildirLayout
 from mailferry.engine.folder_types import TargetLayout
+from mailferry.engine.target_presets import TargetPreset
 from mailferry.errors import MailferryError, TargetSpecError
 from mailferry.service.users_csv.parse import MigrationUserRow
+from mailferry.stores.bandwidth import Bandwidth, paced
 from mailferry.stores.base import SourceMailbox, TargetMailbox
 from mailferry.stores.imap_source import open_imap_source
 from mailferry.stores.imap_target import open_imap_target
-from mailferry.stores.logins import TargetLogin, source_credentials, target_credentials
+from mailferry.stores.logins import (
+    ADDRESS,
+    TargetLogin,
+    UserFormat,
+    source_credentials,
+    target_credentials,
+)
 from mailferry.stores.maildir_target import MaildirTarget
 from mailferry.values.connection import AuthMethod, Security, default_port
 
@@ -44,11 +52,22 @@ class TargetSpec:
     maildir_root: Path | None = None
     imap: ConnectOptions | None = None
     login: TargetLogin | None = field(default=None, repr=False)
+    user_format: UserFormat = ADDRESS
+    preset: TargetPreset | None = None
+    bandwidth: Bandwidth | None = None
 
     @property
     def layout(self) -> TargetLayout | None:
-        """The target's naming rules: Maildir++'s, or None for the IMAP defaults."""
-        return MaildirLayout() if self.maildir_root is not None else None
+        """The target's naming rules: Maildir++'s, or None for the IMAP defaults; with
+        a preset, its rules on top (the IMAP delimiter is the server's, at login)."""
+        base = MaildirLayout() if self.maildir_root is not None else None
+        if self.preset is None:
+            return base
+        return self.preset.layout(base or TargetLayout("/"))
+
+    def login_name(self, row: MigrationUserRow) -> str:
+        """The name the target knows the row's mailbox by (``user_format``)."""
+        return self.user_format.name(row.email_address)
 
     def describe(self) -> str:
         if self.maildir_root is not None:
@@ -60,6 +79,7 @@ class TargetSpec:
 def parse_target(
     text: str, *, security: Security = Security.NONE, ca_file: Path | None = None,
     accept_untrusted_certificates: bool = False, login: TargetLogin | None = None,
+    user_format: UserFormat = ADDRESS,
 ) -> TargetSpec:  # fmt: skip
     """``maildir:PATH`` or ``imap://HOST[:PORT]`` (``imaps://`` implies Ssl)."""
     if text.startswith("maildir:"):
@@ -81,7 +101,7 @@ def parse_target(
         ca_file=ca_file,
         accept_untrusted_certificates=accept_untrusted_certificates,
     )
-    return TargetSpec(imap=options, login=login)
+    return TargetSpec(imap=options, login=login, user_format=user_format)
 
 
 def mailbox_key(source: SourceSpec, target: TargetSpec, row: MigrationUserRow) -> str:
@@ -102,10 +122,16 @@ async def open_source(source: SourceSpec, row: MigrationUserRow) -> SourceMailbo
 
 
 async def open_target(target: TargetSpec, row: MigrationUserRow) -> TargetMailbox:
+    """One user's target session, with the bandwidth caps if there are any."""
+    opened = await _open_target(target, row)
+    return paced(opened, target.bandwidth, target.describe(), row.email_address)
+
+
+async def _open_target(target: TargetSpec, row: MigrationUserRow) -> TargetMailbox:
     if target.maildir_root is not None:
         return MaildirTarget(target.maildir_root).mailbox(row.email_address)
     assert target.imap is not None and target.login is not None
-    credentials = await target_credentials(target.login, row.email_address)
+    credentials = await target_credentials(target.login, row.email_address, target.login_name(row))
     return await open_imap_target(target.imap, credentials, mailbox=row.email_address)
 
 

@@ -41,6 +41,9 @@ class TargetSettings:
     ``kind`` is ``maildir`` (``maildir_root``) or ``imap`` (``host``, ``port``,
     ``security``, ``login``: ``master-user`` | ``admin-authzid`` | ``per-user`` |
     ``xoauth2``, with ``admin_user`` and ``separator`` where they apply).
+    ``oauth_provider``: an xoauth2 login's renewing provider (``entra`` | ``google`` |
+    ``refresh-token``, its settings in the vault; None: one fixed token);
+    ``user_format``: the target user name of each row (``stores.logins.UserFormat``).
     """
 
     kind: str
@@ -53,6 +56,11 @@ class TargetSettings:
     login: str | None = None
     admin_user: str | None = None
     separator: str = "*"
+    oauth_provider: str | None = None
+    user_format: str = "{address}"
+    preset: str | None = None  # engine.target_presets (e.g. m365)
+    max_bytes_per_second: int | None = None  # per target mailbox (stores.bandwidth)
+    endpoint_max_bytes_per_second: int | None = None  # all the endpoint's mailboxes
 
     def describe(self) -> str:
         """Part of every mailbox key: never change it (keys of running migrations)."""
@@ -61,12 +69,24 @@ class TargetSettings:
         return f"imap://{self.host}:{self.port}"
 
     def display(self) -> str:
-        """What the administrator sees: ``imaps://`` for Ssl, ``(STARTTLS)`` for Tls."""
+        """What the administrator sees: ``imaps://`` for Ssl, ``(STARTTLS)`` for Tls,
+        then the preset and caps if there are any (``[preset m365, 262144 B/s]``)."""
+        return self._where() + self._limits()
+
+    def _where(self) -> str:
         if self.kind == "imap" and self.security == "Ssl":
             return f"imaps://{self.host}:{self.port}"
         if self.kind == "imap" and self.security == "Tls":
             return f"{self.describe()} (STARTTLS)"
         return self.describe()
+
+    def _limits(self) -> str:
+        shown = [f"preset {self.preset}"] if self.preset else []
+        if self.max_bytes_per_second is not None:
+            shown.append(f"{self.max_bytes_per_second} B/s per mailbox")
+        if self.endpoint_max_bytes_per_second is not None:
+            shown.append(f"{self.endpoint_max_bytes_per_second} B/s per endpoint")
+        return f" [{', '.join(shown)}]" if shown else ""
 
 
 @dataclass(frozen=True)

@@ -70,13 +70,18 @@ class FolderStatus:
 
 @dataclass(frozen=True)
 class MessageMeta:
-    """Everything about a message but its bytes."""
+    """Everything about a message but its bytes.
+
+    ``gm_msgid``/``gm_labels``: Gmail's X-GM-MSGID and X-GM-LABELS (decoded), None
+    when the source is not Gmail (see ``engine/gmail_labels``)."""
 
     uid: int
     size: int
     flags: tuple[str, ...]
     internaldate: dt.datetime
     modseq: int | None = None
+    gm_msgid: int | None = None
+    gm_labels: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from mailferry.connection.client import ImapClient
 from mailferry.connection.fetch_sink import FetchedMessage
 from mailferry.connection.mailbox import SelectedMailbox
 from mailferry.errors import CommandFailed, FolderError, RemoteProtocolError, Throttled
+from mailferry.imap import gmail as gmail_items
 from mailferry.imap.commands import Mailbox, fetch_items, uid_fetch_args
 from mailferry.imap.events import ListResponse
 from mailferry.imap.sequence_set import format_sequence_set
@@ -130,19 +132,34 @@ async def list_metas(
     modseq: bool = False,
     changed_since: int | None = None,
     min_uid: int = 1,
+    gmail: bool = False,
 ) -> list[MessageMeta]:
-    """``UID FETCH uid_set (UID FLAGS INTERNALDATE RFC822.SIZE [MODSEQ])``, by UID."""
+    """``UID FETCH uid_set (UID FLAGS INTERNALDATE RFC822.SIZE [MODSEQ])``, by UID;
+    ``gmail`` adds X-GM-MSGID and X-GM-LABELS (``with_gmail_items``)."""
     items = (*META_ITEMS, "MODSEQ") if modseq else META_ITEMS
+    if gmail:
+        items = (*items, *gmail_items.LISTING_ITEMS)
     found: dict[int, MessageMeta] = {}
     stream = client.fetch_messages(uid_set, items, changedsince=changed_since)
     async with closing_stream(stream) as messages:
         async for message in messages:
             uid, date, size = message.uid, message.internaldate, message.size
             if uid is not None and uid >= min_uid and (date is not None or size is not None):
-                found[uid] = _meta(message, uid, date, size)
+                meta = _meta(message, uid, date, size)
+                found[uid] = with_gmail_items(meta, message.attributes) if gmail else meta
             message.close()
     forget_unsolicited(client)
     return [found[uid] for uid in sorted(found)]
+
+
+def with_gmail_items(meta: MessageMeta, attributes: Mapping[str, object]) -> MessageMeta:
+    """``meta`` with Gmail's X-GM-MSGID and X-GM-LABELS; a ``\\Starred`` label is the
+    ``\\Flagged`` flag (Gmail sets both; the flag is what a target keeps)."""
+    labels = gmail_items.gm_labels(attributes)
+    flags = meta.flags
+    if labels is not None and "\\Starred" in labels and "\\Flagged" not in flags:
+        flags = (*flags, "\\Flagged")
+    return replace(meta, flags=flags, gm_msgid=gmail_items.gm_msgid(attributes), gm_labels=labels)
 
 
 def forget_unsolicited(client: ImapClient) -> None:

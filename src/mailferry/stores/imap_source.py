@@ -4,7 +4,8 @@ Never changes anything on the source: folders are EXAMINEd (read-only) and
 bodies are fetched with ``BODY.PEEK[]``, so ``\\Seen`` stays as it was.
 CONDSTORE/QRESYNC are enabled when offered: listings then carry MODSEQ, and
 ``changed_since`` asks only for what changed (``CHANGEDSINCE``). ``\\Recent``
-is session state, not a flag to migrate, and is dropped everywhere.
+is session state, not a flag to migrate, and is dropped everywhere. On Gmail
+(X-GM-EXT-1) listings also carry X-GM-MSGID and X-GM-LABELS (``docs/targets/gmail.md``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from mailferry.connection.client import ImapClient
 from mailferry.connection.mailbox import SelectedMailbox
 from mailferry.connection.options import ConnectOptions
 from mailferry.errors import CommandFailed, FolderError, Throttled
+from mailferry.imap.gmail import CAPABILITY as GMAIL_CAPABILITY
 from mailferry.stores.base import (
     FolderListing,
     FolderStatus,
@@ -41,6 +43,8 @@ class ImapSource:
     def __init__(self, client: ImapClient) -> None:
         self.client = client
         self.condstore = client.has_capability("CONDSTORE")
+        #: Gmail (X-GM-EXT-1): listings carry X-GM-MSGID and X-GM-LABELS.
+        self.gmail = client.has_capability(GMAIL_CAPABILITY)
         self._selected: str | None = None
         self._modseq = False  # the selected folder has MODSEQs (not [NOMODSEQ])
 
@@ -124,7 +128,9 @@ class ImapSource:
         metas: list[MessageMeta] = []
         unchanged = since is not None and since >= (selected.highestmodseq or 0)
         if selected.exists and not unchanged:
-            metas = await list_metas(self.client, "1:*", modseq=modseq, changed_since=since)
+            metas = await list_metas(
+                self.client, "1:*", modseq=modseq, changed_since=since, gmail=self.gmail
+            )
         uidnext = selected.uidnext
         if uidnext is None:
             highest = max((meta.uid for meta in metas), default=0)

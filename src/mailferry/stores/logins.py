@@ -13,17 +13,63 @@ The target is chosen once for the whole batch, then applied to each address:
 - ``XOAuth2``: an access token per address from a ``TokenProvider``
   (``StaticTokenProvider`` for one fixed token; the renewing ones, Entra, Google and
   refresh-token grants, are in ``stores.oauth``).
+
+Which name the target knows a mailbox by is the ``UserFormat``: the address by default,
+its local part for servers without virtual domains (``{local}``), or any template of
+``{address}``, ``{local}`` and ``{domain}``. Every kind but ``PerUser`` (whose logins
+CSV names each user itself) logs in, or acts, as that name.
 """
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from mailferry.connection.auth import Credentials
-from mailferry.errors import AuthenticationError
+from mailferry.errors import AuthenticationError, InvalidSetting
 from mailferry.values.connection import AuthMethod
+
+USER_FIELDS = ("address", "local", "domain")
+
+
+@dataclass(frozen=True)
+class UserFormat:
+    """The target user name of each mailbox, from its address: ``{address}``,
+    ``{local}`` (before the last ``@``), ``{domain}`` (after it), e.g.
+    ``{local}@corp.internal``."""
+
+    template: str = "{address}"
+
+    def __post_init__(self) -> None:
+        problem = _template_problem(self.template)
+        if problem is not None:
+            raise InvalidSetting([f"--target-user-format {self.template!r}: {problem}"])
+
+    def name(self, address: str) -> str:
+        local, at, domain = address.rpartition("@")
+        if not at:
+            local, domain = address, ""
+        return self.template.format(address=address, local=local, domain=domain)
+
+
+def _template_problem(template: str) -> str | None:
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as error:
+        return str(error)
+    fields = [(name, spec, conv) for _, name, spec, conv in parts if name is not None]
+    if not fields:
+        return "names no part of the address ({address}, {local} or {domain})"
+    for name, spec, conversion in fields:
+        if name not in USER_FIELDS or spec or conversion:
+            return f"{{{name}}} is not one of {{address}}, {{local}}, {{domain}}"
+    return None
+
+
+ADDRESS = UserFormat()
+"""The default: the target knows each mailbox by its address."""
 
 
 class TokenProvider(Protocol):
@@ -93,22 +139,26 @@ class XOAuth2:
 TargetLogin = AdminAuthzid | MasterUser | PerUser | XOAuth2
 
 
-async def target_credentials(login: TargetLogin, email_address: str) -> Credentials:
-    """The credentials that open ``email_address``'s mailbox on the target."""
+async def target_credentials(
+    login: TargetLogin, email_address: str, user_name: str | None = None
+) -> Credentials:
+    """The credentials that open ``email_address``'s mailbox on the target, known there
+    as ``user_name`` (default: the address; see ``UserFormat``)."""
+    name = email_address if user_name is None else user_name
     if isinstance(login, AdminAuthzid):
         return Credentials(
-            login.admin_user, login.admin_password, authzid=email_address, method=AuthMethod.PLAIN
+            login.admin_user, login.admin_password, authzid=name, method=AuthMethod.PLAIN
         )
     if isinstance(login, MasterUser):
-        username = f"{email_address}{login.separator}{login.admin_user}"
+        username = f"{name}{login.separator}{login.admin_user}"
         return Credentials(username, login.admin_password)
     if isinstance(login, PerUser):
         found = login.lookup(email_address)
         if found is None:
             raise AuthenticationError(f"no target credentials given for {email_address}")
         return Credentials(found[0], found[1])
-    token = await login.provider.token(email_address)
-    return Credentials(email_address, token, method=AuthMethod.XOAUTH2)
+    token = await login.provider.token(name)
+    return Credentials(name, token, method=AuthMethod.XOAUTH2)
 
 
 def source_credentials(

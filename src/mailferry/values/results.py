@@ -12,7 +12,7 @@ from enum import StrEnum
 class SkippedItem:
     """Something not migrated, with why. ``source_uid`` is None for folder-level items.
 
-    ``kind`` is e.g. ``LargeItem``, ``CorruptItem``, ``ItemLimit``; the key
+    ``kind`` is e.g. ``LargeItem``, ``CorruptItem``, ``ItemLimit``, ``DuplicateLabel``; the key
     (folder, source_uid, kind) is unique per mailbox.
     """
 
@@ -35,6 +35,7 @@ class SkipReason(StrEnum):
     NOT_INCLUDED = "NotIncluded"
     ALL_MAIL = "AllMail"
     DUPLICATE = "Duplicate"
+    GMAIL_VIRTUAL = "GmailVirtual"  # Gmail's Important and Starred: views, not folders
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from mailferry.values.content_filter import ReceivedWindow
 
 MiB = 1024 * 1024
+SOURCE_KINDS = ("auto", "imap", "gmail")
+GMAIL_LABEL_MODES = ("one-folder", "copy-each")
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,13 @@ class SyncOptions:
     ``queue_bytes + batch_bytes`` bounds every body fetched and not yet done with
     (queued, batched or being appended). ``dry_run`` lists and plans but writes nothing.
     ``received``: the content filter; messages received outside it are not copied.
+    ``size_limit_from`` names who set ``max_message_size`` when not the user (a target
+    preset, e.g. ``m365``), for the LargeItem reason.
+    ``source_kind``: ``gmail`` treats the source as Gmail (folders are labels, see
+    ``docs/targets/gmail.md``), ``imap`` never, ``auto`` when it offers X-GM-EXT-1.
+    ``gmail_labels``: a Gmail message in several labels is copied into one folder
+    (``one-folder``, the others are ``DuplicateLabel`` skipped items) or into each
+    (``copy-each``); archived mail (only in All Mail) is copied either way.
     """
 
     max_message_size: int = 36_700_160
@@ -37,8 +46,16 @@ class SyncOptions:
     append_window: int = 2
     dry_run: bool = False
     received: ReceivedWindow | None = None
+    size_limit_from: str = ""
+
+    source_kind: str = "auto"
+    gmail_labels: str = "one-folder"
 
     def __post_init__(self) -> None:
+        if self.source_kind not in SOURCE_KINDS:
+            raise ValueError(f"source_kind must be one of {', '.join(SOURCE_KINDS)}")
+        if self.gmail_labels not in GMAIL_LABEL_MODES:
+            raise ValueError(f"gmail_labels must be one of {', '.join(GMAIL_LABEL_MODES)}")
         for name in ("batch_count", "batch_bytes", "queue_bytes", "fetch_chunk", "append_window"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

@@ -19,6 +19,7 @@ from mailferry.app.files import read_csv
 from mailferry.app.targets import TARGET_LOGINS
 from mailferry.errors import NotFound
 from mailferry.interfaces.cli.app_context import app_command, db_option
+from mailferry.interfaces.cli.oauth_options import oauth_fields, oauth_options
 from mailferry.interfaces.cli.record_options import (
     BATCH_COLUMNS,
     UTC_DATETIME,
@@ -27,6 +28,7 @@ from mailferry.interfaces.cli.record_options import (
     split_or_none,
     split_values,
 )
+from mailferry.interfaces.cli.target_limit_options import target_limit_fields, target_limit_options
 from mailferry.interfaces.cli.words import EXIT_FAILED
 from mailferry.values.connection import Security
 from mailferry.values.statuses import BatchStatus
@@ -56,11 +58,18 @@ def batch() -> None:
 @click.option("--target-security", type=SECURITY, help="Default: None (imaps:// means Ssl).")
 @click.option("--master-separator", default="*", show_default=True)
 @click.option(
+    "--target-user-format",
+    help="How the target knows each mailbox: {address} (default), {local}, or a template "
+    "of {address}, {local}, {domain} (master-user, admin-authzid, xoauth2).",
+)
+@click.option(
     "--target-password-file",
     type=FILE,
     help="Target admin password or token (else MAILFERRY_TARGET_PASSWORD).",
 )
 @click.option("--target-csv", type=FILE, help="Per-user target logins (EmailAddress,UserName,…).")
+@oauth_options
+@target_limit_options
 @click.option("--exclude-folders", multiple=True, help="Folder names (repeat, or comma lists).")
 @click.option("--include-folders", multiple=True, help="Only these folders (and below).")
 @click.option("--auto-start", is_flag=True, help="Start the batch once it is created.")
@@ -82,8 +91,15 @@ def new(
     target_user: str | None,
     target_security: str | None,
     master_separator: str,
+    target_user_format: str | None,
     target_password_file: Path | None,
     target_csv: Path | None,
+    oauth_provider: str | None,
+    oauth_setting: tuple[str, ...],
+    oauth_settings_file: Path | None,
+    target_preset: str | None,
+    max_bytes_per_second: int | None,
+    endpoint_max_bytes_per_second: int | None,
     exclude_folders: tuple[str, ...],
     include_folders: tuple[str, ...],
     auto_start: bool,
@@ -105,9 +121,18 @@ def new(
         admin_user=target_user,
         security=target_security,
         separator=master_separator,
+        user_format=target_user_format,
         secret=None if target_password_file is None else read_secret(target_password_file),
         logins_csv=None if target_csv is None else read_csv(target_csv),
         logins_csv_name=str(target_csv),
+        **oauth_fields(oauth_provider, oauth_setting, oauth_settings_file),
+        **target_limit_fields(
+            {
+                "target_preset": target_preset,
+                "max_bytes_per_second": max_bytes_per_second,
+                "endpoint_max_bytes_per_second": endpoint_max_bytes_per_second,
+            }
+        ),
     )
     request = BatchRequest(
         name=name,

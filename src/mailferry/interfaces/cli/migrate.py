@@ -17,6 +17,7 @@ from rich.table import Table
 from mailferry.app import MigrationRequest, MigrationRun
 from mailferry.interfaces.cli.durations import DURATION
 from mailferry.interfaces.cli.failures import cli_errors
+from mailferry.interfaces.cli.gmail_options import gmail_options
 from mailferry.interfaces.cli.migration_options import (
     folder_list,
     migration_options,
@@ -81,6 +82,7 @@ DEFAULT_MAX_ATTEMPTS = 5
 @click.option(
     "--propagate-deletions", is_flag=True, help="Delete on the target what the source expunged."
 )
+@gmail_options
 def migrate(**params: Any) -> None:
     """Migrate every user of --csv from the source server to --target.
 
@@ -119,6 +121,8 @@ def _request(params: dict[str, Any]) -> MigrationRequest:
         include_deleted=params["include_deleted"],
         propagate_deletions=params["propagate_deletions"],
         dry_run=params["dry_run"],
+        source_kind=params["source_kind"],
+        gmail_labels=params["gmail_labels"],
         max_concurrent=params["max_concurrent"],
         connections_per_mailbox=params["connections_per_mailbox"],
         processes=params["processes"],

@@ -18,6 +18,8 @@ from mailferry.app import SourceRequest, TargetRequest
 from mailferry.app.files import read_csv
 from mailferry.app.targets import TARGET_LOGINS
 from mailferry.errors import ContentFilterError
+from mailferry.interfaces.cli.oauth_options import oauth_fields, oauth_options
+from mailferry.interfaces.cli.target_limit_options import target_limit_fields, target_limit_options
 from mailferry.values.connection import AuthMethod, Security
 from mailferry.values.content_filter import parse_content_filter
 
@@ -64,6 +66,11 @@ def migration_options(command: F) -> F:
         click.option("--target-admin", default="admin", show_default=True),
         click.option("--master-separator", default="*", show_default=True),
         click.option(
+            "--target-user-format",
+            help="How the target knows each mailbox: {address} (default), {local}, or a template "
+            "of {address}, {local}, {domain} (master-user, admin-authzid, xoauth2).",
+        ),
+        click.option(
             "--target-password-file",
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
             help="File holding the target admin password (or MAILFERRY_TARGET_PASSWORD), "
@@ -88,7 +95,7 @@ def migration_options(command: F) -> F:
     ]
     for option in reversed(options):
         command = option(command)
-    return command
+    return target_limit_options(oauth_options(command))
 
 
 def _content_filter(
@@ -129,6 +136,7 @@ def target_request(params: dict[str, Any]) -> TargetRequest:
         admin_user=params["target_admin"],
         security=params["target_security"],
         separator=params["master_separator"],
+        user_format=params["target_user_format"],
         secret=None
         if password_file is None
         else password_file.read_text(encoding="utf-8").strip("\r\n"),
@@ -136,6 +144,10 @@ def target_request(params: dict[str, Any]) -> TargetRequest:
         logins_csv_name="--target-csv",
         ca_file=None if ca_file is None else str(ca_file),
         accept_untrusted_certificates=params["target_accept_untrusted_certificates"],
+        **oauth_fields(
+            params["oauth_provider"], params["oauth_setting"], params["oauth_settings_file"]
+        ),
+        **target_limit_fields(params),
     )
 
 

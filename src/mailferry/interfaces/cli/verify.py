@@ -19,6 +19,7 @@ from rich.console import Console
 
 from mailferry.app import VerifyRequest
 from mailferry.interfaces.cli.failures import cli_errors
+from mailferry.interfaces.cli.gmail_options import gmail_options
 from mailferry.interfaces.cli.migration_options import (
     folder_list,
     migration_options,
@@ -56,6 +57,7 @@ _DEFAULTS = SyncOptions()
     help="Items per mailbox; older ones beyond are not expected (ItemLimit).",
 )  # fmt: skip
 @click.option("--include-deleted", is_flag=True, help="\\Deleted messages were migrated too.")
+@gmail_options
 def verify(**params: Any) -> None:
     """Compare source and target folder by folder: counts, bytes, flags, dates, names."""
     from mailferry.app.oneshot import verify as run_verification
@@ -87,6 +89,8 @@ def _request(params: dict[str, Any]) -> VerifyRequest:
         max_items=params["max_items"],
         include_deleted=params["include_deleted"],
         max_concurrent=params["max_concurrent"],
+        source_kind=params["source_kind"],
+        gmail_labels=params["gmail_labels"],
     )
 
 

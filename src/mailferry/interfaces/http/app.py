@@ -19,6 +19,7 @@ from mailferry.interfaces.http import (
     routes_endpoints,
     routes_events,
     routes_mx,
+    routes_servers,
     routes_users,
 )
 from mailferry.interfaces.http.depends import Access
@@ -27,7 +28,14 @@ from mailferry.interfaces.http.limits import JSON_MAX, UPLOAD_MAX, BodyLimit
 from mailferry.interfaces.http.sse import StreamSettings
 
 PREFIX = "/api/v1"
-ROUTES = (routes_endpoints, routes_batches, routes_users, routes_events, routes_mx)
+ROUTES = (
+    routes_endpoints,
+    routes_batches,
+    routes_users,
+    routes_events,
+    routes_mx,
+    routes_servers,
+)
 
 
 def create_app(

@@ -8,6 +8,7 @@ answer with the batch as it is then; the event stream (``/events``) shows what f
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from mailferry.app import BatchChanges, BatchRequest, TargetRequest
+from mailferry.errors import InvalidSetting
 from mailferry.interfaces.http.depends import Access, BatchName, Facade, Routes, created
 from mailferry.interfaces.http.downloads import streamed
 from mailferry.interfaces.http.schemas import (
@@ -63,16 +65,23 @@ async def new_batch(request: Request, mailferry: Facade) -> JSONResponse:
 
 def batch_request(s: BatchSettings, upload: Upload) -> BatchRequest:
     target = None
-    if s.Target is not None:
+    limits = (s.TargetPreset, s.MaxBytesPerSecond, s.EndpointMaxBytesPerSecond)
+    if s.Target is not None or any(value is not None for value in limits):
         target = TargetRequest(
             target=s.Target,
             login=s.TargetLogin,
             admin_user=s.TargetUser,
             security=s.TargetSecurity,
             separator=s.MasterSeparator,
+            user_format=s.TargetUserFormat,
             secret=s.TargetPassword,
             logins_csv=upload.logins,
             logins_csv_name=upload.logins_filename or "target CSV",
+            oauth_provider=s.OAuthProvider,
+            oauth_settings=oauth_settings(s.OAuthSettings),
+            preset=s.TargetPreset,
+            max_bytes_per_second=s.MaxBytesPerSecond,
+            endpoint_max_bytes_per_second=s.EndpointMaxBytesPerSecond,
         )
     return BatchRequest(
         name=s.Name,
@@ -89,6 +98,19 @@ def batch_request(s: BatchSettings, upload: Upload) -> BatchRequest:
         allow_unknown_columns=s.AllowUnknownColumns,
         content_filter=s.ContentFilter,
     )
+
+
+def oauth_settings(text: str | None) -> dict[str, Any] | None:
+    """The ``OAuthSettings`` field's JSON object (its values never echoed in an error)."""
+    if text is None:
+        return None
+    try:
+        loaded = json.loads(text)
+    except ValueError:
+        loaded = None
+    if not isinstance(loaded, dict):
+        raise InvalidSetting(["OAuthSettings must be a JSON object of settings"])
+    return loaded
 
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:

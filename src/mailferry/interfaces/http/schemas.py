@@ -133,8 +133,30 @@ class BatchSettings(Request):
     TargetUser: str | None = Field(default=None, description="The target's admin user.")
     TargetSecurity: str | None = Field(default=None, description="None | Ssl | Tls")
     MasterSeparator: str = Field(default="*", min_length=1, max_length=8)
+    TargetUserFormat: str | None = Field(
+        default=None,
+        description="How the target knows each mailbox: {address} (default), {local}, or a "
+        "template of {address}, {local} and {domain}.",
+    )
     TargetPassword: str | None = Field(
         default=None, description="The admin password or XOAUTH2 token (never shown again)."
+    )
+    OAuthProvider: str | None = Field(
+        default=None, description="entra | google | refresh-token (TargetLogin xoauth2)."
+    )
+    OAuthSettings: str | None = Field(
+        default=None,
+        description="The provider's settings as a JSON object, secrets included (kept "
+        "encrypted, never shown again).",
+    )
+    TargetPreset: str | None = Field(
+        default=None, description="The target's limits and folder names: m365."
+    )
+    MaxBytesPerSecond: int | None = Field(
+        default=None, ge=1024, description="Cap on the bytes written to each target mailbox."
+    )
+    EndpointMaxBytesPerSecond: int | None = Field(
+        default=None, ge=1024, description="Cap on the bytes written to the target endpoint."
     )
     ExcludeFolders: list[str] = Field(default_factory=list)
     IncludeFolders: list[str] = Field(default_factory=list)

@@ -137,7 +137,7 @@ async def sync_user_mailbox(
     while True:
         outcome, opened = await _sync_once(sessions, state, sync, renewal.watch(progress), renewal)
         if opened is None or not renewal.again(
-            outcome.error, opened.target.login, opened.row.email_address
+            outcome.error, opened.target.login, opened.target.login_name(opened.row)
         ):
             return outcome
 

@@ -17,6 +17,8 @@ from mailferry.errors import NotFound
 from mailferry.service.context import ServiceContext
 from mailferry.service.endpoints.manage import connect_options
 from mailferry.service.jobs.connection_budget import PAIRS, take_extra_pairs
+from mailferry.service.jobs.oauth_logins import batch_token_provider
+from mailferry.service.jobs.target_limits import with_target_limits
 from mailferry.service.jobs.user_sessions import UserSessions
 from mailferry.service.migration_spec import SourceSpec, TargetSpec
 from mailferry.service.users_csv.parse import MigrationUserRow
@@ -27,6 +29,8 @@ from mailferry.stores.logins import (
     PerUser,
     StaticTokenProvider,
     TargetLogin,
+    TokenProvider,
+    UserFormat,
     XOAuth2,
 )
 from mailferry.values.connection import AuthMethod, Security
@@ -65,11 +69,20 @@ class JobSessions(UserSessions):
         )
         owner = user.claimed_by  # the job's claim (None: not a claimed job)
         budget = None if owner is None else EndpointPairs(ctx, endpoint, owner, user.id)
-        target = target_spec(batch.target, secret, ctx.settings.ca_file)
+        provider = None
+        if batch.target.login == "xoauth2" and batch.target.oauth_provider and secret:
+            provider = batch_token_provider(ctx, batch, secret)  # shared by the batch's jobs
+        target = target_spec(batch.target, secret, ctx.settings.ca_file, provider)
+        target = with_target_limits(target, batch.target)
         super().__init__(source, target, row, budget)
 
 
-def target_spec(settings: TargetSettings, secret: str | None, ca_file: Path | None) -> TargetSpec:
+def target_spec(
+    settings: TargetSettings,
+    secret: str | None,
+    ca_file: Path | None,
+    provider: TokenProvider | None = None,
+) -> TargetSpec:
     if settings.kind == "maildir":
         assert settings.maildir_root is not None
         return TargetSpec(maildir_root=Path(settings.maildir_root))
@@ -81,10 +94,11 @@ def target_spec(settings: TargetSettings, secret: str | None, ca_file: Path | No
         accept_untrusted_certificates=settings.accept_untrusted_certificates,
         ca_file=Path(settings.ca_file) if settings.ca_file else ca_file,
     )
-    return TargetSpec(imap=options, login=_login(settings, secret or ""))
+    login = _login(settings, secret or "", provider)
+    return TargetSpec(imap=options, login=login, user_format=UserFormat(settings.user_format))
 
 
-def _login(settings: TargetSettings, secret: str) -> TargetLogin:
+def _login(settings: TargetSettings, secret: str, provider: TokenProvider | None) -> TargetLogin:
     admin = settings.admin_user or ""
     if settings.login == "master-user":
         return MasterUser(admin, secret, settings.separator)
@@ -93,4 +107,4 @@ def _login(settings: TargetSettings, secret: str) -> TargetLogin:
     if settings.login == "per-user":
         logins = {k: (v[0], v[1]) for k, v in json.loads(secret).items()}
         return PerUser(logins)
-    return XOAuth2(StaticTokenProvider(secret))
+    return XOAuth2(provider or StaticTokenProvider(secret))

@@ -62,7 +62,9 @@ async def run_user_job(
     return await job.run()
 
 
-_REPORTED_FOLDER_SKIPS = frozenset({SkipReason.NON_MAIL, SkipReason.ALL_MAIL, SkipReason.DUPLICATE})
+_REPORTED_FOLDER_SKIPS = frozenset(
+    {SkipReason.NON_MAIL, SkipReason.ALL_MAIL, SkipReason.DUPLICATE, SkipReason.GMAIL_VIRTUAL}
+)
 """Folders skipped for what they are (not by the administrator's Include/Exclude)."""
 
 

@@ -39,6 +39,9 @@ _KEYS: Final[dict[str, frozenset[str]]] = {
     "refresh-token": frozenset({"token_url", "client_id", "client_secret", "refresh_tokens",
                                 "scope", "client_auth", "ca_file"}),
 }  # fmt: skip
+SECRET_KEYS: Final = frozenset({"client_secret", "private_key_pem", "private_key_passphrase",
+                                "service_account_json", "refresh_tokens"})  # fmt: skip
+"""Settings whose values are secrets: from a file or the environment, never a flag."""
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----\s*", re.DOTALL)
 
 
@@ -80,6 +83,29 @@ def oauth_settings(kind: str, values: Mapping[str, Any]) -> OAuthSettings:
     if kind == "google":
         return _google(given)
     return _refresh_token(given)
+
+
+def setting_keys(kind: str) -> frozenset[str]:
+    """The settings provider ``kind`` takes (none for an unknown kind)."""
+    return _KEYS.get(kind, frozenset())
+
+
+def inline_files(kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with the files of secrets read in (``certificate_file`` becomes
+    ``private_key_pem`` and ``certificate_pem``, ``service_account_file`` becomes
+    ``service_account_json``) and ``ca_file`` made absolute: what a service keeps in
+    its vault, usable where those files are not."""
+    given = {key: value for key, value in values.items() if value is not None and value != ""}
+    if kind == "entra" and "certificate_file" in given:
+        pem = split_pem(_read(kind, "certificate_file", given.pop("certificate_file")))
+        given["private_key_pem"] = pem.private_key_pem
+        given["certificate_pem"] = pem.certificate_pem
+    if kind == "google" and "service_account_file" in given:
+        path = given.pop("service_account_file")
+        given["service_account_json"] = _read(kind, "service_account_file", path)
+    if "ca_file" in given:
+        given["ca_file"] = str(Path(str(given["ca_file"])).expanduser().resolve())
+    return given
 
 
 def _required(kind: str, given: Mapping[str, Any], *keys: str) -> None:
