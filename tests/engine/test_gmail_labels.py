@@ -19,6 +19,7 @@ from mailferry.engine.folder_types import FolderOptions, SourceFolder, TargetLay
 from mailferry.engine.folders import plan_folders
 from mailferry.engine.gmail_labels import DUPLICATE_LABEL, duplicate_labels, gmail_folders
 from mailferry.engine.verify import verify_mailbox
+from mailferry.errors import FolderError
 from mailferry.state import StateStore
 from mailferry.state.records import DONE
 from mailferry.stores.base import FolderStatus, MessageMeta
@@ -223,5 +224,32 @@ def test_verify_expects_each_gmail_message_once(tmp_path: Path) -> None:
             source, target, folder_options=FolderOptions(), options=options
         )
         assert again.missing == 1
+
+    asyncio.run(main())
+
+
+class InboxRefused(MemoryTarget):
+    """A target that can't make or open INBOX: the folder other labels defer to."""
+
+    async def ensure_folder(self, folder: str) -> None:
+        if folder.upper() == "INBOX":
+            raise FolderError(folder, "refused by the test target")
+        await super().ensure_folder(folder)
+
+
+def test_a_failed_home_label_leaves_the_mailbox_incomplete(tmp_path: Path) -> None:
+    """Message 2 is in INBOX and Work: with one-folder its copy is INBOX's, and Work and
+    All Mail skip it as DuplicateLabel. INBOX failing must not leave it skipped
+    everywhere and copied nowhere with the mailbox complete."""
+    source = gmail_mailbox()
+    target = InboxRefused()
+
+    async def main() -> None:
+        with open_state(tmp_path / "state.db") as state:
+            result = await sync(source, target, state, SyncOptions())
+            assert not result.complete
+            assert result.missing >= 2  # INBOX's two messages, 1 and 2
+            assert "INBOX" in (result.incomplete_reason() or "")
+            assert result.synced + result.skipped_total < result.in_scope
 
     asyncio.run(main())
