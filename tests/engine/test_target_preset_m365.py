@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from mailferry.engine.sync import sync_mailbox
 from mailferry.engine.target_presets import M365, target_preset
 from mailferry.errors import InvalidSetting
 from mailferry.rig.dovecot import DovecotServer
+from mailferry.rig.maildir import RigMessage as Message
 from mailferry.stores.imap_source import open_imap_source
 from mailferry.stores.imap_target import open_imap_target
 from mailferry.values.sync_options import SyncOptions
@@ -73,14 +74,6 @@ def test_unknown_preset_names_the_known_ones():
     assert target_preset("M365") is M365
     with pytest.raises(InvalidSetting, match="m365"):
         target_preset("exchange2003")
-
-
-@dataclass(frozen=True)
-class Message:
-    folder: str
-    data: bytes
-    flags: tuple[str, ...]
-    internaldate: dt.datetime
 
 
 def _message(folder: str, number: int, size: int = 600) -> Message:

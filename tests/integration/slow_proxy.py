@@ -2,7 +2,10 @@
 
 With ``rate`` set, an APPEND of a big message crawls to the server, so a test can
 see it in flight (``upstream_bytes`` counts what was forwarded) and kill the client
-mid-literal. Every blocking call has a timeout; ``close`` ends all threads.
+mid-literal. With ``held`` set, nothing more goes to the server until it is cleared:
+bytes the client sent wait in the proxy, as they would in a network buffer or a
+middlebox, and reach the server after the client has given up. Every blocking call
+has a timeout; ``close`` ends all threads.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class SlowProxy:
         self.upstream = (host, port)
         self.rate = rate  # bytes per second client -> server, None: unlimited
         self.upstream_bytes = 0
+        self.held = False  # True: client -> server bytes wait in the proxy
+        self.connections = 0  # client connections whose pumps still run
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._sockets: list[socket.socket] = []
@@ -78,6 +83,7 @@ class SlowProxy:
                 sock.settimeout(SEND_TIMEOUT)
             with self._lock:
                 self._sockets += [client, server]
+                self.connections += 1
             self._spawn(self._pump, client, server, True)
             self._spawn(self._pump, server, client, False)
 
@@ -91,6 +97,7 @@ class SlowProxy:
                 if not data:
                     break
                 if upstream:
+                    self._wait_while_held()
                     self._throttle(len(data))
                 dst.sendall(data)
                 if upstream:
@@ -102,6 +109,13 @@ class SlowProxy:
             for sock in (src, dst):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+            if upstream:
+                with self._lock:
+                    self.connections -= 1
+
+    def _wait_while_held(self) -> None:
+        while self.held and not self._closed.is_set():
+            time.sleep(0.02)
 
     def _throttle(self, size: int) -> None:
         rate = self.rate

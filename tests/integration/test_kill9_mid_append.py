@@ -18,11 +18,11 @@ import signal
 import sqlite3
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mailferry.rig import DovecotServer, RigAccount
+from mailferry.rig.maildir import RigMessage as Message
 from tests.conftest import MASTER_USER, MakeUser
 from tests.integration.mailview import (
     Login,
@@ -41,14 +41,6 @@ SMALL = 6
 SLOW_RATE = 4 * 1024 * 1024  # bytes per second to the target during the first run
 KILL_AFTER = 3 * 1024 * 1024  # forwarded bytes: well into the big APPEND
 DEADLINE = 60.0
-
-
-@dataclass(frozen=True)
-class Message:
-    folder: str
-    data: bytes
-    flags: tuple[str, ...]
-    internaldate: dt.datetime
 
 
 def big_message(when: dt.datetime) -> bytes:

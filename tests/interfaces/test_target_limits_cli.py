@@ -8,21 +8,13 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from mailferry.rig import DovecotServer, RigAccount
+from mailferry.rig.maildir import RigMessage as Message
 from tests.interfaces.test_migrate_cli import migrate, source_args, write_csv
 
 KiB = 1024
-
-
-@dataclass(frozen=True)
-class Message:
-    folder: str
-    data: bytes
-    flags: tuple[str, ...]
-    internaldate: dt.datetime
 
 
 def _message(folder: str, number: int, size: int) -> Message:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from mailferry.rig import DovecotServer
+from mailferry.rig.maildir import RigMessage as Message
 from mailferry.service.batches import manage as batches
 from mailferry.service.batches.users import get_user
 from mailferry.service.endpoints.manage import new_endpoint
@@ -27,14 +27,6 @@ from tests.service.service_support import (
 )
 
 KiB = 1024
-
-
-@dataclass(frozen=True)
-class Message:
-    folder: str
-    data: bytes
-    flags: tuple[str, ...]
-    internaldate: dt.datetime
 
 
 def _message(folder: str, number: int, size: int) -> Message:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from mailferry.connection.body import MessageBody
 from mailferry.engine.folder_types import FolderOptions
 from mailferry.engine.sync import sync_mailbox
 from mailferry.rig.dovecot import DovecotServer
+from mailferry.rig.maildir import RigMessage as Message
 from mailferry.stores.bandwidth import Bandwidth, PacedTarget, TokenBucket, _parts, paced
 from mailferry.stores.base import AppendItem
 from mailferry.stores.imap_source import open_imap_source
@@ -96,14 +96,6 @@ def test_no_cap_returns_the_target_itself_and_caps_share_buckets():
     assert other.buckets[1] is one.buckets[1]  # per endpoint
     with pytest.raises(ValueError, match="per_mailbox"):
         Bandwidth(per_mailbox=10)
-
-
-@dataclass(frozen=True)
-class Message:
-    folder: str
-    data: bytes
-    flags: tuple[str, ...]
-    internaldate: dt.datetime
 
 
 def _message(number: int, size: int) -> Message:

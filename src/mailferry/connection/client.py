@@ -162,12 +162,16 @@ class ImapClient:
         return await self.connection.command("NOOP")
 
     async def logout(self) -> None:
-        """Say LOGOUT politely and close; never raises for a dead connection."""
+        """Say LOGOUT politely and close; never raises for a dead connection.
+
+        The server answers in order, so LOGOUT's answer means every command sent before
+        it is done (an APPEND whose caller gave up included). Unanswered within 5 s,
+        the connection is dropped with what is still buffered, not flushed."""
         try:
             if self.connection.broken is None:
                 await asyncio.wait_for(self.connection.command("LOGOUT", check=False), 5)
         except (MailferryError, TimeoutError):
-            pass
+            self.connection.transport.abort()
         await self.connection.close()
 
     # -- mailboxes ----------------------------------------------------------

@@ -19,7 +19,7 @@ import contextlib
 import itertools
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,7 @@ from mailferry.errors import (
     Throttled,
     TokenRefused,
 )
-from mailferry.imap.commands import Arg, CommandEncoder
+from mailferry.imap.commands import Arg, CommandEncoder, Segment
 from mailferry.imap.events import (
     CapabilityResponse,
     ContinuationRequest,
@@ -233,13 +233,35 @@ class ImapConnection:
         pending = InFlight(tag, name, future, self._log_base + len(self._log), on_ok)
         async with self._send_lock:
             self._pending[tag] = pending
-            for segment in segments:
-                await self.transport.write(segment.parts)
-                if segment.wait_for_continuation and not await self._await_continuation(future):
-                    break
-            if responder is not None:
-                await self._answer_challenges(future, responder)
+            try:
+                await self._send_segments(segments, future, responder)
+            except BaseException:
+                self._cut_off(name)
+                raise
         return pending
+
+    async def _send_segments(
+        self,
+        segments: Sequence[Segment],
+        future: asyncio.Future[TaggedResponse],
+        responder: Responder | None,
+    ) -> None:
+        for segment in segments:
+            await self.transport.write(segment.parts)
+            if segment.wait_for_continuation and not await self._await_continuation(future):
+                break
+        if responder is not None:
+            await self._answer_challenges(future, responder)
+
+    def _cut_off(self, command: str) -> None:
+        """A command interrupted while being sent (cancelled, or its connection failed)
+        leaves the server inside it: the connection is dropped at once, with what is
+        still buffered, rather than closed politely. A polite close would flush the
+        rest of an APPEND (and a LOGOUT after it) to the server, which would store a
+        message we had given up on."""
+        if self._error is None:
+            self._fail(ConnectionLost(f"{command} was cut off while being sent"))
+        self.transport.abort()
 
     async def complete(self, sent: InFlight, *, check: bool = True) -> CommandResult:
         """Wait (with the inactivity timeout) for a command sent with ``send``."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,7 +39,7 @@ from mailferry.engine.ledger import Ledger
 from mailferry.engine.pipeline import ByteQueue, run_pipeline
 from mailferry.engine.planner import Copy
 from mailferry.engine.reconcile import find_on_target
-from mailferry.errors import FolderError
+from mailferry.errors import FolderError, MailferryError
 from mailferry.state.records import PairIntent
 from mailferry.stores.base import (
     Appended,
@@ -203,28 +203,42 @@ class _Consumer:
         return batch
 
     async def _send(self, batch: list[SourceMessage]) -> None:
-        """Commit the intent, make room in the window, start the APPEND."""
+        """Commit the intent, make room in the window, start the APPEND. Stopped or
+        failed before the APPEND starts, the intent is taken back: a pending pair
+        means "may have been sent", and this batch was not."""
         job = self.job
+        intent: asyncio.Future[None] | None = None
         try:
             ids = {m.meta.uid: message_id_of(m.body) for m in batch}
             intents = [_intent(m, self.planned[m.meta.uid], ids, self.tally.uidnext) for m in batch]
-            await job.ledger.intend_async(intents)
+            intent = asyncio.ensure_future(job.ledger.intend_async(intents))
+            await _uninterrupted(intent)
             while len(self.flights) >= self.window:
                 await self._land()
             copies = [self.planned.pop(m.meta.uid) for m in batch]
             items = [_append_item(m, copy) for m, copy in zip(batch, copies, strict=True)]
             task = asyncio.ensure_future(job.target.append(job.target_folder, items))
         except BaseException:
-            self._done_with(batch)
+            try:
+                if intent is not None and _succeeded(intent):
+                    await job.ledger.drop_async([m.meta.uid for m in batch])
+            except Exception:  # left pending: the next run finds nothing there, copies it
+                pass
+            finally:
+                self._done_with(batch)
             raise
         self.flights.append(_Flight(batch, task, copies))
 
     async def _land(self) -> None:
-        """Wait for the oldest batch in flight and record what became of it."""
-        flight = self.flights.popleft()
+        """Wait for the oldest batch in flight and record what became of it. A stop
+        (cancellation) of this wait leaves the APPEND running and in ``flights``, for
+        ``_abandon`` to drain: awaiting the task itself would cancel it too."""
+        flight = self.flights[0]
+        await asyncio.wait([flight.task])
+        self.flights.popleft()
         try:
-            outcomes = await flight.task
-            await _record_batch(self.job, flight, outcomes, self.tally)
+            outcomes = flight.task.result()
+            await _uninterrupted(_record_batch(self.job, flight, outcomes, self.tally))
             if any(isinstance(o, Appended) and o.target_uid is None for o in outcomes):
                 self.window = 1  # UIDs are found by searching: one batch at a time
         finally:
@@ -232,10 +246,14 @@ class _Consumer:
 
     async def _abandon(self) -> None:
         """After an error or a cancellation: the batches in flight end as they may (their
-        pairs stay pending for the next run) and every body is released."""
+        pairs stay pending for the next run) and every body is released. A stop
+        (cancellation) first lets them land, bounded by ``stop_drain``: an APPEND
+        whose bytes are sent may still be stored after we let go, so an answer waited
+        for is an outcome recorded instead of a pair left in doubt."""
         flights, self.flights = list(self.flights), deque()
         try:
             if _cancelling():
+                flights = await self._drain(flights)
                 for flight in flights:
                     flight.task.cancel()
             if flights:
@@ -247,10 +265,47 @@ class _Consumer:
                 self._done_with([self.carry])
                 self.carry = None
 
+    async def _drain(self, flights: list[_Flight]) -> list[_Flight]:
+        """Wait up to ``stop_drain`` seconds for the batches in flight and record those
+        answered, in order; returns the ones left (cut off by the caller)."""
+        limit = self.job.options.stop_drain
+        if not flights or limit <= 0:
+            return flights
+        await asyncio.wait([f.task for f in flights], timeout=limit)
+        while flights and flights[0].task.done():
+            flight = flights.pop(0)  # from the caller's list: released once
+            task = flight.task
+            try:
+                if not task.cancelled() and task.exception() is None:
+                    await _record_batch(self.job, flight, task.result(), self.tally)
+            except MailferryError:
+                pass  # its pairs stay pending: the next run reconciles them
+            finally:
+                self._done_with(flight.batch)
+        return flights
+
     def _done_with(self, messages: Sequence[SourceMessage]) -> None:
         for message in messages:
             message.body.close()
             self.queue.release(message.body.size)
+
+
+async def _uninterrupted(work: Awaitable[None]) -> None:
+    """Run a state write to its end even when the caller is stopped meanwhile (the stop
+    is raised after it): an answered APPEND is recorded, and an intent is known to be
+    committed or not, so the next run has nothing in doubt that was not sent."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: the stop is what the caller sees
+        raise
+
+
+def _succeeded(task: asyncio.Future[None]) -> bool:
+    return task.done() and not task.cancelled() and task.exception() is None
 
 
 def _cancelling() -> bool:

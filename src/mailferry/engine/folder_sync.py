@@ -28,7 +28,14 @@ from mailferry.engine.folder_types import FolderMapping
 from mailferry.engine.headers import read_headers
 from mailferry.engine.ledger import Ledger
 from mailferry.engine.planner import FolderPlan, Skip, plan_folder
-from mailferry.engine.reconcile import adopt, reconcile_pending, remap_source, revalidate_target
+from mailferry.engine.reconcile import (
+    InDoubt,
+    adopt,
+    reconcile_pending,
+    remap_source,
+    remove_late_copies,
+    revalidate_target,
+)
 from mailferry.errors import FolderError, PrepareFailed
 from mailferry.state.records import DONE, PENDING, FolderRecord, PairRecord
 from mailferry.stores.base import (
@@ -76,6 +83,7 @@ class Prepared:
     done_count: int = 0  # pairs already done (known before the ledger is loaded)
     listed: int | None = None  # messages of a full listing (None: listed since a MODSEQ)
     duplicates: dict[int, str] = field(default_factory=dict)  # Gmail: UID -> why skipped
+    in_doubt: InDoubt | None = None  # pending pairs dropped: their late copies are removed
 
     @property
     def unchanged(self) -> bool:
@@ -115,7 +123,8 @@ async def _prepare(
     work = Prepared(mapping, ledger, status, tstatus)
     moved = retargeted or record.target_uidvalidity not in (None, tstatus.uidvalidity)
     moved = moved or tstatus.messages < len(ledger.done)  # copies gone from the target
-    lost = await _revalidate_target(ctx, work, moved=moved)
+    work.in_doubt = await _revalidate_target(ctx, work, moved=moved)
+    lost = work.in_doubt is not None
     await _list_source(ctx, work, incremental=same_scope and not (lost or moved))
     await _revalidate_source(ctx, work, record)
     work.plan = replan(ctx.options, work, ())
@@ -134,9 +143,9 @@ async def _target_agrees(ctx: Context, folder: str, record: FolderRecord, done: 
     return found is not None and found[0] == record.target_uidvalidity and found[1] >= done
 
 
-async def _revalidate_target(ctx: Context, work: Prepared, *, moved: bool) -> int:
-    """Rule 1 (and a target UIDVALIDITY change): returns how many pending pairs were
-    dropped. Done pairs are re-found first, so pending ones skip their UIDs."""
+async def _revalidate_target(ctx: Context, work: Prepared, *, moved: bool) -> InDoubt | None:
+    """Rule 1 (and a target UIDVALIDITY change): returns the pending pairs dropped.
+    Done pairs are re-found first, so pending ones skip their UIDs."""
     target_name, ledger = work.mapping.target_name, work.ledger
     if moved and ledger.done:
         await revalidate_target(ctx.target, target_name, ledger)
@@ -303,6 +312,7 @@ async def execute(ctx: Context, work: Prepared) -> tuple[FolderResult, list[Skip
     before = len(ledger.done)
     complete, copied, copied_bytes = True, len(plan.copies), plan.copy_bytes
     lost: list[int] = []
+    removed = 0
     if not ctx.options.dry_run:
         job = CopyJob(
             ctx.source,
@@ -321,6 +331,8 @@ async def execute(ctx: Context, work: Prepared) -> tuple[FolderResult, list[Skip
         # 100,000 of them are much of a large mailbox's memory), so the plan keeps none.
         work.plan = plan = replace(plan, copies=())
         tally = await copy_messages(job, planned, tstatus.uidnext)
+        if work.in_doubt is not None:
+            removed = await remove_late_copies(ctx.target, target_name, ledger, work.in_doubt)
         lost = sorted(uid for uid in wanted if uid not in tally.received)
         complete = not lost
         copied, copied_bytes = tally.copied, tally.bytes
@@ -343,6 +355,7 @@ async def execute(ctx: Context, work: Prepared) -> tuple[FolderResult, list[Skip
         unkept_flags=plan.unkept_flags,
         note=work.mapping.note,
         filtered=len(plan.filtered),
+        late_copies_removed=removed,
         error="; ".join(problems) or None,
         missing=missing,
     )

@@ -2,7 +2,12 @@
 
 - :func:`reconcile_pending`: pairs whose APPEND may or may not have happened
   (a crash between intent and outcome) are looked up on the target from the
-  recorded UIDNEXT upwards; found ones are done, the rest dropped (copied again).
+  recorded UIDNEXT upwards; found ones are done, the rest dropped (copied again)
+  and returned as :class:`InDoubt`.
+- :func:`remove_late_copies`: after those are copied again, an APPEND of the first
+  run that the target stored late (bytes a cut-off connection had already sent,
+  still in a proxy or a network buffer when we looked) is a second copy: found by
+  fingerprint above the recorded UIDNEXT, outside every pair, and deleted.
 - :func:`revalidate_target`: the target folder's UIDVALIDITY changed, so every
   recorded target UID is re-found by fingerprint.
 - :func:`remap_source`: the source folder's UIDVALIDITY changed; pairs are
@@ -19,12 +24,13 @@ Matching is by multiset: two identical messages match two copies, never one twic
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 from mailferry.engine.headers import normalize_message_id
 from mailferry.engine.ledger import Ledger
 from mailferry.engine.planner import canonical_flag, match_by_fingerprint
 from mailferry.errors import FolderError
-from mailferry.state.records import PairIntent
+from mailferry.state.records import DONE, PairIntent
 from mailferry.stores.base import (
     MessageMeta,
     SourceMailbox,
@@ -98,13 +104,23 @@ def target_flags(meta: MessageMeta) -> tuple[str, ...]:
     return tuple(sorted({canonical_flag(f) for f in meta.flags} - {_RECENT}))
 
 
+@dataclass(frozen=True)
+class InDoubt:
+    """Pending pairs the target did not show when reconciled: dropped and copied again,
+    though their first APPEND may still be stored. ``fingerprints``: source UID ->
+    fingerprint; ``min_uid``: the lowest UIDNEXT recorded before those APPENDs."""
+
+    fingerprints: Mapping[int, str]
+    min_uid: int
+
+
 async def reconcile_pending(
     target: TargetMailbox, folder: str, ledger: Ledger, *, from_start: bool
-) -> int:
-    """Settle or drop every pending pair; returns how many were dropped."""
+) -> InDoubt | None:
+    """Settle or drop every pending pair; returns the dropped ones (None: none)."""
     pending = ledger.pending
     if not pending:
-        return 0
+        return None
     starts = [p.target_uidnext_before for p in pending]
     min_uid = 1 if from_start or None in starts else min(s for s in starts if s is not None)
     wanted = {p.source_uid: p.fingerprint for p in pending}
@@ -114,7 +130,41 @@ async def reconcile_pending(
     settle_found(ledger, found)
     lost = [uid for uid in wanted if uid not in found]
     ledger.drop(lost)
-    return len(lost)
+    return InDoubt({uid: wanted[uid] for uid in lost}, min_uid) if lost else None
+
+
+async def remove_late_copies(
+    target: TargetMailbox, folder: str, ledger: Ledger, doubt: InDoubt
+) -> int:
+    """Delete the second copies of pairs in doubt that were copied again; returns how
+    many. A candidate is above the doubt's UIDNEXT, in no pair, with the fingerprint
+    (Message-ID, size, INTERNALDATE we set) of a pair copied again: the first APPEND,
+    stored late. Each copied-again pair accounts for at most one such copy."""
+    again = {
+        uid: fp
+        for uid, fp in doubt.fingerprints.items()
+        if (pair := ledger.pairs.get(uid)) is not None
+        and pair.state == DONE
+        and pair.target_uid is not None
+        and pair.fingerprint == fp
+    }
+    if not again:
+        return 0
+    available, _metas = await target_messages(
+        target, folder, min_uid=doubt.min_uid, exclude=ledger.target_uids()
+    )
+    extra = sorted(match_by_fingerprint(again, available).values())
+    if extra:
+        try:
+            await target.delete(folder, extra)
+        except FolderError as error:
+            reason = (
+                f"{len(extra)} message(s) stored twice (an APPEND cut off by a stop landed "
+                f"late, target UID {', '.join(map(str, extra[:10]))}) can't be removed: "
+                f"{error.reason}"
+            )
+            raise FolderError(folder, reason) from error
+    return len(extra)
 
 
 async def revalidate_target(target: TargetMailbox, folder: str, ledger: Ledger) -> None:

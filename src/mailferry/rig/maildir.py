@@ -31,6 +31,16 @@ _MAX_KEYWORDS = 26
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
+@dataclass(frozen=True)
+class RigMessage:
+    """A message to write, as tests spell one out by hand."""
+
+    folder: str
+    data: bytes
+    flags: tuple[str, ...]
+    internaldate: datetime
+
+
 class MessageLike(Protocol):
     """What the writer needs from a message (``GeneratedMessage`` fits).
 

@@ -63,6 +63,8 @@ class FolderResult:
     (a folder error, or messages unaccounted for); ``missing``: source messages this
     sync left neither copied nor skipped with a reason (requested and never delivered,
     gone from the target, or the whole folder when it failed before copying).
+    ``late_copies_removed``: second copies deleted from the target, stored late by an
+    APPEND a stop had cut off (``engine/reconcile.remove_late_copies``).
     """
 
     source_folder: str
@@ -82,6 +84,7 @@ class FolderResult:
     error: str | None = None
     filtered: int = 0
     missing: int = 0
+    late_copies_removed: int = 0
 
     @property
     def synced(self) -> int:

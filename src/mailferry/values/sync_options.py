@@ -22,6 +22,9 @@ class SyncOptions:
     pipelines inside a call); ``batch_linger`` is how long (seconds) a partly filled
     batch waits for more messages; ``append_window`` is how many batches may be in
     flight to the target at once (each with its intent already committed).
+    ``stop_drain``: when the copy is stopped (cancelled), how long (seconds) it waits
+    for the batches in flight to be answered, so their outcome is recorded instead of
+    left in doubt (0: cut them off at once).
     ``queue_bytes + batch_bytes`` bounds every body fetched and not yet done with
     (queued, batched or being appended). ``dry_run`` lists and plans but writes nothing.
     ``received``: the content filter; messages received outside it are not copied.
@@ -44,6 +47,7 @@ class SyncOptions:
     fetch_chunk: int = 1000
     batch_linger: float = 1.0
     append_window: int = 2
+    stop_drain: float = 15.0
     dry_run: bool = False
     received: ReceivedWindow | None = None
     size_limit_from: str = ""
@@ -59,5 +63,5 @@ class SyncOptions:
         for name in ("batch_count", "batch_bytes", "queue_bytes", "fetch_chunk", "append_window"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        if self.max_message_size < 0 or self.max_items < 0 or self.batch_linger < 0:
+        if min(self.max_message_size, self.max_items, self.batch_linger, self.stop_drain) < 0:
             raise ValueError("limits must not be negative")
