@@ -12,6 +12,8 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     dovecot-imapd python3 python3-venv python3-pip ca-certificates util-linux iproute2 \
     >/dev/null
 bash scripts/setup-courier.sh  # Courier IMAP unpacked for the rig (conflicts with Dovecot)
+# headless Chromium and its driver for the web console's browser test (tests/web)
+$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
 if [ "${MAILFERRY_SKIP_POSTGRES:-}" != 1 ]; then
     bash scripts/setup-postgres.sh
 fi

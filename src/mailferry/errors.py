@@ -50,6 +50,7 @@ response code, hence the longer name). One message never raises: the store retur
     │   ├── NotFound                  not_found              no endpoint/batch/user by that name
     │   ├── AlreadyExists             already_exists         one by that name exists
     │   ├── InUse                     in_use                 a running batch uses the endpoint
+    │   ├── LimitReached              limit_reached          Set-MigrationConfig's cap is reached
     │   ├── ActionNotAllowed          action_not_allowed     the batch's status does not allow it
     │   │   └── UserActionNotAllowed  user_action_not_allowed  ... nor the user's
     │   └── RemoveRefused             remove_refused         data would be lost without --force
@@ -515,6 +516,12 @@ class InUse(RequestError):
     """An endpoint a running batch uses can't be changed or removed."""
 
     error_code = "in_use"
+
+
+class LimitReached(RequestError):
+    """A service-wide cap (``Set-MigrationConfig -MaxNumberOfBatches``) is reached."""
+
+    error_code = "limit_reached"
 
 
 class ActionNotAllowed(RequestError):

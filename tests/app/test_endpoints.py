@@ -16,9 +16,18 @@ from mailferry.app import (
     Mailferry,
     ServerTestRequest,
 )
+from mailferry.app.endpoints import exchange_message
 from mailferry.app.endpoints import test_server as check_server
-from mailferry.errors import AlreadyExists, InUse, InvalidSetting, NotFound, VerificationFailed
+from mailferry.errors import (
+    AlreadyExists,
+    ConnectTimeout,
+    InUse,
+    InvalidSetting,
+    NotFound,
+    VerificationFailed,
+)
 from mailferry.rig import DovecotServer
+from mailferry.service.endpoints.server_check import ServerCheckReport
 from tests.conftest import MASTER_USER
 from tests.service.service_support import users_csv
 
@@ -88,6 +97,19 @@ def test_test_endpoint_and_test_server(app: Mailferry, dovecot_source: DovecotSe
     closed = _closed_port()
     gone = asyncio.run(check_server(ServerTestRequest("127.0.0.1", port=closed, security="None")))
     assert gone["FailedStep"] == "tcp" and gone["Error"]  # no database needed
+    # Exchange's fields: Microsoft's words where it has some (DOC-TS)
+    assert (report["Message"], report["ErrorDetail"], report["SupportsCutover"]) == (
+        None, None, False,
+    )  # fmt: skip
+    assert report["ConnectionSettings"] == {
+        "RemoteServer": "127.0.0.1", "Port": dovecot_source.imaps_port, "Security": "Ssl",
+    }  # fmt: skip
+    assert gone["Message"] == "The connection to the server 127.0.0.1 could not be completed."
+    assert gone["ErrorDetail"] == gone["Error"] and refused["Message"] is None
+    slow = ServerCheckReport("imap.contoso.com", 993, "Ssl", error=ConnectTimeout("tcp", 15))
+    assert exchange_message(slow) == (
+        "The connection to the server imap.contoso.com timed out after 00:00:15."
+    )
 
 
 def _batch(name: str, endpoint: str) -> BatchRequest:
@@ -119,3 +141,18 @@ def test_an_internationalised_host_is_kept_in_its_ascii_form(app: Mailferry) -> 
 
 def _offline(name: str) -> EndpointRequest:
     return EndpointRequest(name=name, remote_server="127.0.0.1", port=1, security="None")
+
+
+def test_endpoints_count_the_syncs_running_through_them(app: Mailferry) -> None:
+    asyncio.run(app.new_endpoint(EndpointRequest("Busy", "imap.example"), skip_verification=True))
+    rows = [(f"u{n}@contoso.example", f"u{n}", "pw") for n in range(4)]
+    app.new_batch(BatchRequest("B", "Busy", users_csv(rows)))
+    store = app._ctx.store
+    for user, status in zip(store.users(), ["Syncing", "IncrementalSyncing", "Completing",
+                                             "Synced"], strict=True):  # fmt: skip
+        store.update_user(user.id, {"status": status})
+    busy = app.get_endpoint("Busy")
+    assert (busy["ActiveMigrationCount"], busy["ActiveIncrementalSyncCount"]) == (2, 1)
+    listed = {e["Name"]: e for e in app.get_endpoints()}
+    assert listed["Busy"]["ActiveMigrationCount"] == 2
+    assert all(e["ActiveMigrationCount"] == 0 for name, e in listed.items() if name != "Busy")

@@ -44,3 +44,20 @@ def test_a_one_shot_target_and_the_refusals() -> None:
         batch_target(TargetRequest("maildir:/srv/mail", preset="gmail2"), None)
     with pytest.raises(InvalidSetting, match="max bytes per second must be at least 1024"):
         target_spec(TargetRequest("maildir:/srv/mail", max_bytes_per_second=10), {})
+
+
+def test_the_gmail_settings_are_checked_and_stored_only_when_asked() -> None:
+    from mailferry.app.targets import with_gmail
+
+    default = batch_target(TargetRequest("maildir:/srv/mail"), None)
+    assert with_gmail(default, "auto", "one-folder") is default  # still the default target
+    gmail = with_gmail(default, "gmail", "copy-each")
+    assert (gmail.source_kind, gmail.gmail_labels, gmail.describe()) == (
+        "gmail", "copy-each", default.describe(),
+    )  # fmt: skip
+    with pytest.raises(InvalidSetting) as refused:
+        with_gmail(default, "yahoo", "every")
+    assert refused.value.problems == [
+        "SourceKind 'yahoo' is not one of auto, imap, gmail",
+        "GmailLabels 'every' is not one of one-folder, copy-each",
+    ]

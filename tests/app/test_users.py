@@ -87,3 +87,84 @@ def test_stop_start_remove_and_sync_now(app: Mailferry) -> None:
     with pytest.raises(NotFound):
         app.get_user(who)
     assert app.get_batch("B1")["TotalCount"] == 4
+
+
+def test_exchange_status_names_and_summaries(app: Mailferry) -> None:
+    """``-Status`` takes Exchange's 21 names (IncrementalSynced = Synced, Provisioning:
+    nobody, IMAP has none) and ``-StatusSummary`` its roll-ups."""
+    app.start_batch("B1")
+    store = app._ctx.store
+    stored = {"user001": "Synced", "user003": "IncrementalFailed", "user005": "Failed"}
+    for user in store.users():
+        status = stored.get(user.email_address.split("@")[0])
+        if status is not None:
+            store.update_user(user.id, {"status": status})
+
+    def shown(**filters: str) -> list[str]:
+        page = app.get_users(**filters)  # type: ignore[arg-type]
+        assert page["Total"] == len(page["Items"])
+        return [u["Identity"].split("@")[0] for u in page["Items"]]
+
+    assert shown(status="IncrementalSynced") == shown(status="synced") == ["user001"]
+    assert shown(status="CompletionFailed") == ["user005"]
+    assert shown(status="Provisioning") == shown(status="Corrupted") == []
+    assert shown(status_summary="Failed") == ["user003", "user005"]
+    assert shown(status_summary="Active") == ["user007", "user011"]  # Queued in a started batch
+    assert shown(status="Failed", status_summary="Failed") == ["user005"]
+    assert shown(status="Queued", status_summary="Synced") == []
+    with pytest.raises(InvalidSetting, match="status summary 'Busy' is not one of Active"):
+        app.get_users(status_summary="Busy")
+
+
+def test_migration_statistics_sum_every_batch(app: Mailferry) -> None:
+    """Get-MigrationStatistics: B1's five users never started show Stopped; B2's are
+    Queued in a started batch (Active, Pending) except one Synced with its copies."""
+    app.new_batch(BatchRequest("B2", "E1", users_csv([(f"b{n}@fabrikam.example", f"b{n}", "pw")
+                                                      for n in range(3)])))  # fmt: skip
+    app.start_batch("B2")
+    store = app._ctx.store
+    synced = next(u for u in store.users() if u.email_address == "b0@fabrikam.example")
+    copied = {"synced_item_count": 40, "skipped_item_count": 2, "bytes_transferred": 123_456}
+    store.update_user(synced.id, {"status": "Synced", **copied})
+    stats = app.migration_statistics()
+    assert {k: stats[k] for k in ("TotalCount", "ActiveCount", "StoppedCount", "SyncedCount",
+                                  "PendingCount", "FailedCount", "BatchCount")} == {
+        "TotalCount": 8, "ActiveCount": 2, "StoppedCount": 5, "SyncedCount": 1,
+        "PendingCount": 2, "FailedCount": 0, "BatchCount": 2,
+    }  # fmt: skip
+    assert stats["BatchesByStatus"] == {"Created": 1, "Starting": 1}
+    assert (stats["SyncedItemCount"], stats["BytesTransferred"]) == (40, 123_456)
+
+
+def test_the_exchange_report_has_the_admin_centers_columns(app: Mailferry) -> None:
+    import csv
+    import io
+
+    from mailferry.service.reports.exchange_report import EXCHANGE_COLUMNS
+
+    app.start_batch("B1")
+    store = app._ctx.store
+    counters = {
+        "user001": {"status": "Synced", "synced_item_count": 50, "total_items_in_source": 50},
+        "user003": {"status": "Synced", "synced_item_count": 48, "skipped_item_count": 2,
+                    "total_items_in_source": 50},
+        "user005": {"status": "Synced", "synced_item_count": 10, "skipped_item_count": 40,
+                    "total_items_in_source": 50},
+        "user007": {"status": "Failed", "error": "authentication failed; the password"},
+    }  # fmt: skip
+    for user in store.users():
+        changes = counters.get(user.email_address.split("@")[0])
+        if changes is not None:
+            store.update_user(user.id, changes)
+    out = io.StringIO()
+    app.write_batch_report("B1", "exchange", out)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0] == list(EXCHANGE_COLUMNS)
+    scores = {row[0].split("@")[0]: (row[1], row[4], row[6]) for row in rows[1:]}
+    assert scores == {
+        "user001": ("Synced", "Perfect", ""),
+        "user003": ("Synced", "Good", ""),
+        "user005": ("Synced", "Investigate", ""),
+        "user007": ("Failed", "Poor", "authentication failed"),
+        "user011": ("Queued", "Perfect", ""),
+    }

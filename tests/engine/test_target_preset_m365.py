@@ -139,3 +139,10 @@ def test_a_source_into_dovecot_configured_as_m365(
         "(the target preset m365)",
     )
     assert SpecialUse.SENT in layout.special_folders
+
+
+def test_the_150_mb_variant_differs_only_in_its_size_limit() -> None:
+    raised = target_preset("M365-150MB")
+    assert raised.max_message_bytes == 150 * 1024 * 1024 > M365.max_message_bytes
+    assert replace(raised, name=M365.name, description=M365.description,
+                   max_message_bytes=M365.max_message_bytes) == M365  # fmt: skip

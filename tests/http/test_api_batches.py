@@ -213,3 +213,23 @@ def test_report_downloads(api: Api) -> None:
     missing = http.get(f"{API}/batches/Nope/report")
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/json"
     assert missing.json()["code"] == "not_found"
+
+
+def test_batch_options_and_time_zone(api: Api) -> None:
+    http = api.client
+    settings = {"StartAfter": "2026-12-15T18:00", "TimeZone": "Europe/Copenhagen",
+                "AutoComplete": True, "MaxMessageSize": 1048576}  # fmt: skip
+    made = upload(http, many_users_csv(2, "z"), Name="Zoned", SourceEndpoint="Src", **settings)
+    assert made.status_code == 201, made.text
+    view = made.json()
+    assert (view["StartAfter"], view["TimeZone"]) == ("2026-12-15T17:00:00Z", "Europe/Copenhagen")
+    assert (view["AutoComplete"], view["MaxMessageSize"]) == (True, 1048576)
+    patched = http.patch(f"{API}/batches/Zoned", json={"SkipReports": True,
+                                                       "ApproveSkippedItems": True})  # fmt: skip
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["SkipReports"] is True
+    assert patched.json()["SkippedItemsApprovedDateTime"] is not None
+    bad = upload(
+        http, many_users_csv(1, "q"), Name="Bad", SourceEndpoint="Src", TimeZone="Mars/Olympus"
+    )
+    assert bad.status_code in (400, 422) and "Mars/Olympus" in bad.text

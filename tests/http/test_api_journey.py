@@ -90,7 +90,7 @@ def test_seed_journey_over_http(
             stats = http.get(f"{API}/users/{address(person)}/statistics").json()
             assert stats["Status"] == "Synced"
             assert stats["SyncedItemCount"] == count == stats["TotalItemsInSourceMailboxCount"]
-            assert stats["BytesTransferred"] > 0 and stats["LastSuccessfulSyncTime"]
+            assert stats["BytesTransferred"] > 0 and stats["LastSuccessfulSyncTimestamp"]
             assert target_messages(dovecot_target, address(person)) == count
 
         report = http.get(f"{API}/batches/Journey/report", params={"format": "csv"})

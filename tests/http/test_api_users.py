@@ -111,3 +111,37 @@ def test_one_user(api: Api) -> None:
     assert http.delete(f"{API}/users/{email}").status_code == 404
     assert http.post(f"{API}/users/nobody@example.com/start").status_code == 404
     assert http.get(f"{API}/batches/Small").json()["TotalCount"] == 2
+
+
+def test_exchange_status_names_filter_too(api: Api) -> None:
+    http = api.client
+    url = f"{API}/batches/Small/users"
+    assert http.get(url, params={"status": "IncrementalStopped"}).json()["Total"] == 3
+    assert http.get(url, params={"status": "Provisioning"}).json()["Total"] == 0
+    assert http.get(url, params={"statusSummary": "Stopped"}).json()["Total"] == 3
+    assert http.get(url, params={"statusSummary": "Active"}).json()["Total"] == 0
+    refused = http.get(url, params={"status": "Running"})
+    assert refused.status_code == 422 and "IncrementalSynced" in refused.text
+
+
+def test_statistics_roll_up_every_batch(api: Api) -> None:
+    stats = api.client.get(f"{API}/statistics")
+    assert stats.status_code == 200, stats.text
+    body = stats.json()
+    assert (body["TotalCount"], body["StoppedCount"], body["BatchCount"]) == (
+        USERS + 3,
+        USERS + 3,
+        2,
+    )
+
+
+def test_config_get_and_patch(api: Api) -> None:
+    http = api.client
+    assert http.get(f"{API}/config").json()["MaxNumberOfBatches"] is None
+    patched = http.patch(f"{API}/config", json={"MaxNumberOfBatches": 2})
+    assert patched.status_code == 200 and patched.json()["MaxNumberOfBatches"] == 2
+    full = upload(http, many_users_csv(1, "x"), Name="Third", SourceEndpoint="Src")
+    assert full.status_code == 409 and full.json()["code"] == "limit_reached"
+    reset = http.patch(f"{API}/config", json={"MaxNumberOfBatches": None})
+    assert reset.json()["MaxNumberOfBatches"] is None
+    assert http.patch(f"{API}/config", json={"ConnectionsPerMailbox": 0}).status_code == 422

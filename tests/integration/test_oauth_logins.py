@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from mailferry.app import BatchRequest, EndpointRequest, Mailferry, TargetRequest
+from mailferry.app import BatchChanges, BatchRequest, EndpointRequest, Mailferry, TargetRequest
+from mailferry.errors import InvalidSetting
 from mailferry.rig import CorpusSpec, DovecotServer, RigAccount, RigCA, generate
 from mailferry.rig.config import OAuth2Passdb
 from mailferry.rig.token_server import RefreshGrant, TokenServer
@@ -151,6 +152,52 @@ def test_a_batch_logs_in_with_renewing_tokens_kept_in_the_vault(
     stored = db.read_bytes()
     for secret in [CLIENT_SECRET, *refresh.values(), *access]:
         assert secret not in views and secret.encode() not in stored
+
+
+def test_users_added_later_get_their_refresh_tokens_with_set_batch(
+    dovecot_source: DovecotServer, oauth_target: DovecotServer, tokens: TokenServer,
+    test_ca: RigCA, make_user: MakeUser, tmp_path: Path,
+) -> None:  # fmt: skip
+    """``add_users`` brings a mailbox the batch has no refresh token for: its job fails
+    naming that, until ``set_batch`` merges the token into the vault (the first user's
+    token, rotated meanwhile, is kept); then the new user syncs and the first one too,
+    in the same process (the provider is made again for the new settings)."""
+    first, refresh = _users(make_user, dovecot_source, oauth_target, tokens, 1, seed=7300)
+    later, later_refresh = _users(make_user, dovecot_source, oauth_target, tokens, 1, seed=7301)
+    env = {"MAILFERRY_HOME": str(tmp_path / "home"), "MAILFERRY_KEY": Vault.generate_key().decode()}
+    target = TargetRequest(
+        f"imap://127.0.0.1:{oauth_target.imap_port}", login="xoauth2",
+        oauth_provider="refresh-token",
+        oauth_settings={"token_url": tokens.token_uri, "client_id": CLIENT_ID,
+                        "client_secret": CLIENT_SECRET, "ca_file": str(test_ca.ca_pem_path),
+                        "refresh_tokens": refresh},
+    )  # fmt: skip
+    with Mailferry.open(f"sqlite:///{tmp_path / 'm.db'}", env, changes=FAST) as app:
+        endpoint = EndpointRequest("Src", "127.0.0.1", port=dovecot_source.imaps_port,
+                                   ca_file=str(dovecot_source.ca_pem_path))  # fmt: skip
+        asyncio.run(app.new_endpoint(endpoint))
+        app.new_batch(BatchRequest("Later", "Src", _csv(first), target=target, auto_start=True))
+        asyncio.run(app.run_here(["Later"]))
+        app.add_users("Later", _csv(later))
+        [(_account, address)] = later
+        asyncio.run(app.run_here(["Later"]))
+        failed = app.get_user(address)
+        assert failed["Status"] == "Failed" and "refresh token" in str(failed["Error"]), failed
+        with pytest.raises(InvalidSetting, match="refresh_tokens"):
+            app.set_batch("Later", BatchChanges(target=TargetRequest(
+                oauth_settings={"refresh_tokens": "not json"})))  # fmt: skip
+        app.set_batch("Later", BatchChanges(target=TargetRequest(
+            oauth_settings={"refresh_tokens": later_refresh})))  # fmt: skip
+        app.start_batch("Later")  # retries the failed user
+        asyncio.run(app.run_here(["Later"]))
+        users = {u["EmailAddress"]: u for u in app.get_users(batch="Later")["Items"]}
+        assert {a: u["Status"] for a, u in users.items()} == dict.fromkeys(
+            [first[0][1], address], "Synced"
+        ), users
+        assert CLIENT_SECRET not in json.dumps(app.get_batch("Later"))
+    assert "invalid_grant" not in tokens.refusals
+    for account, mailbox in (*first, *later):
+        _assert_exact(dovecot_source, oauth_target, account, mailbox)
 
 
 def test_one_shot_migrate_with_a_refresh_token_provider(

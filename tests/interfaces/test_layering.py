@@ -70,3 +70,10 @@ def test_the_check_sees_lazy_relative_and_type_checking_imports() -> None:
         "mailferry.service",
         "mailferry.service.context",
     } <= found
+
+
+def test_the_web_console_is_checked_too() -> None:
+    """``interfaces/web`` (the console) is under the same rule: its modules are read."""
+    modules = sorted((SRC / "interfaces" / "web").rglob("*.py"))
+    assert len(modules) >= 5
+    assert offences("interfaces/web", BELOW_THE_FACADE) == []

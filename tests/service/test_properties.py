@@ -67,6 +67,8 @@ def test_endpoint_properties_order_and_values() -> None:
         "Authentication",
         "MaxConcurrentMigrations",
         "MaxConcurrentIncrementalSyncs",
+        "ActiveMigrationCount",
+        "ActiveIncrementalSyncCount",
         "AcceptUntrustedCertificates",
         "CreationDateTime",
     ]
@@ -180,6 +182,7 @@ def test_user_properties_never_show_the_password() -> None:
         "StatusSummary",
         "UserName",
         "UserRoot",
+        "TargetUserName",
         "Error",
         "ItemsSynced",
         "ItemsSkipped",
@@ -240,7 +243,7 @@ def test_user_statistics_fields_and_counts() -> None:
     assert props["SkippedItems"] == []
     assert props["BytesTransferred"] == 52_428_800
     assert props["PercentageComplete"] == 40
-    assert props["LastSuccessfulSyncTime"] is None
+    assert props["LastSuccessfulSyncTimestamp"] is None
     assert "PASSWORD" not in json.dumps(props)
 
 
@@ -337,4 +340,14 @@ def test_failed_user_percentage_and_error() -> None:
     props = user_statistics_properties(u, [], T0, include_skipped_items=False)
     assert props["PercentageComplete"] == 50
     assert props["Error"] == "mailbox 'x' not found"
-    assert props["LastSuccessfulSyncTime"] == "2026-11-24T10:00:00Z"
+    assert props["LastSuccessfulSyncTimestamp"] == "2026-11-24T10:00:00Z"
+
+
+def test_error_summary_and_rates() -> None:
+    from mailferry.service.properties import error_summary, per_minute
+
+    assert error_summary(None) is None and error_summary("") is None
+    long = "2 folder(s) not fully synced (3 message(s) missing): INBOX: why; Work: " + "x" * 200
+    assert error_summary(long) == "2 folder(s) not fully synced (3 message(s) missing): INBOX: why"
+    assert len(error_summary("y" * 500) or "") == 120
+    assert per_minute(6_000, 120.0) == 3_000 and per_minute(5, 0.5) == 0

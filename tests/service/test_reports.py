@@ -110,7 +110,7 @@ def test_csv_has_user_table_then_skipped_table() -> None:
     assert row["SkippedItems"] == "2"  # a count, not a nested list
     assert row["PercentageComplete"] == "100"
     assert row["Error"] == ""  # None is an empty cell
-    assert row["LastSuccessfulSyncTime"] == "2026-11-24T10:00:00Z"
+    assert row["LastSuccessfulSyncTimestamp"] == "2026-11-24T10:00:00Z"
     failed = dict(zip(users_table[0], users_table[2], strict=True))
     assert failed["Error"] == "authentication failed:\n[AUTHENTICATIONFAILED] bad password"
     assert skipped_table[0] == list(SKIPPED_TABLE_FIELDS)
@@ -172,7 +172,7 @@ def test_safe_cell(value: object, cell: object) -> None:
 def test_numbers_are_written_unquoted() -> None:
     text = report_csv(_report())
     data_line = text.splitlines()[1]
-    assert ",118,2,2,4096,100," in data_line
+    assert ",118,2,2,4096,0,0,100," in data_line
 
 
 def test_report_text_summary() -> None:

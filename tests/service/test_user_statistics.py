@@ -47,12 +47,12 @@ def test_non_mail_folders_are_reported_as_folder_skipped(
     assert stats["PercentageComplete"] == 100
     kinds = {item["Kind"] for item in stats["SkippedItems"]}
     assert kinds == {"FolderSkipped"}
-    assert stats["LastSuccessfulSyncTime"] is not None
+    assert stats["LastSuccessfulSyncTimestamp"] is not None
     assert stats["BytesTransferred"] > 0
 
     report = user_report(ctx, user)  # -IncludeReport: the user's timeline
     assert [line.split()[1].rstrip(":") for line in report] == ["job_started", "job_finished"]
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in report)
-    assert report[0].split()[0] <= stats["LastSuccessfulSyncTime"]  # started, then synced
+    assert report[0].split()[0] <= stats["LastSuccessfulSyncTimestamp"]  # started, then synced
     assert "job=Validating" in report[0] and "status=Synced" in report[1]
     assert all(address(account) not in line for line in report)  # the email is the Identity

@@ -82,7 +82,7 @@ def test_revision_0004_on_existing_folders_and_back(db_url: str) -> None:
 
     alembic_upgrade(db_url)
     assert _columns(db_url, "folders")[-1] == "scope"
-    assert _columns(db_url, "batches")[-1] == "content_filter"
+    assert "content_filter" in _columns(db_url, "batches")  # later revisions append more
     with StateStore.open(db_url) as store:
         old = store.folder(mailbox, "INBOX")
         assert old is not None and (old.source_uidnext, old.scope) == (42, "")

@@ -35,9 +35,12 @@ def test_revision_0006_adds_and_removes_only_the_token_table(db_url: str) -> Non
     alembic_upgrade(db_url, "0005_scheduler_indexes")
     tables_at_5, _ = shape(db_url)
     assert "api_tokens" not in tables_at_5
-    with_alembic(db_url, lambda c: command.upgrade(alembic_config(c), "head"))
+    with_alembic(db_url, lambda c: command.upgrade(alembic_config(c), "0006_api_tokens"))
+    tables, uniques = shape(db_url)
+    assert tables == tables_at_5 | {"api_tokens"}
+    assert uniques == {"uq_api_tokens_name_key", "uq_api_tokens_lookup_id"}
 
-    store = ServiceStore.open(db_url)
+    store = ServiceStore.open(db_url)  # upgrades to the head
     try:
         endpoint = store.add_endpoint(
             {
@@ -55,9 +58,6 @@ def test_revision_0006_adds_and_removes_only_the_token_table(db_url: str) -> Non
         assert store.token("ci") == store.token_by_lookup("0123456789ab") == token
     finally:
         store.close()
-    tables, uniques = shape(db_url)
-    assert tables == tables_at_5 | {"api_tokens"}
-    assert uniques == {"uq_api_tokens_name_key", "uq_api_tokens_lookup_id"}
 
     with_alembic(db_url, lambda c: command.downgrade(alembic_config(c), "0005_scheduler_indexes"))
     assert shape(db_url) == (tables_at_5, set())

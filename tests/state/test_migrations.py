@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, inspect
 from mailferry.errors import StateError
 from mailferry.state import StateStore
 from mailferry.state.database import create_state_engine
-from mailferry.state.migrate import current_revisions, head_revisions, upgrade_to_head
+from mailferry.state.migrate import HEAD, current_revisions, head_revisions, upgrade_to_head
 from mailferry.state.schema import metadata
 from tests.state.conftest import alembic_upgrade
 
@@ -29,7 +29,7 @@ def test_open_creates_the_schema_from_empty(db_url: str) -> None:
     StateStore.open(db_url).close()
     assert TABLES | {"alembic_version"} <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
-        assert current_revisions(connection) == head_revisions() == {"0006_api_tokens"}
+        assert current_revisions(connection) == head_revisions() == {HEAD}
     engine.dispose()
 
 
@@ -39,7 +39,7 @@ def test_migrated_schema_matches_the_metadata(db_url: str) -> None:
     alembic_upgrade(db_url)
     engine = create_state_engine(db_url)
     with engine.connect() as connection:
-        assert current_revisions(connection) == {"0006_api_tokens"}
+        assert current_revisions(connection) == {HEAD}
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
     engine.dispose()

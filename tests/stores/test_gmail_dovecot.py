@@ -173,3 +173,30 @@ def test_cli_refuses_an_unknown_source_kind(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2 and "--source-kind" in done.stderr
+
+
+@pytest.mark.parametrize("kind", ["gmail", "auto"])
+def test_a_batch_keeps_its_source_kind(
+    gmail_dovecot: DovecotServer, tmp_path: Path, kind: str
+) -> None:
+    """``batch new --source-kind`` is stored on the batch and its jobs use it: said to be
+    Gmail, All Mail's archived message reaches the target as Archive; otherwise it is
+    skipped as a plain IMAP All Mail (it would duplicate every label)."""
+    from mailferry.app import BatchRequest, EndpointRequest, Mailferry
+
+    login = fill(gmail_dovecot)
+    env = {"MAILFERRY_HOME": str(tmp_path), "MAILFERRY_CA_FILE": str(gmail_dovecot.ca_pem_path)}
+    csv = f"EmailAddress,UserName,Password\r\n{login[0]},{login[0]},{login[1]}\r\n".encode()
+    with Mailferry.open(f"sqlite:///{tmp_path / 'svc.db'}", env) as app:
+        endpoint = EndpointRequest(
+            "Gmail", "127.0.0.1", port=gmail_dovecot.imap_port, security="Tls",
+            ca_file=str(gmail_dovecot.ca_pem_path),
+        )  # fmt: skip
+        asyncio.run(app.new_endpoint(endpoint))
+        view = app.new_batch(BatchRequest("G", "Gmail", csv, auto_start=True, source_kind=kind))
+        assert (view["SourceKind"], view["GmailLabels"]) == (kind, "one-folder")
+        asyncio.run(asyncio.wait_for(app.run_here(["G"], None), 90))
+        user = app.get_user(login[0])
+    assert user["Status"] == "Synced", user
+    archive = tmp_path / "mail" / login[0] / ".Archive" / "cur"
+    assert (archive.is_dir() and len(list(archive.iterdir())) == 1) == (kind == "gmail")

@@ -73,6 +73,12 @@ This docstring is the source of truth for the API::
     service_running() -> bool
     async run_here(batch_names: Collection[str], on_change: Callable[[], None] | None) -> None
     async serve(on_pass: Callable[[list[dict]], None] | None = None) -> None
+    # scale-out (PostgreSQL; docs/design/scale-out.md)
+    async serve_with_workers(on_pass=None, on_acting: Callable[[], None] | None = None) -> None
+    async run_worker(*, concurrency: int = 1, queues: Sequence[str] = (),
+                     on_start: Callable[[dict], None] | None = None) -> dict  # Identity, JobsRun
+    get_workers() -> list[dict]   # Role, Host, Pid, Started, Heartbeat, RunningJobs, Alive
+    database_info() -> dict       # Backend, Revision, JobQueueSchema
     # tokens (mailferry.app.tokens.TokenAdmin)
     app.tokens.new(name: str, *, read_only: bool) -> tuple[str, dict]
     app.tokens.list() -> list[dict];  app.tokens.revoke(name: str) -> None

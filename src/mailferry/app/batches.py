@@ -7,7 +7,7 @@ carries it out. Views carry the batch's user counters from one aggregate query.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mailferry.app.core import AppCore
@@ -16,7 +16,7 @@ from mailferry.app.requests import BatchChanges, BatchRequest
 if TYPE_CHECKING:
     from mailferry.state.migration_records import Batch
 
-REPORT_FORMATS = ("csv", "json")
+REPORT_FORMATS = ("csv", "json", "exchange")
 
 
 class TextSink(Protocol):
@@ -29,10 +29,20 @@ class BatchUseCases(AppCore):
     def new_batch(self, req: BatchRequest) -> dict[str, Any]:
         """Create a batch from CSV bytes (started at once with ``auto_start``). A
         refused CSV raises ``CsvValidationError`` listing every row's problem."""
-        from mailferry.app.targets import batch_secret, batch_target
+        from mailferry.app.batch_options import new_options, time_zone
+        from mailferry.app.targets import batch_secret, batch_target, with_gmail, with_locale
         from mailferry.service.batches import manage
+        from mailferry.values.exchange_times import in_zone
 
-        target = batch_target(req.target, self._ctx.settings.default_target)
+        target = with_locale(
+            with_gmail(
+                batch_target(req.target, self._ctx.settings.default_target),
+                req.source_kind,
+                req.gmail_labels,
+            ),
+            req.locale,
+        )
+        zone = time_zone(req.time_zone)
         request = manage.BatchRequest(
             name=req.name,
             source_endpoint=req.source_endpoint,
@@ -44,11 +54,12 @@ class BatchUseCases(AppCore):
             exclude_folders=req.exclude_folders,
             include_folders=req.include_folders,
             auto_start=req.auto_start,
-            start_after=req.start_after,
-            complete_after=req.complete_after,
+            start_after=in_zone(req.start_after, zone),
+            complete_after=in_zone(req.complete_after, zone),
             notification_emails=req.notification_emails,
             allow_unknown_columns=req.allow_unknown_columns,
             content_filter=req.content_filter,
+            options=new_options(req),
         )
         return self._batch_view(manage.new_batch(self._ctx, request))
 
@@ -62,10 +73,22 @@ class BatchUseCases(AppCore):
         wanted = None if status is None else batch_status(status)
         return self._batch_views(manage.get_batches(self._ctx, status=wanted, endpoint=endpoint))
 
-    def get_batch(self, name: str) -> dict[str, Any]:
+    def get_batch(
+        self, name: str, *, include_report: bool = False, diagnostic: bool = False
+    ) -> dict[str, Any]:
+        """Get-MigrationBatch; ``include_report``: the batch's own timeline as ``Report``
+        (a line per event); ``diagnostic``: ``DiagnosticInfo`` (its stored options and
+        target, the users by stored status, the jobs running, when it is next due)."""
         from mailferry.service.batches import manage
+        from mailferry.service.batches.diagnostics import batch_diagnostics, batch_timeline
 
-        return self._batch_view(manage.get_batch(self._ctx, name))
+        batch = manage.get_batch(self._ctx, name)
+        view = self._batch_view(batch)
+        if include_report:
+            view["Report"] = batch_timeline(self._ctx, batch)
+        if diagnostic:
+            view["DiagnosticInfo"] = batch_diagnostics(self._ctx, batch)
+        return view
 
     def start_batch(self, name: str) -> dict[str, Any]:
         """Start a Created batch, resume a Stopped one, retry its failed users."""
@@ -115,10 +138,51 @@ class BatchUseCases(AppCore):
         )
         return {**self.get_batch(name), "UsersAdded": added}
 
-    def set_batch(self, name: str, changes: BatchChanges) -> dict[str, Any]:
-        from mailferry.service.batches import manage
+    def get_config(self) -> dict[str, Any]:
+        """Get-MigrationConfig: the service-wide settings in effect (``service/config``)."""
+        from mailferry.service.config import config_view
 
-        service_changes = manage.BatchChanges(**changes.__dict__)
+        return config_view(self._ctx)
+
+    def set_config(self, changes: Mapping[str, float | None]) -> dict[str, Any]:
+        """Set-MigrationConfig: store values (None: back to the environment's/default)."""
+        from mailferry.service.config import set_config
+
+        return set_config(self._ctx, changes)
+
+    def migration_statistics(self) -> dict[str, Any]:
+        """Get-MigrationStatistics: every user's status and copies, summed."""
+        from mailferry.service.batches.statistics import tenant_statistics
+
+        return tenant_statistics(self._ctx)
+
+    def set_batch(self, name: str, changes: BatchChanges) -> dict[str, Any]:
+        from mailferry.app.batch_options import OPTION_FIELDS, changed_options, time_zone
+        from mailferry.app.target_changes import TargetChange, changed_target
+        from mailferry.app.targets import with_locale
+        from mailferry.service.batches import manage
+        from mailferry.values.exchange_times import in_zone
+
+        skip = {"target", "approve_skipped_items", "update", "locale", *OPTION_FIELDS}
+        fields = {k: v for k, v in changes.__dict__.items() if k not in skip}
+        batch = manage.get_batch(self._ctx, name)
+        target = TargetChange()
+        if changes.target is not None:
+            secret = batch.target_secret
+            plain = None if secret is None else self._ctx.vault.decrypt(secret)
+            target = changed_target(batch.target, plain, changes.target)
+        if changes.locale is not None:
+            localized = with_locale(target.settings or batch.target, changes.locale)
+            target = TargetChange(localized, target.secret)
+        options = changed_options(batch.options, changes, self._ctx.now())
+        zone = time_zone(changes.time_zone or batch.options.time_zone)
+        for when in ("start_after", "complete_after"):
+            fields[when] = in_zone(fields[when], zone)
+        service_changes = manage.BatchChanges(
+            **fields, target=target.settings, target_secret=target.secret, options=options
+        )
+        if changes.update:
+            manage.record_update(self._ctx, name)
         return self._batch_view(manage.set_batch(self._ctx, name, service_changes))
 
     def write_batch_report(self, name: str, fmt: str, out: TextSink) -> None:

@@ -37,13 +37,19 @@ class EndpointUseCases(AppCore):
         from mailferry.service.endpoints import manage
         from mailferry.service.properties import endpoint_properties
 
-        return [endpoint_properties(e) for e in manage.get_endpoints(self._ctx)]
+        active = self._ctx.store.active_syncs_by_endpoint()
+        return [
+            endpoint_properties(e, active.get(e.id, (0, 0)))
+            for e in manage.get_endpoints(self._ctx)
+        ]
 
     def get_endpoint(self, name: str) -> dict[str, Any]:
         from mailferry.service.endpoints import manage
         from mailferry.service.properties import endpoint_properties
 
-        return endpoint_properties(manage.get_endpoint(self._ctx, name))
+        endpoint = manage.get_endpoint(self._ctx, name)
+        active = self._ctx.store.active_syncs_by_endpoint().get(endpoint.id, (0, 0))
+        return endpoint_properties(endpoint, active)
 
     async def set_endpoint(
         self, name: str, changes: EndpointChanges, *, skip_verification: bool = False
@@ -97,20 +103,49 @@ async def test_server(req: ServerTestRequest, *, describe: Describe = str) -> di
 
 
 def server_view(report: ServerCheckReport, describe: Describe = str) -> dict[str, Any]:
-    """The report as JSON-ready data (no secrets: none are in it)."""
+    """The report as JSON-ready data (no secrets: none are in it): Exchange's fields
+    (Result, Message in Microsoft's words where it has some, ErrorDetail,
+    ConnectionSettings, SupportsCutover: never for IMAP) and our steps."""
+    detail = describe(report.error) if report.error else None
     return {
         "RemoteServer": report.host,
         "Port": report.port,
         "Security": report.security,
         "Result": "Success" if report.ok else "Failed",
+        "Message": exchange_message(report),
+        "ErrorDetail": detail,
+        "ConnectionSettings": {
+            "RemoteServer": report.host,
+            "Port": report.port,
+            "Security": report.security,
+        },
+        "SupportsCutover": False,
         "FailedStep": report.failed_step,
-        "Error": describe(report.error) if report.error else None,
+        "Error": detail,
         "Steps": [
             {"Step": s.name, "Seconds": round(s.seconds, 4), "Ok": s.ok, "Detail": s.detail}
             for s in report.steps
         ],
         "Capabilities": list(report.capabilities),
     }
+
+
+def exchange_message(report: ServerCheckReport) -> str | None:
+    """Microsoft's words for a failed test (DOC-TS): a timeout while connecting, or a
+    connection that could not be made; other failures speak for themselves (None)."""
+    from mailferry.errors import ConnectFailed, ConnectTimeout
+
+    error = report.error
+    if isinstance(error, ConnectTimeout):
+        return f"The connection to the server {report.host} timed out after {_hms(error.seconds)}."
+    if isinstance(error, ConnectFailed):
+        return f"The connection to the server {report.host} could not be completed."
+    return None
+
+
+def _hms(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
 def _server_options(req: ServerTestRequest) -> ConnectOptions:

@@ -19,8 +19,10 @@ from mailferry.app.mx import MxUseCases
 from mailferry.app.oneshot import OneShotUseCases
 from mailferry.app.scheduling import SchedulingUseCases
 from mailferry.app.users import UserUseCases
+from mailferry.app.workers import WorkerUseCases
 
 if TYPE_CHECKING:
+    from mailferry.app.admins import AdminAccounts
     from mailferry.app.tokens import TokenAdmin
 
 
@@ -32,6 +34,7 @@ class Mailferry(
     OneShotUseCases,
     EventUseCases,
     SchedulingUseCases,
+    WorkerUseCases,
 ):
     """Every use case, over one opened service context (``Mailferry.open(...)``)."""
 
@@ -41,3 +44,10 @@ class Mailferry(
         from mailferry.app.tokens import TokenAdmin
 
         return TokenAdmin(self._ctx)
+
+    @cached_property
+    def admins(self) -> AdminAccounts:
+        """Web console administrators: ``new``, ``list``, ``remove``, ``check``."""
+        from mailferry.app.admins import AdminAccounts
+
+        return AdminAccounts(self._ctx)

@@ -117,6 +117,18 @@ class BatchRequest:
     notification_emails: tuple[str, ...] = ()
     allow_unknown_columns: bool = False
     content_filter: str | None = None
+    source_kind: str = "auto"  # see SyncOptions (Gmail)
+    gmail_labels: str = "one-folder"
+    # app.batch_options (BatchOptions): limits, -AutoComplete, reports, -TimeZone
+    max_message_size: int | None = None
+    max_items: int | None = None
+    include_deleted: bool = False
+    propagate_deletions: bool = False
+    auto_complete: bool = False
+    report_interval_hours: float | None = None
+    skip_reports: bool = False
+    time_zone: str | None = None
+    locale: str | None = None  # -Locale: the target's folder names (engine/target_locales)
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,19 @@ class BatchChanges:
     exclude_folders: tuple[str, ...] | None = None
     include_folders: tuple[str, ...] | None = None
     content_filter: str | None = None
+    target: TargetRequest | None = None  # preset, caps, OAuth2 settings (app.target_changes)
+    # app.batch_options (None: unchanged)
+    max_message_size: int | None = None
+    max_items: int | None = None
+    include_deleted: bool | None = None
+    propagate_deletions: bool | None = None
+    auto_complete: bool | None = None
+    report_interval_hours: float | None = None
+    skip_reports: bool | None = None
+    time_zone: str | None = None
+    approve_skipped_items: bool = False
+    update: bool = False  # -Update: settings are read at each job anyway; recorded
+    locale: str | None = None
 
 
 @dataclass(frozen=True)

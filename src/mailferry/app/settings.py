@@ -12,6 +12,9 @@
 - ``MAILFERRY_SMTP_SERVER`` (``HOST[:PORT]``), ``MAILFERRY_SMTP_SECURITY``,
   ``MAILFERRY_SMTP_USER``, ``MAILFERRY_SMTP_PASSWORD``, ``MAILFERRY_SMTP_FROM``: where
   batch reports are e-mailed
+- ``MAILFERRY_CLEANUP_STOP_SYNCED_DAYS`` (60), ``MAILFERRY_CLEANUP_REMOVE_STOPPED_DAYS``
+  (90), ``MAILFERRY_CLEANUP_REMOVE_COMPLETED_DAYS`` (60): the automatic clean-up of old
+  batches (``app.cleanup_settings``; 0: never)
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def vault_key(env: Mapping[str, str]) -> bytes:
 
 
 def service_settings(env: Mapping[str, str]) -> ServiceSettings:
+    from mailferry.app.cleanup_settings import cleanup_periods
     from mailferry.app.targets import target_from_env
     from mailferry.service.context import ServiceSettings
 
@@ -77,8 +81,9 @@ def service_settings(env: Mapping[str, str]) -> ServiceSettings:
         env,
     )
     return ServiceSettings(
-        default_target=target_from_env(env, mailferry_home(env)), ca_file=ca_file, smtp=smtp
-    )
+        default_target=target_from_env(env, mailferry_home(env)), ca_file=ca_file, smtp=smtp,
+        **cleanup_periods(env),  # type: ignore[arg-type]
+    )  # fmt: skip
 
 
 def smtp_settings(
@@ -112,6 +117,10 @@ def build_context(db_option: str | None, env: Mapping[str, str]) -> ServiceConte
 
     settings = service_settings(env)
     vault = Vault(vault_key(env))
+    from mailferry.service.config import load_stored
+
     store = ServiceStore.open(database_url(db_option, env))
     assert isinstance(store, ServiceStore)
-    return ServiceContext(store=store, vault=vault, settings=settings)
+    ctx = ServiceContext(store=store, vault=vault, settings=settings)
+    load_stored(ctx)  # Set-MigrationConfig's values over the environment's
+    return ctx

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -235,3 +236,33 @@ def parse_authentication(text: str, what: str) -> AuthMethod:
         return AuthMethod.parse(text)
     except ValueError as error:
         raise InvalidSetting([f"{what}: {error}"]) from None
+
+
+def with_gmail(target: TargetSettings, source_kind: str, gmail_labels: str) -> TargetSettings:
+    """A batch's target with how a Gmail source's labels map to its folders (checked;
+    unchanged, and so still the service's default target, when both are the defaults)."""
+    from mailferry.values.sync_options import GMAIL_LABEL_MODES, SOURCE_KINDS
+
+    problems = [
+        f"{name} {value!r} is not one of {', '.join(allowed)}"
+        for name, value, allowed in (
+            ("SourceKind", source_kind, SOURCE_KINDS),
+            ("GmailLabels", gmail_labels, GMAIL_LABEL_MODES),
+        )
+        if value not in allowed
+    ]
+    if problems:
+        raise InvalidSetting(problems)
+    if (source_kind, gmail_labels) == (target.source_kind, target.gmail_labels):
+        return target
+    return replace(target, source_kind=source_kind, gmail_labels=gmail_labels)
+
+
+def with_locale(target: TargetSettings, locale: str | None) -> TargetSettings:
+    """A batch's target with -Locale's folder names (checked; unchanged when None)."""
+    from mailferry.engine.target_locales import special_names
+
+    if locale is None:
+        return target
+    special_names(locale)  # InvalidSetting names the locales known
+    return replace(target, locale=locale.strip())

@@ -31,14 +31,17 @@ class UserUseCases(AppCore):
         status: str | None = None,
         after: str | None = None,
         limit: int | None = None,
+        status_summary: str | None = None,
     ) -> UsersPage:
         """Users (of a batch, showing a status) in address order, ``limit`` at a time
-        after the address ``after``; ``Total`` counts every match."""
-        from mailferry.app.choices import user_status
+        after the address ``after``; ``Total`` counts every match. ``status`` may be any
+        of Exchange's 21 names too, ``status_summary`` one of its five roll-ups
+        (``values.exchange_statuses``)."""
+        from mailferry.app.choices import user_statuses
         from mailferry.service.batches.users import list_users_page
         from mailferry.service.properties import user_properties
 
-        wanted = None if status is None else user_status(status)
+        wanted = user_statuses(status, status_summary)
         page = list_users_page(self._ctx, batch=batch, status=wanted, after=after, limit=limit)
         items = [user_properties(f.user, batch_started=f.batch_started) for f in page.users]
         return {"Items": items, "Next": page.next_after, "Total": page.total}

@@ -42,6 +42,8 @@ async def authenticate(connection: ImapConnection, credentials: Credentials) -> 
     """Log in with the credentials' method; raises ``AuthenticationError``."""
     if credentials.method is AuthMethod.XOAUTH2:
         await _xoauth2(connection, credentials.username, credentials.secret)
+    elif credentials.method is AuthMethod.NTLM:
+        await ntlm_login(connection, credentials.username, credentials.secret)
     elif credentials.method is AuthMethod.PLAIN or credentials.authzid:
         await _plain(connection, credentials.username, credentials.secret, credentials.authzid)
     else:
@@ -99,6 +101,29 @@ async def _xoauth2(connection: ImapConnection, username: str, token: str) -> Non
         await _sasl(connection, "XOAUTH2", xoauth2_initial(username, token))
     except AuthenticationError as refused:
         raise TokenRefused(refused.reason) from refused
+
+
+async def ntlm_login(connection: ImapConnection, username: str, password: str) -> None:
+    """AUTHENTICATE NTLM (what Exchange sources offer as -Authentication Ntlm): the
+    NEGOTIATE / CHALLENGE / AUTHENTICATE exchange made by ``pyspnego`` (Microsoft's
+    NTLMv2, in pure Python); ``DOMAIN\\user`` or ``user@domain`` as the server wants."""
+    if not connection.has_capability("AUTH=NTLM"):
+        raise AuthenticationError("the server does not offer AUTHENTICATE NTLM")
+    import spnego
+
+    context = spnego.client(username, password, protocol="ntlm")
+    sent: list[bytes] = []
+
+    def respond(challenge: str) -> bytes:
+        incoming = base64.b64decode(challenge) if challenge.strip() else None
+        token = context.step(incoming) or b""
+        sent.append(token)
+        return base64.b64encode(token)
+
+    result = await connection.command("AUTHENTICATE", Atom("NTLM"), responder=respond, check=False)
+    tagged = result.tagged
+    if tagged.status != "OK":
+        raise AuthenticationError(_reason(tagged.code.name if tagged.code else None, tagged.text))
 
 
 async def _sasl(connection: ImapConnection, mechanism: str, initial: str) -> None:

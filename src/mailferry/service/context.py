@@ -29,6 +29,7 @@ class ServiceSettings:
     """Service-wide settings (validated by the interface that read them)."""
 
     incremental_interval: dt.timedelta = dt.timedelta(hours=24)
+    max_number_of_batches: int | None = None  # Set-MigrationConfig (None: no cap)
     report_interval: dt.timedelta = dt.timedelta(hours=24)
     lease: dt.timedelta = dt.timedelta(seconds=60)
     poll_seconds: float = 1.0
@@ -40,6 +41,10 @@ class ServiceSettings:
     default_target: TargetSettings | None = None
     smtp: SmtpSettings | None = None
     ca_file: Path | None = None  # extra CA for the target (tests, private CAs)
+    # The automatic clean-up (service/batches/cleanup.py); None: never.
+    stop_synced_after: dt.timedelta | None = dt.timedelta(days=60)  # no admin activity
+    remove_stopped_after: dt.timedelta | None = dt.timedelta(days=90)  # Stopped or Failed
+    remove_completed_after: dt.timedelta | None = dt.timedelta(days=60)
 
 
 @dataclass
@@ -48,6 +53,7 @@ class ServiceContext:
     vault: Vault
     settings: ServiceSettings = field(default_factory=ServiceSettings)
     clock: Clock = system_clock
+    env_settings: ServiceSettings | None = None  # before Set-MigrationConfig's (service/config)
 
     def now(self) -> dt.datetime:
         return self.clock()

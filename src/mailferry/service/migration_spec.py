@@ -66,8 +66,9 @@ class TargetSpec:
         return self.preset.layout(base or TargetLayout("/"))
 
     def login_name(self, row: MigrationUserRow) -> str:
-        """The name the target knows the row's mailbox by (``user_format``)."""
-        return self.user_format.name(row.email_address)
+        """The name the target knows the row's mailbox by: the CSV's TargetUserName, or
+        ``user_format`` applied to its address."""
+        return row.target_user_name or self.user_format.name(row.email_address)
 
     def describe(self) -> str:
         if self.maildir_root is not None:
@@ -113,7 +114,8 @@ def user_mailbox_key(source: str, target: str, row: MigrationUserRow) -> str:
     """The key from the two sides' descriptions (``imap://host:port``, ``maildir:PATH``):
     the one-shot ``migrate`` and the batch service give the same user the same key."""
     root = f"#{row.user_root}" if row.user_root else ""
-    return f"{source}/{row.user_name}{root} -> {target}/{row.email_address}"
+    known_as = f"={row.target_user_name}" if row.target_user_name else ""
+    return f"{source}/{row.user_name}{root} -> {target}/{row.email_address}{known_as}"
 
 
 async def open_source(source: SourceSpec, row: MigrationUserRow) -> SourceMailbox:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from mailferry.state.listing_queries import StatusWhere, UserTally, batch_was_started
-from mailferry.state.migration_records import Batch, Endpoint, MigrationUser
+from mailferry.state.migration_records import Batch, BatchOptions, Endpoint, MigrationUser
 from mailferry.values.results import SkippedItem
 from mailferry.values.statuses import UserStatus
 
@@ -87,6 +87,8 @@ class UserStatisticsSource(Protocol):
     @property
     def total_items_in_source(self) -> int: ...
     @property
+    def estimated_total_bytes(self) -> int | None: ...
+    @property
     def synced_item_count(self) -> int: ...
     @property
     def skipped_item_count(self) -> int: ...
@@ -122,17 +124,22 @@ USER_STATISTICS_FIELDS: tuple[str, ...] = (
     "BatchId",
     "Status",
     "Error",
+    "ErrorSummary",
     "TotalItemsInSourceMailboxCount",
+    "EstimatedTotalTransferSize",
+    "EstimatedTotalTransferCount",
     "SyncedItemCount",
     "SkippedItemCount",
     "SkippedItems",
     "BytesTransferred",
+    "BytesTransferredPerMinute",
+    "SyncedItemsPerMinute",
     "PercentageComplete",
     "TotalQueuedDuration",
     "TotalInProgressDuration",
     "TotalSyncedDuration",
     "TotalStalledDuration",
-    "LastSuccessfulSyncTime",
+    "LastSuccessfulSyncTimestamp",
 )
 """The keys of ``user_statistics_properties``, in order (the report's CSV columns)."""
 
@@ -177,7 +184,9 @@ def timespan(value: dt.timedelta | float | None) -> str | None:
 _TWO_DIGITS = [f"{n:02d}" for n in range(60)]  # a report formats 300,000 of these
 
 
-def endpoint_properties(e: Endpoint) -> dict[str, Any]:
+def endpoint_properties(e: Endpoint, active: tuple[int, int] = (0, 0)) -> dict[str, Any]:
+    """Get-MigrationEndpoint's view; ``active``: the syncs running through it now
+    (initial or final, incremental)."""
     return {
         "Identity": e.name,
         "Name": e.name,
@@ -188,8 +197,26 @@ def endpoint_properties(e: Endpoint) -> dict[str, Any]:
         "Authentication": e.authentication,
         "MaxConcurrentMigrations": e.max_concurrent_migrations,
         "MaxConcurrentIncrementalSyncs": e.max_concurrent_incremental_syncs,
+        "ActiveMigrationCount": active[0],
+        "ActiveIncrementalSyncCount": active[1],
         "AcceptUntrustedCertificates": e.accept_untrusted_certificates,
         "CreationDateTime": iso_utc(e.created_at),
+    }
+
+
+def batch_option_properties(o: BatchOptions) -> dict[str, Any]:
+    """A batch's options as New-MigrationBatch names them (None: the service's default)."""
+    interval = None if o.report_interval_hours is None else o.report_interval_hours * 3600
+    return {
+        "AutoComplete": o.auto_complete,
+        "ReportInterval": timespan(interval),
+        "SkipReports": o.skip_reports,
+        "TimeZone": o.time_zone,
+        "MaxMessageSize": o.max_message_size,
+        "ItemLimit": o.max_items,
+        "IncludeDeleted": o.include_deleted,
+        "PropagateDeletions": o.propagate_deletions,
+        "SkippedItemsApprovedDateTime": o.skipped_items_approved_at,
     }
 
 
@@ -215,7 +242,11 @@ def batch_tally_properties(b: Batch, tally: UserTally, now: dt.datetime) -> dict
         "MigrationType": "IMAP",
         "SourceEndpoint": b.source_endpoint,
         "Target": b.target.display(),
+        "SourceKind": b.target.source_kind,
+        "GmailLabels": b.target.gmail_labels,
+        "Locale": b.target.locale,
         "ContentFilter": b.content_filter,
+        **batch_option_properties(b.options),
         "TotalCount": total,
         "ActiveCount": _count(shown, ACTIVE_USER),
         "StoppedCount": shown.get(U.STOPPED, 0),
@@ -251,6 +282,7 @@ def user_properties(u: MigrationUser, *, batch_started: bool = True) -> dict[str
         "StatusSummary": STATUS_SUMMARY[status],
         "UserName": u.user_name,
         "UserRoot": u.user_root,
+        "TargetUserName": u.target_user_name,
         "Error": u.error,
         "ItemsSynced": u.synced_item_count,
         "ItemsSkipped": u.skipped_item_count,
@@ -281,20 +313,26 @@ def user_statistics_values(
 ) -> tuple[Any, ...]:
     """``user_statistics_properties``' values in ``USER_STATISTICS_FIELDS``' order, with
     ``skipped_items`` as SkippedItems (a report's CSV row: 50,000 of them, no dicts)."""
+    working = _in_progress_seconds(u, now)
     return (
         u.email_address,
         u.email_address,
         u.batch,
         shown_status(u.status, batch_started).value,
         u.error,
+        error_summary(u.error),
+        u.total_items_in_source,
+        u.estimated_total_bytes,
         u.total_items_in_source,
         u.synced_item_count,
         u.skipped_item_count,
         skipped_items,
         u.bytes_transferred,
+        per_minute(u.bytes_transferred, working),
+        per_minute(u.synced_item_count, working),
         u.percentage_complete,
         timespan(_queued_seconds(u, now)),
-        timespan(_in_progress_seconds(u, now)),
+        timespan(working),
         timespan(_synced_seconds(u, now)),
         timespan(_stalled_seconds(u, now)),
         iso_utc(u.last_successful_sync_at),
@@ -325,6 +363,23 @@ def _count(shown: dict[UserStatus, int], statuses: frozenset[UserStatus]) -> int
 def _queued_seconds(u: UserStatisticsSource, now: dt.datetime) -> float:
     running = u.queued_since if u.status == U.QUEUED else None
     return u.queued_seconds + _elapsed(running, now)
+
+
+SUMMARY_LENGTH = 120
+
+
+def error_summary(error: str | None) -> str | None:
+    """ErrorSummary: the error's first clause, at most ``SUMMARY_LENGTH`` characters."""
+    if not error:
+        return None
+    first = error.splitlines()[0].split("; ")[0].strip()
+    return first if len(first) <= SUMMARY_LENGTH else first[: SUMMARY_LENGTH - 1] + "…"
+
+
+def per_minute(amount: int, seconds: float) -> int:
+    """A rate over the time spent syncing (0 before any): BytesTransferredPerMinute,
+    SyncedItemsPerMinute (ours: Exchange shows no item rate)."""
+    return int(amount * 60 / seconds) if seconds >= 1 else 0
 
 
 def _in_progress_seconds(u: UserStatisticsSource, now: dt.datetime) -> float:

@@ -77,6 +77,7 @@ class UserStatisticsRow(NamedTuple):
     synced_item_count: int
     skipped_item_count: int
     bytes_transferred: int
+    estimated_total_bytes: int | None
     percentage_complete: int
     queued_seconds: float
     in_progress_seconds: float
@@ -137,12 +138,52 @@ def percentage_column() -> ColumnElement[int]:
     )
 
 
+class UserTotals(NamedTuple):
+    """Items and bytes copied and skipped, summed over every migration user."""
+
+    synced_items: int
+    skipped_items: int
+    bytes_transferred: int
+
+
 class ListingQueries(StateStore):
     def user_tallies(self, batch_ids: Collection[int] | None = None) -> dict[int, UserTally]:
         """Each batch's tally (all batches with users when ``batch_ids`` is None): one
         aggregate query. A batch without users is absent (its tally is ``UserTally()``)."""
         with self._read("user_tallies") as connection:
             return _tallies(connection, batch_ids)
+
+    def user_totals(self) -> UserTotals:
+        """Get-MigrationStatistics' sums: one aggregate over every user."""
+        sums = [func.coalesce(func.sum(c), 0) for c in
+                (U.synced_item_count, U.skipped_item_count, U.bytes_transferred)]  # fmt: skip
+        with self._read("user_totals") as connection:
+            row = connection.execute(select(*sums)).one()
+        return UserTotals(int(row[0]), int(row[1]), int(row[2]))
+
+    def active_syncs_by_endpoint(self) -> dict[int, tuple[int, int]]:
+        """Source endpoint id -> (initial or final syncs running, incremental syncs
+        running): Get-MigrationEndpoint's ActiveMigrationCount and
+        ActiveIncrementalSyncCount. One aggregate over the users by status (indexed)."""
+        initial = (UserStatus.VALIDATING, UserStatus.SYNCING, UserStatus.COMPLETING)
+        running = [s.value for s in (*initial, UserStatus.INCREMENTAL_SYNCING)]
+        endpoint = batches.c.source_endpoint_id
+        query = (
+            select(endpoint, U.status, func.count())
+            .select_from(migration_users.join(batches, batches.c.id == U.batch_id))
+            .where(U.status.in_(running))
+            .group_by(endpoint, U.status)
+        )
+        found: dict[int, tuple[int, int]] = {}
+        with self._read("active_syncs_by_endpoint") as connection:
+            for endpoint_id, status, count in connection.execute(query):
+                first, incremental = found.get(endpoint_id, (0, 0))
+                if status == UserStatus.INCREMENTAL_SYNCING.value:
+                    incremental += count
+                else:
+                    first += count
+                found[endpoint_id] = (first, incremental)
+        return found
 
     def listed_users(
         self,
@@ -320,7 +361,7 @@ def live_claims_by_owner(
 
 _STATISTICS_COLUMNS: tuple[Any, ...] = (
     U.id, U.email_address, batches.c.name, U.status, U.error, U.total_items_in_source,
-    U.synced_item_count, U.skipped_item_count, U.bytes_transferred,
+    U.synced_item_count, U.skipped_item_count, U.bytes_transferred, U.estimated_total_bytes,
 )  # fmt: skip
 _STATISTICS_SECONDS = (U.queued_seconds, U.in_progress_seconds, U.synced_seconds, U.stalled_seconds)
 _STATISTICS_TIMES = (

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-HEAD = "0006_api_tokens"
+HEAD = "0011_batch_options"
 """The newest revision. Checked against the scripts by a test; lets an up-to-date
 database open without importing Alembic (a CLI command starts noticeably faster)."""
 _PG_LOCK_KEY = 0x6D61696C66657272  # "mailferr": one lock for all mailferry migrations

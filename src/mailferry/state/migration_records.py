@@ -44,6 +44,8 @@ class TargetSettings:
     ``oauth_provider``: an xoauth2 login's renewing provider (``entra`` | ``google`` |
     ``refresh-token``, its settings in the vault; None: one fixed token);
     ``user_format``: the target user name of each row (``stores.logins.UserFormat``).
+    ``source_kind`` / ``gmail_labels``: how a Gmail source's labels become the target's
+    folders (``values.sync_options.SyncOptions``, ``docs/targets/gmail.md``).
     """
 
     kind: str
@@ -61,6 +63,9 @@ class TargetSettings:
     preset: str | None = None  # engine.target_presets (e.g. m365)
     max_bytes_per_second: int | None = None  # per target mailbox (stores.bandwidth)
     endpoint_max_bytes_per_second: int | None = None  # all the endpoint's mailboxes
+    source_kind: str = "auto"
+    gmail_labels: str = "one-folder"
+    locale: str | None = None  # -Locale: special folder names (engine/target_locales.py)
 
     def describe(self) -> str:
         """Part of every mailbox key: never change it (keys of running migrations)."""
@@ -90,6 +95,30 @@ class TargetSettings:
 
 
 @dataclass(frozen=True)
+class BatchOptions:
+    """New-/Set-MigrationBatch's settings beyond the schedule (revision 0011, JSON).
+
+    ``max_message_size`` / ``max_items`` (None: the service's defaults, 35 MB and
+    500,000), ``include_deleted``, ``propagate_deletions``: as one-shot ``migrate``'s.
+    ``auto_complete``: complete the batch once its initial sync is done (Exchange's
+    -AutoComplete). ``report_interval_hours``: how often its report is mailed (None: the
+    service's); ``skip_reports``: never. ``time_zone``: the IANA zone its StartAfter /
+    CompleteAfter were given in (shown; the times are kept in UTC).
+    ``skipped_items_approved_at``: when -ApproveSkippedItems was given (ISO time).
+    """
+
+    max_message_size: int | None = None
+    max_items: int | None = None
+    include_deleted: bool = False
+    propagate_deletions: bool = False
+    auto_complete: bool = False
+    report_interval_hours: float | None = None
+    skip_reports: bool = False
+    time_zone: str | None = None
+    skipped_items_approved_at: str | None = None
+
+
+@dataclass(frozen=True)
 class Batch:
     id: int
     name: str
@@ -113,6 +142,7 @@ class Batch:
     error: str | None
     content_filter: str | None = None  # -ContentFilter as given (a Received window)
     target_secret: bytes | None = field(default=None, repr=False)
+    options: BatchOptions = field(default_factory=BatchOptions)
 
 
 @dataclass(frozen=True)
@@ -152,6 +182,8 @@ class MigrationUser:
     stalled_seconds: float = 0.0
     synced_since: dt.datetime | None = None
     stalled_since: dt.datetime | None = None
+    target_user_name: str | None = None  # the CSV's TargetUserName (revision 0007)
+    estimated_total_bytes: int | None = None  # the source's bytes in scope (revision 0011)
     password_secret: bytes = field(default=b"", repr=False)
 
     @property

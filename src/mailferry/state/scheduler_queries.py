@@ -162,7 +162,7 @@ class SchedulerQueries(StateStore):
         return UserSummary(statuses, bool(claimed))
 
     def last_successful_sync(self, batch_id: int) -> dt.datetime | None:
-        """The latest LastSuccessfulSyncTime of the batch's users (when it settles)."""
+        """The latest LastSuccessfulSyncTimestamp of the batch's users (when it settles)."""
         with self._read("last_successful_sync") as connection:
             found: dt.datetime | None = connection.execute(
                 sql.LAST_SYNC, {"batch": batch_id}

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.types import TypeDecorator
 
 UTC = dt.UTC
@@ -209,10 +210,21 @@ batches = Table(
     Column("last_report_at", UtcDateTime),
     Column("error", Text),
     Column("content_filter", Text),  # revision 0004: -ContentFilter as given
+    # revision 0010: the clean-up's clocks (service/batches/cleanup.py): when an
+    # administrator last acted on the batch, when settle_batch last moved its status
+    # (Stopped, Failed, Completed are entered only there), when the clean-up last
+    # refused to remove it (the MX-switch guard)
+    Column("last_admin_activity_at", UtcDateTime),
+    Column("settled_at", UtcDateTime),
+    Column("cleanup_refused_at", UtcDateTime),
+    Column("options", Text),  # revision 0011: BatchOptions as JSON (NULL: the defaults)
     UniqueConstraint("name_key"),
     # revision 0005: batches by status and StartAfter / CompleteAfter (the scheduler)
     Index("ix_batches_status_start_after", "status", "start_after"),
     Index("ix_batches_status_complete_after", "status", "complete_after"),
+    # revision 0010: batches by status and the clean-up's clocks
+    Index("ix_batches_status_last_admin_activity_at", "status", "last_admin_activity_at"),
+    Index("ix_batches_status_settled_at", "status", "settled_at"),
     sqlite_autoincrement=True,
 )
 
@@ -252,6 +264,8 @@ migration_users = Table(
     Column("stalled_seconds", Float, nullable=False, server_default="0"),
     Column("synced_since", UtcDateTime),
     Column("stalled_since", UtcDateTime),
+    Column("target_user_name", Text),  # revision 0007: the CSV's TargetUserName
+    Column("estimated_total_bytes", BigInteger),  # revision 0011
     UniqueConstraint("email_key"),
     Index("ix_migration_users_batch_id", "batch_id"),
     Index("ix_migration_users_status", "status"),
@@ -309,5 +323,41 @@ api_tokens = Table(
     Column("revoked_at", UtcDateTime),
     UniqueConstraint("name_key"),
     UniqueConstraint("lookup_id"),
+    sqlite_autoincrement=True,
+)
+
+# revision 0008: the web console's administrators (state/admin_rows.py)
+console_admins = Table(
+    "console_admins",
+    metadata,
+    _id_column(),
+    Column("name", Text, nullable=False),
+    Column("name_key", Text, nullable=False),  # casefolded
+    Column("password_hash", Text, nullable=False),  # scrypt$n$r$p$salt$hash (service/admins)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_signin_at", UtcDateTime),
+    UniqueConstraint("name_key"),
+    sqlite_autoincrement=True,
+)
+
+
+# revision 0009: procrastinate's job queue (PostgreSQL only, in a schema of its own:
+# state/job_queue.py), also when a new database is created from this metadata.
+def _create_job_queue(_target: MetaData, connection: Any, **_kw: Any) -> None:
+    from mailferry.state.job_queue import create_job_queue
+
+    create_job_queue(connection)
+
+
+sqlalchemy_event.listen(metadata, "after_create", _create_job_queue)
+
+
+# revision 0011: Set-MigrationConfig's values, one row of JSON (service/config.py)
+service_config = Table(
+    "service_config",
+    metadata,
+    _id_column(),
+    Column("settings", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
     sqlite_autoincrement=True,
 )

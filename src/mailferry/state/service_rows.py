@@ -11,6 +11,7 @@ from sqlalchemy import Select, select
 
 from mailferry.state.migration_records import (
     Batch,
+    BatchOptions,
     Endpoint,
     Event,
     MigrationUser,
@@ -65,6 +66,7 @@ def batch_record(row: Any) -> Batch:
         error=values["error"],
         content_filter=values["content_filter"],
         target_secret=values["target_secret"],
+        options=BatchOptions(**json.loads(values["options"] or "{}")),
     )
 
 
@@ -74,7 +76,7 @@ def batch_values(changes: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in changes.items():
         if name in _BATCH_JSON:
             value = json.dumps(list(value))
-        elif name == "target":
+        elif name in ("target", "options"):
             value = json.dumps(asdict(value))
         elif name == "status":
             value = BatchStatus(value).value

@@ -25,6 +25,9 @@ from sqlalchemy import (
     update,
 )
 
+from mailferry.state.admin_rows import AdminRows
+from mailferry.state.cleanup_queries import CleanupQueries
+from mailferry.state.config_rows import ConfigRows
 from mailferry.state.event_queries import EventQueries
 from mailferry.state.listing_queries import ListingQueries
 from mailferry.state.migration_records import Batch, Endpoint, Event
@@ -61,7 +64,16 @@ def name_key(name: str) -> str:
     return name.casefold()
 
 
-class ServiceStore(UserRows, ListingQueries, EventQueries, SchedulerQueries, TokenRows):
+class ServiceStore(
+    UserRows,
+    ListingQueries,
+    EventQueries,
+    SchedulerQueries,
+    TokenRows,
+    AdminRows,
+    CleanupQueries,
+    ConfigRows,
+):
     # -- endpoints ------------------------------------------------------------------
 
     def add_endpoint(self, values: Mapping[str, Any]) -> Endpoint:
@@ -221,10 +233,15 @@ class ServiceStore(UserRows, ListingQueries, EventQueries, SchedulerQueries, Tok
         batch_id: int | None = None,
         kinds: Collection[str] | None = None,
         user_id: int | None = None,
+        of_users: bool = True,
     ) -> list[Event]:
+        """The events, oldest first; ``of_users=False``: only those of no user (a batch's
+        own, for Get-MigrationBatch -IncludeReport)."""
         query = select(events).order_by(events.c.id)
         if batch_id is not None:
             query = query.where(events.c.batch_id == batch_id)
+        if not of_users:
+            query = query.where(events.c.user_id.is_(None))
         if user_id is not None:
             query = query.where(events.c.user_id == user_id)
         if kinds is not None:

@@ -32,6 +32,7 @@ class AuthMethod(StrEnum):
 
     BASIC = "Basic"
     PLAIN = "Plain"
+    NTLM = "Ntlm"
     XOAUTH2 = "XOAuth2"
 
     @classmethod

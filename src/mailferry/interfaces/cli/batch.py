@@ -19,16 +19,26 @@ from mailferry.app.files import read_csv
 from mailferry.app.targets import TARGET_LOGINS
 from mailferry.errors import NotFound
 from mailferry.interfaces.cli.app_context import app_command, db_option
-from mailferry.interfaces.cli.oauth_options import oauth_fields, oauth_options
+from mailferry.interfaces.cli.batch_option_options import batch_option_fields, batch_option_options
+from mailferry.interfaces.cli.gmail_options import gmail_options
+from mailferry.interfaces.cli.oauth_options import (
+    oauth_fields,
+    oauth_options,
+    oauth_setting_values,
+)
 from mailferry.interfaces.cli.record_options import (
     BATCH_COLUMNS,
-    UTC_DATETIME,
+    WALL_CLOCK_TIME,
     RecordFormat,
     record_options,
     split_or_none,
     split_values,
 )
-from mailferry.interfaces.cli.target_limit_options import target_limit_fields, target_limit_options
+from mailferry.interfaces.cli.target_limit_options import (
+    target_change_options,
+    target_limit_fields,
+    target_limit_options,
+)
 from mailferry.interfaces.cli.words import EXIT_FAILED
 from mailferry.values.connection import Security
 from mailferry.values.statuses import BatchStatus
@@ -38,6 +48,7 @@ STATUS = click.Choice([s.value for s in BatchStatus], case_sensitive=False)
 SECURITY = click.Choice([s.value for s in Security], case_sensitive=False)
 WAIT_HELP = "Run the batch here until it settles (default: when no `mailferry serve` runs)."
 
+TIME_HELP = "2026-12-15T18:00 or 12/15/2026 6:00 PM; in --time-zone, else UTC."
 CONTENT_FILTER_HELP = "Only mail received in a window, e.g. \"Received -gt '2020-08-23'\"."
 wait_option = click.option("--wait/--no-wait", default=None, help=WAIT_HELP)
 
@@ -73,16 +84,21 @@ def batch() -> None:
 @click.option("--exclude-folders", multiple=True, help="Folder names (repeat, or comma lists).")
 @click.option("--include-folders", multiple=True, help="Only these folders (and below).")
 @click.option("--auto-start", is_flag=True, help="Start the batch once it is created.")
-@click.option("--start-after", type=UTC_DATETIME, help="ISO time; UTC unless a zone is given.")
-@click.option("--complete-after", type=UTC_DATETIME, help="ISO time; UTC unless a zone is given.")
+@click.option("--start-after", type=WALL_CLOCK_TIME, help=TIME_HELP)
+@click.option("--complete-after", type=WALL_CLOCK_TIME, help=TIME_HELP)
 @click.option("--notification-emails", multiple=True, help="Addresses that receive reports.")
-@click.option("--allow-unknown-columns", is_flag=True)
+@click.option(
+    "--allow-unknown-columns", is_flag=True, help="Accept columns mailferry does not know."
+)
 @click.option("--content-filter", help=CONTENT_FILTER_HELP)
+@gmail_options
+@batch_option_options(changes=False)
 @wait_option
 @record_options
 @app_command
 def new(
     app: Mailferry,
+    /,
     name: str,
     source_endpoint: str,
     csv_path: Path,
@@ -108,8 +124,11 @@ def new(
     notification_emails: tuple[str, ...],
     allow_unknown_columns: bool,
     content_filter: str | None,
+    source_kind: str,
+    gmail_labels: str,
     wait: bool | None,
     output: RecordFormat,
+    **batch_options: Any,
 ) -> None:
     """Create a batch from a CSV of users (and start it with --auto-start)."""
     if target is None and (target_login or target_user or target_security or target_csv):
@@ -148,6 +167,9 @@ def new(
         notification_emails=split_values(notification_emails),
         allow_unknown_columns=allow_unknown_columns,
         content_filter=content_filter,
+        source_kind=source_kind,
+        gmail_labels=gmail_labels,
+        **batch_option_fields(batch_options),
     )
     created = app.new_batch(request)
     ran_here = auto_start and _carry_out(app, created, wait, starting=True)
@@ -163,6 +185,11 @@ def read_secret(path: Path) -> str:
 @click.argument("name", required=False)
 @click.option("--status", type=STATUS, help="Only batches with this status.")
 @click.option("--endpoint", help="Only batches using this source endpoint.")
+@click.option("--result-size", type=click.IntRange(min=1), help="At most this many.")
+@click.option("--include-report", is_flag=True, help="Add the batch's timeline (Report).")
+@click.option(
+    "--diagnostic-info", is_flag=True, help="Add DiagnosticInfo (stored status, jobs, options)."
+)
 @record_options
 @app_command
 def get(
@@ -170,13 +197,18 @@ def get(
     name: str | None,
     status: str | None,
     endpoint: str | None,
+    result_size: int | None,
+    include_report: bool,
+    diagnostic_info: bool,
     output: RecordFormat,
 ) -> None:
     """Show one batch, or all of them."""
     if name is None:
-        found = app.get_batches(status=status, endpoint=endpoint)
+        if include_report or diagnostic_info:
+            raise click.UsageError("--include-report and --diagnostic-info need a batch name")
+        found = app.get_batches(status=status, endpoint=endpoint)[:result_size]
     else:
-        one = app.get_batch(name)
+        one = app.get_batch(name, include_report=include_report, diagnostic=diagnostic_info)
         found = [one] if status is None or one["Status"].lower() == status.lower() else []
     output.emit(found, single=name is not None, table_columns=BATCH_COLUMNS)
 
@@ -254,7 +286,9 @@ def sync_now(app: Mailferry, name: str, wait: bool | None, output: RecordFormat)
 @batch.command("add-users")
 @click.argument("name")
 @click.option("--csv", "csv_path", required=True, type=FILE)
-@click.option("--allow-unknown-columns", is_flag=True)
+@click.option(
+    "--allow-unknown-columns", is_flag=True, help="Accept columns mailferry does not know."
+)
 @record_options
 @app_command
 def add_users(
@@ -274,16 +308,19 @@ def add_users(
 
 @batch.command("set")
 @click.argument("name")
-@click.option("--start-after", type=UTC_DATETIME)
-@click.option("--complete-after", type=UTC_DATETIME)
-@click.option("--notification-emails", multiple=True)
-@click.option("--exclude-folders", multiple=True)
-@click.option("--include-folders", multiple=True)
+@click.option("--start-after", type=WALL_CLOCK_TIME, help=TIME_HELP)
+@click.option("--complete-after", type=WALL_CLOCK_TIME, help=TIME_HELP)
+@click.option("--notification-emails", multiple=True, help="Addresses that receive reports.")
+@click.option("--exclude-folders", multiple=True, help="Folder names (repeat, or comma lists).")
+@click.option("--include-folders", multiple=True, help="Only these folders (and below).")
 @click.option("--content-filter", help=CONTENT_FILTER_HELP + ' "" removes it.')
+@target_change_options
+@batch_option_options(changes=True)
 @record_options
 @app_command
 def set_(
     app: Mailferry,
+    /,
     name: str,
     start_after: dt.datetime | None,
     complete_after: dt.datetime | None,
@@ -291,10 +328,28 @@ def set_(
     exclude_folders: tuple[str, ...],
     include_folders: tuple[str, ...],
     content_filter: str | None,
+    target_preset: str | None,
+    max_bytes_per_second: int | None,
+    endpoint_max_bytes_per_second: int | None,
+    oauth_setting: tuple[str, ...],
+    oauth_settings_file: Path | None,
     output: RecordFormat,
+    **batch_options: Any,
 ) -> None:
     """Change a batch's times, notification addresses, folder or content filters
-    (a broader content filter takes effect at each user's next sync: SyncNow)."""
+    (a broader content filter takes effect at each user's next sync: SyncNow), its
+    target's preset and caps, or its OAuth2 settings (e.g. the refresh tokens of users
+    added with add-users). Jobs that start from now on use them."""
+    target = None
+    oauth = oauth_setting_values(oauth_setting, oauth_settings_file)
+    limits = (target_preset, max_bytes_per_second, endpoint_max_bytes_per_second)
+    if oauth or any(value is not None for value in limits):
+        target = TargetRequest(
+            preset=None if target_preset is None else target_preset.lower(),
+            max_bytes_per_second=max_bytes_per_second,
+            endpoint_max_bytes_per_second=endpoint_max_bytes_per_second,
+            oauth_settings=oauth or None,
+        )
     changes = BatchChanges(
         start_after=start_after,
         complete_after=complete_after,
@@ -302,6 +357,8 @@ def set_(
         exclude_folders=split_or_none(exclude_folders),
         include_folders=split_or_none(include_folders),
         content_filter=content_filter,
+        target=target,
+        **batch_option_fields(batch_options),
     )
     changed = app.set_batch(name, changes)
     _print_batch(app, changed["Identity"], output)

@@ -19,6 +19,7 @@ from mailferry.interfaces.cli.cmdlet_parse import (
     Param,
     parse_call,
 )
+from mailferry.interfaces.cli.config import OPTIONS as CONFIG_OPTIONS
 
 Translator = Callable[[Call, bool], list[str]]
 
@@ -97,28 +98,35 @@ def _get_endpoint(call: Call, piped: bool) -> list[str]:
     return _default(CMDLETS["get-migrationendpoint"], call, piped)
 
 
-def _result_size(call: Call) -> None:
+def _result_size(call: Call) -> list[str]:
+    """``-ResultSize N`` (at most N records) or ``Unlimited`` (every match, also what
+    mailferry lists when it is not given; Exchange's default is 1000)."""
     size = call.text("ResultSize")
-    if size is not None and size.lower() != "unlimited":
+    if size is None or size.lower() == "unlimited":
+        return []
+    if not size.isdigit() or int(size) < 1:
         raise CmdletUsageError(
-            call.cmdlet, "-ResultSize: only Unlimited is supported (every match is listed)"
+            call.cmdlet, f"-ResultSize {size!r}: give a number of at least 1, or Unlimited"
         )
+    return ["--result-size", str(int(size))]
 
 
 def _get_batch(call: Call, piped: bool) -> list[str]:
-    _result_size(call)
-    return _default(CMDLETS["get-migrationbatch"], call, piped)
+    """``-DiagnosticInfo <text>`` (Exchange's values: showtimeline, verbose…) asks for
+    mailferry's one DiagnosticInfo, whatever the text."""
+    extra = ["--diagnostic-info"] if call.text("DiagnosticInfo") is not None else []
+    return _default(CMDLETS["get-migrationbatch"], call, piped) + _result_size(call) + extra
 
 
 def _get_user(call: Call, piped: bool) -> list[str]:
-    _result_size(call)
+    size = _result_size(call)
     email = call.text("EmailAddress")
     if email is not None:
         if call.text("Identity") is not None:
             raise CmdletUsageError(call.cmdlet, "give -Identity or -EmailAddress, not both")
         values = {("Identity" if k == "EmailAddress" else k): v for k, v in call.values.items()}
         call = Call(call.cmdlet, values)
-    return _default(CMDLETS["get-migrationuser"], call, piped)
+    return _default(CMDLETS["get-migrationuser"], call, piped) + size
 
 
 def _set_batch(call: Call, piped: bool) -> list[str]:
@@ -174,6 +182,11 @@ _BATCH_SETTINGS = (
     Param("ExcludeFolders", Kind.LIST, option="--exclude-folders"),
     Param("IncludeFolders", Kind.LIST, option="--include-folders"),
     Param("ContentFilter", option="--content-filter"),
+    Param("TimeZone", option="--time-zone"),
+    Param("Locale", option="--locale"),
+    Param("ReportInterval", option="--report-interval"),
+    Param("AutoComplete", Kind.SWITCH, option="--auto-complete"),
+    Param("SkipReports", Kind.SWITCH, option="--skip-reports"),
 )
 _CSV = Param("CSVData", Kind.CSV, option="--csv")
 _UNKNOWN_COLUMNS = Param("AllowUnknownColumnsInCsv", Kind.BOOL, option="--allow-unknown-columns")
@@ -187,6 +200,8 @@ SET_BATCH_PARAMS = (
     _CSV,
     _UNKNOWN_COLUMNS,
     *_BATCH_SETTINGS,
+    Param("ApproveSkippedItems", Kind.SWITCH, option="--approve-skipped-items"),
+    Param("Update", Kind.SWITCH, option="--update"),
 )
 
 
@@ -198,6 +213,7 @@ def _action(noun: str, verb: str, *extra: Param) -> Cmdlet:
         (IDENTITY, *extra),
         positional="Identity",
         required=("Identity",),
+        records=True,  # the record it acted on goes down a pipe as a JSON line
     )
 
 
@@ -251,7 +267,8 @@ _ALL = (
     Cmdlet(
         "Get-MigrationBatch", ("batch", "get"),
         (IDENTITY, Param("Status", option="--status"), Param("Endpoint", option="--endpoint"),
-         _RESULT_SIZE),
+         _RESULT_SIZE, Param("IncludeReport", Kind.SWITCH, option="--include-report"),
+         Param("DiagnosticInfo")),
         positional="Identity", records=True, special=_get_batch,
     ),
     _batch_action("start"),
@@ -265,7 +282,8 @@ _ALL = (
     Cmdlet(
         "Get-MigrationUser", ("user", "get"),
         (IDENTITY, Param("EmailAddress"), Param("BatchId", option="--batch"),
-         Param("Status", option="--status"), _RESULT_SIZE),
+         Param("Status", option="--status"), Param("StatusSummary", option="--status-summary"),
+         _RESULT_SIZE),
         positional="Identity", records=True, special=_get_user,
     ),
     Cmdlet(
@@ -282,6 +300,13 @@ _ALL = (
     _user_action("stop"),
     _user_action("start"),
     _user_action("remove", _FORCE),
+    Cmdlet("Get-MigrationStatistics", ("statistics",), (), records=True),
+    Cmdlet("Get-MigrationConfig", ("config", "get"), (), records=True),
+    Cmdlet(
+        "Set-MigrationConfig", ("config", "set"),
+        tuple(Param(name, option=flag) for name, (flag, _kind, _text) in CONFIG_OPTIONS.items()),
+        records=True,
+    ),
 )  # fmt: skip
 
 CMDLETS: dict[str, Cmdlet] = {cmdlet.name.lower(): cmdlet for cmdlet in _ALL}

@@ -28,13 +28,29 @@ def endpoint() -> None:
 @click.option("--name", required=True, help="Unique name of the endpoint.")
 @click.option("--remote-server", required=True, help="Host name or address of the source.")
 @click.option("--port", type=int, help="Default: 993 for Ssl, else 143.")
-@click.option("--security", type=SECURITY, default="Ssl", show_default=True)
-@click.option("--authentication", type=AUTHENTICATION, default="Basic", show_default=True)
+@click.option(
+    "--security",
+    type=SECURITY,
+    default="Ssl",
+    show_default=True,
+    help="Ssl (implicit TLS), Tls (STARTTLS) or None.",
+)
+@click.option(
+    "--authentication",
+    type=AUTHENTICATION,
+    default="Basic",
+    show_default=True,
+    help="How the users log in on the source (Basic: LOGIN/PLAIN).",
+)
 @click.option("--max-concurrent-migrations", type=int, help="1-100, default 20.")
 @click.option(
     "--max-concurrent-incremental-syncs", type=int, help="Default 10; not above the above."
 )
-@click.option("--accept-untrusted-certificates", is_flag=True)
+@click.option(
+    "--accept-untrusted-certificates",
+    is_flag=True,
+    help="Accept a certificate no trusted CA signed (a self-signed server).",
+)
 @click.option("--skip-verification", is_flag=True, help="Don't check that the server answers.")
 @click.option("--ca-file", type=CA_FILE, help="An extra CA the server's certificate chains to.")
 @record_options
@@ -72,13 +88,21 @@ def get(app: Mailferry, name: str | None, output: RecordFormat) -> None:
 
 @endpoint.command("set")
 @click.argument("name")
-@click.option("--remote-server")
-@click.option("--port", type=int)
-@click.option("--security", type=SECURITY)
-@click.option("--authentication", type=AUTHENTICATION)
-@click.option("--max-concurrent-migrations", type=int)
-@click.option("--max-concurrent-incremental-syncs", type=int)
-@click.option("--accept-untrusted-certificates/--no-accept-untrusted-certificates", default=None)
+@click.option("--remote-server", help="Host name or address of the source.")
+@click.option("--port", type=int, help="The source's IMAP port.")
+@click.option("--security", type=SECURITY, help="Ssl, Tls (STARTTLS) or None.")
+@click.option("--authentication", type=AUTHENTICATION, help="How the users log in.")
+@click.option("--max-concurrent-migrations", type=int, help="Initial syncs at once (1-100).")
+@click.option(
+    "--max-concurrent-incremental-syncs",
+    type=int,
+    help="Incremental syncs at once (not above --max-concurrent-migrations).",
+)
+@click.option(
+    "--accept-untrusted-certificates/--no-accept-untrusted-certificates",
+    default=None,
+    help="Accept a certificate no trusted CA signed, or stop accepting it.",
+)
 @click.option("--skip-verification", is_flag=True, help="Don't check a changed server.")
 @click.option("--ca-file", type=CA_FILE)
 @record_options

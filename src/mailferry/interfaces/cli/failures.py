@@ -15,13 +15,14 @@ from typing import NoReturn
 import click
 
 from mailferry.errors import MailferryError
+from mailferry.interfaces.cli.cmdlet_words import spoken
 from mailferry.interfaces.cli.safe_text import printable_lines
 from mailferry.interfaces.cli.words import ERROR_PREFIX, describe, exit_code
 
 
 def error_line(text: str) -> None:
     """``error: text`` on stderr (control characters shown escaped)."""
-    click.echo(f"{ERROR_PREFIX}{printable_lines(text)}", err=True)
+    click.echo(f"{ERROR_PREFIX}{printable_lines(spoken(text))}", err=True)
 
 
 def fail(error: MailferryError) -> NoReturn:

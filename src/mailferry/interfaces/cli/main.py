@@ -9,7 +9,13 @@ import sys
 import click
 
 from mailferry import __version__
-from mailferry.interfaces.cli.cmdlets import translate_cmdlet
+from mailferry.interfaces.cli.cmdlet_pipeline import (
+    per_identity,
+    piped_identities,
+    wants_piped_identity,
+)
+from mailferry.interfaces.cli.cmdlet_words import speaking_as, spoken
+from mailferry.interfaces.cli.cmdlets import CMDLETS, translate_cmdlet
 
 COMMANDS = {
     "test-server": "mailferry.interfaces.cli.test_server:test_server",
@@ -19,9 +25,15 @@ COMMANDS = {
     "batch": "mailferry.interfaces.cli.batch:batch",
     "user": "mailferry.interfaces.cli.user:user",
     "mx": "mailferry.interfaces.cli.mx:mx",
+    "statistics": "mailferry.interfaces.cli.statistics:statistics",
+    "config": "mailferry.interfaces.cli.config:config",
     "serve": "mailferry.interfaces.cli.serve:serve",
     "api": "mailferry.interfaces.cli.api:api",
     "token": "mailferry.interfaces.cli.token:token",
+    "worker": "mailferry.interfaces.cli.worker:worker",
+    "workers": "mailferry.interfaces.cli.worker:workers",
+    "db": "mailferry.interfaces.cli.worker:db",
+    "admin": "mailferry.interfaces.cli.admin:admin",
 }
 """Each subcommand's module, imported only when that command runs (or for --help):
 a command then starts without loading the engine, Rich's progress views and the rest."""
@@ -51,17 +63,45 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point (Exchange cmdlet names are translated first)."""
+    """Console-script entry point (Exchange cmdlet names are translated first; records
+    piped into one supply its ``-Identity``: ``cmdlet_pipeline``)."""
+    argv, piped = sys.argv[1:], not sys.stdout.isatty()
     try:
-        translated = translate_cmdlet(sys.argv[1:], piped=not sys.stdout.isatty())
+        lines = [argv]
+        if wants_piped_identity(argv, sys.stdin):
+            identities = piped_identities(sys.stdin, argv[0])
+            lines = per_identity(argv, identities) if identities else [argv]
+        runs = [translate_cmdlet(line, piped=piped) for line in lines]
     except click.UsageError as error:
         error.show()
         sys.exit(error.exit_code)
-    _import_command(sys.argv[1:] if translated is None else translated)
-    if translated is None:
+    first = runs[0]
+    _import_command(argv if first is None else first)
+    if first is None:
         cli(prog_name="mailferry")
-    else:
-        cli(args=translated, prog_name="mailferry")
+        return
+    cmdlet = CMDLETS[argv[0].lower()]
+    with speaking_as(cmdlet.params):
+        sys.exit(max(_run_cmdlet(cmdlet.name, run) for run in runs if run is not None))
+
+
+def _run_cmdlet(name: str, args: list[str]) -> int:
+    """Run one translated line; its exit code. Click's usage errors are worded with the
+    cmdlet's parameters (``cmdlet_words``) and its name, not the native command's."""
+    try:
+        result = cli.main(args=args, prog_name="mailferry", standalone_mode=False)
+    except click.ClickException as error:
+        click.echo(f"{name}: {spoken(error.format_message())}", err=True)
+        return error.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        return 1
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except BrokenPipeError:  # ``| head``: the reader has what it wanted
+        sys.stdout = None  # nothing more can be written
+        return 1
+    return result if isinstance(result, int) else 0
 
 
 def _import_command(args: list[str]) -> None:

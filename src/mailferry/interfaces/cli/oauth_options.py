@@ -60,6 +60,15 @@ def oauth_fields(
                 "--oauth-setting and --oauth-settings-file need --oauth-provider"
             )
         return {"oauth_provider": None, "oauth_settings": None, "oauth_settings_file": None}
+    return {
+        "oauth_provider": provider,
+        "oauth_settings": oauth_setting_values(setting, settings_file),
+        "oauth_settings_file": None if settings_file is None else str(settings_file),
+    }
+
+
+def oauth_setting_values(setting: tuple[str, ...], settings_file: Path | None) -> dict[str, Any]:
+    """The settings of ``--oauth-settings-file`` and then ``--oauth-setting``."""
     values: dict[str, Any] = {}
     if settings_file is not None:
         values.update(_settings_file(settings_file))
@@ -75,11 +84,7 @@ def oauth_fields(
                 param_hint="--oauth-setting",
             )
         values[key] = value
-    return {
-        "oauth_provider": provider,
-        "oauth_settings": values,
-        "oauth_settings_file": None if settings_file is None else str(settings_file),
-    }
+    return values
 
 
 def _settings_file(path: Path) -> dict[str, Any]:

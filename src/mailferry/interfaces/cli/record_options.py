@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from mailferry.interfaces.cli.output import FORMATS, emit
+from mailferry.values.exchange_times import EXAMPLE, parse_exchange_time
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -107,6 +108,32 @@ class UtcDateTime(click.ParamType[dt.datetime]):
 
 
 UTC_DATETIME = UtcDateTime()
+
+
+class WallClockTime(click.ParamType[dt.datetime]):
+    """-StartAfter / -CompleteAfter as Microsoft's pages write them (ISO 8601 or
+    ``12/15/2026 6:00 PM``); without a zone, read in the batch's --time-zone (else UTC)
+    by the façade (``values.exchange_times``)."""
+
+    name = "TIME"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            return value
+        parsed = parse_exchange_time(str(value))
+        if parsed is None:
+            self.fail(
+                f"{value!r} is not a time such as {EXAMPLE} (in --time-zone, else UTC, "
+                "unless a zone like +01:00 is given)",
+                param,
+                ctx,
+            )
+        return parsed
+
+
+WALL_CLOCK_TIME = WallClockTime()
 
 
 def split_values(values: Iterable[str]) -> tuple[str, ...]:

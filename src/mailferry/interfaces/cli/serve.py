@@ -87,6 +87,14 @@ from mailferry.interfaces.http.server import HttpServer, Listen, run_together
     hidden=True,
     help="Testing aid: seconds added to the clock, read each time.",
 )
+@click.option(
+    "--runner",
+    type=click.Choice(["local", "procrastinate"]),
+    default="local",
+    show_default=True,
+    help="Where jobs run: in this process (local), or deferred to `mailferry worker`s "
+    "(procrastinate; PostgreSQL; one of several such serves acts at a time).",
+)
 @http_options(default=None)
 def serve(
     incremental_interval: dt.timedelta,
@@ -100,6 +108,7 @@ def serve(
     smtp_user: str | None,
     smtp_from: str,
     clock_offset_file: Path | None,
+    runner: str,
     listen: Listen | None,
 ) -> None:
     """Run the migration service: batches started from the CLI or API are copied here
@@ -119,10 +128,10 @@ def serve(
     clock = _offset_clock(clock_offset_file) if clock_offset_file is not None else None
     with cli_errors(), open_app(changes=changes, clock=clock) as app:
         server = api_server(app, listen) if listen is not None else None
-        asyncio.run(_serve(app, server))
+        asyncio.run(_serve(app, server, runner))
 
 
-async def _serve(app: Mailferry, server: HttpServer | None) -> None:
+async def _serve(app: Mailferry, server: HttpServer | None, runner: str = "local") -> None:
     seen: dict[str, str] = {}
     say(f"mailferry serve: running (pid {os.getpid()})")
     if server is not None:
@@ -141,9 +150,16 @@ async def _serve(app: Mailferry, server: HttpServer | None) -> None:
                 del seen[gone]
                 say(f"batch {gone}: removed")
 
+    def acting() -> None:
+        say("mailferry serve: acting scheduler (jobs go to mailferry worker)")
+
     async def schedule() -> None:
         try:
-            await app.serve(on_pass=report)
+            if runner == "procrastinate":
+                say("mailferry serve: waiting for the scheduler lock")
+                await app.serve_with_workers(on_pass=report, on_acting=acting)
+            else:
+                await app.serve(on_pass=report)
         except asyncio.CancelledError:
             say("mailferry serve: stopped; running copies saved where they were")
 

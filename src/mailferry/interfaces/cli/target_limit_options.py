@@ -5,6 +5,7 @@ a known target's limits and quirks, and the caps on bytes written to the target,
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -13,6 +14,7 @@ from mailferry.app.target_limits import PRESET_NAMES
 
 F = TypeVar("F", bound=Callable[..., Any])
 _RATE = click.IntRange(min=1024)
+_CAP = click.IntRange(min=0)
 
 
 def target_limit_options(command: F) -> F:
@@ -48,3 +50,32 @@ def target_limit_fields(params: dict[str, Any]) -> dict[str, Any]:
         "max_bytes_per_second": params.get("max_bytes_per_second"),
         "endpoint_max_bytes_per_second": params.get("endpoint_max_bytes_per_second"),
     }
+
+
+def target_change_options(command: F) -> F:
+    """``batch set``'s: the preset and caps (``none`` / 0 removes them) and new OAuth2
+    settings, merged into the batch's (a new mailbox's refresh token, a new secret)."""
+    options = [
+        click.option(
+            "--target-preset",
+            type=click.Choice((*PRESET_NAMES, "none"), case_sensitive=False),
+            help="The target's limits and folder names (none: no preset).",
+        ),
+        click.option("--max-bytes-per-second", type=_CAP, help="0: no cap per mailbox."),
+        click.option("--endpoint-max-bytes-per-second", type=_CAP, help="0: no endpoint cap."),
+        click.option(
+            "--oauth-setting",
+            "oauth_setting",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="A provider setting to change (repeat; secrets only in the file).",
+        ),
+        click.option(
+            "--oauth-settings-file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="A JSON object of settings merged into the batch's (refresh_tokens by mailbox).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

@@ -30,6 +30,7 @@ from mailferry.values.connection import AuthMethod, Security
     type=click.Choice([s.value for s in Security], case_sensitive=False),
     default="Ssl",
     show_default=True,
+    help="Ssl (implicit TLS), Tls (STARTTLS) or None.",
 )
 @click.option("--user", help="Log in as this user (sent verbatim, e.g. 'terry*admin').")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
@@ -39,6 +40,7 @@ from mailferry.values.connection import AuthMethod, Security
     type=click.Choice([m.value for m in AuthMethod], case_sensitive=False),
     default="Basic",
     show_default=True,
+    help="The login mechanism to test (Basic: LOGIN/PLAIN).",
 )
 @click.option(
     "--accept-untrusted-certificates", is_flag=True, help="Do not verify the certificate."

@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 
 from mailferry.app import Mailferry
+from mailferry.app.choices import user_statuses
 from mailferry.interfaces.cli.app_context import app_command, db_option
 from mailferry.interfaces.cli.record_options import (
     STATISTICS_COLUMNS,
@@ -14,9 +15,12 @@ from mailferry.interfaces.cli.record_options import (
     RecordFormat,
     record_options,
 )
+from mailferry.values.exchange_statuses import STATUS_SUMMARIES, USER_STATUS_NAMES
 from mailferry.values.statuses import UserStatus
 
-STATUS = click.Choice([s.value for s in UserStatus], case_sensitive=False)
+STATUS = click.Choice(USER_STATUS_NAMES, case_sensitive=False)
+SUMMARY = click.Choice(tuple(STATUS_SUMMARIES), case_sensitive=False)
+RESULT_SIZE = click.IntRange(min=1)
 WINDING_DOWN = (UserStatus.STOPPING, UserStatus.REMOVING)
 
 
@@ -29,7 +33,11 @@ def user() -> None:
 @user.command("get")
 @click.argument("email", required=False)
 @click.option("--batch", "batch_name", help="Only the users of this batch.")
-@click.option("--status", type=STATUS, help="Only users with this status.")
+@click.option(
+    "--status", type=STATUS, help="Only users with this status (ours, or Exchange's names)."
+)
+@click.option("--status-summary", type=SUMMARY, help="Only users of this StatusSummary.")
+@click.option("--result-size", type=RESULT_SIZE, help="At most this many (default: all).")
 @record_options
 @app_command
 def get(
@@ -37,15 +45,28 @@ def get(
     email: str | None,
     batch_name: str | None,
     status: str | None,
+    status_summary: str | None,
+    result_size: int | None,
     output: RecordFormat,
 ) -> None:
     """Show one migration user, or all of them (of a batch), by address."""
     if email is None:
-        records = app.get_users(batch=batch_name, status=status)["Items"]
+        page = app.get_users(
+            batch=batch_name, status=status, status_summary=status_summary, limit=result_size
+        )
+        records = page["Items"]
     else:
         one = app.get_user(email)
-        records = [one] if status is None or one["Status"].lower() == status.lower() else []
+        records = [one] if _matches(one, status, status_summary) else []
     output.emit(records, single=email is not None, table_columns=USER_COLUMNS)
+
+
+def _matches(user: dict[str, object], status: str | None, summary: str | None) -> bool:
+    """Whether one user shows the status (ours or Exchange's) and summary asked for."""
+    if status is None and summary is None:
+        return True
+    wanted = user_statuses(status, summary) or ()
+    return str(user["Status"]) in {s.value for s in wanted}
 
 
 @user.command("stats")

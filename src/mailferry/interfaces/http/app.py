@@ -20,12 +20,14 @@ from mailferry.interfaces.http import (
     routes_events,
     routes_mx,
     routes_servers,
+    routes_statistics,
     routes_users,
 )
 from mailferry.interfaces.http.depends import Access
 from mailferry.interfaces.http.handlers import install_error_handlers
 from mailferry.interfaces.http.limits import JSON_MAX, UPLOAD_MAX, BodyLimit
 from mailferry.interfaces.http.sse import StreamSettings
+from mailferry.interfaces.web import mount_console
 
 PREFIX = "/api/v1"
 ROUTES = (
@@ -35,6 +37,7 @@ ROUTES = (
     routes_events,
     routes_mx,
     routes_servers,
+    routes_statistics,
 )
 
 
@@ -60,5 +63,6 @@ def create_app(
     for module in ROUTES:
         api.include_router(module.routes(read_access, write_access), prefix=PREFIX)
     install_error_handlers(api)
+    mount_console(api)  # the web console at / (interfaces/web)
     api.add_middleware(BodyLimit, upload_max=upload_max, json_max=json_max)
     return api

@@ -4,11 +4,12 @@
 the error class's stable ``error_code``, ``message`` the words the CLI prints
 (``interfaces/error_words.describe``), ``details`` the facts an API client acts on.
 
-- 404 ``NotFound``; 409 ``AlreadyExists``, ``InUse``, ``ActionNotAllowed`` (and the
-  user's), ``RemoveRefused``; 422 bad input (``InputError``: a refused CSV lists every
-  problem in ``details["problems"]`` as ``{"row", "column", "code", "message"}``, ``row``
-  the spreadsheet row with the header as 1, or null for the whole file; an invalid
-  setting lists its problems as ``{"message"}``); 400 any other refused request.
+- 404 ``NotFound``; 409 ``AlreadyExists``, ``InUse``, ``LimitReached``,
+  ``ActionNotAllowed`` (and the user's), ``RemoveRefused``; 422 bad input
+  (``InputError``: a refused CSV lists every problem in ``details["problems"]`` as
+  ``{"row", "column", "code", "message"}``, ``row`` the spreadsheet row with the header
+  as 1, or null for the whole file; an invalid setting lists its problems as
+  ``{"message"}``); 400 any other refused request.
 - 422 ``VerificationFailed``: the endpoint was not saved because its server did not pass
   the check; ``details["steps"]`` says which step failed. It is an answer about what the
   request gave (a host, a port, a security mode), not a gateway failure of this API, and
@@ -40,6 +41,7 @@ from mailferry.errors import (
     InputError,
     InUse,
     InvalidSetting,
+    LimitReached,
     LocalProtocolError,
     MailferryError,
     MxCheckError,
@@ -65,6 +67,7 @@ _STATUSES: tuple[tuple[type[MailferryError], int], ...] = (
     (NotFound, 404),
     (AlreadyExists, 409),
     (InUse, 409),
+    (LimitReached, 409),
     (ActionNotAllowed, 409),
     (RemoveRefused, 409),
     (InputError, 422),

@@ -7,7 +7,6 @@ answer with the batch as it is then; the event stream (``/events``) shows what f
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -37,7 +36,7 @@ NEXT = (
     "add_users", "batch_users", "batch_report", "remove_batch",
 )  # fmt: skip
 """What a new batch's links lead to."""
-REPORT_MEDIA = {"csv": "text/csv", "json": "application/json"}
+REPORT_MEDIA = {"csv": "text/csv", "json": "application/json", "exchange": "text/csv"}
 
 
 def get_batches(
@@ -92,11 +91,22 @@ def batch_request(s: BatchSettings, upload: Upload) -> BatchRequest:
         exclude_folders=tuple(s.ExcludeFolders),
         include_folders=tuple(s.IncludeFolders),
         auto_start=s.AutoStart,
-        start_after=utc(s.StartAfter),
-        complete_after=utc(s.CompleteAfter),
+        start_after=s.StartAfter,  # without a zone: in TimeZone, else UTC (the façade)
+        complete_after=s.CompleteAfter,
         notification_emails=tuple(s.NotificationEmails),
         allow_unknown_columns=s.AllowUnknownColumns,
         content_filter=s.ContentFilter,
+        source_kind=s.SourceKind,
+        gmail_labels=s.GmailLabels,
+        max_message_size=s.MaxMessageSize,
+        max_items=s.ItemLimit,
+        include_deleted=s.IncludeDeleted,
+        propagate_deletions=s.PropagateDeletions,
+        auto_complete=s.AutoComplete,
+        report_interval_hours=s.ReportIntervalHours,
+        skip_reports=s.SkipReports,
+        time_zone=s.TimeZone,
+        locale=s.Locale,
     )
 
 
@@ -113,27 +123,52 @@ def oauth_settings(text: str | None) -> dict[str, Any] | None:
     return loaded
 
 
-def utc(value: dt.datetime | None) -> dt.datetime | None:
-    """A time without a zone is UTC (as the CLI reads it)."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
-
-
-def get_batch(mailferry: Facade, name: BatchName) -> dict[str, Any]:
-    """Get-MigrationBatch -Identity: status, counters, settings."""
-    return mailferry.get_batch(name)
+def get_batch(
+    mailferry: Facade,
+    name: BatchName,
+    include_report: Annotated[
+        bool, Query(alias="includeReport", description="Add the batch's timeline.")
+    ] = False,
+    diagnostic_info: Annotated[
+        bool, Query(alias="diagnosticInfo", description="Add DiagnosticInfo.")
+    ] = False,
+) -> dict[str, Any]:
+    """Get-MigrationBatch -Identity: status, counters, settings (-IncludeReport,
+    -DiagnosticInfo)."""
+    return mailferry.get_batch(name, include_report=include_report, diagnostic=diagnostic_info)
 
 
 def set_batch(mailferry: Facade, name: BatchName, body: BatchPatch) -> dict[str, Any]:
-    """Set-MigrationBatch: StartAfter, CompleteAfter, NotificationEmails, folders, ContentFilter."""
+    """Set-MigrationBatch: StartAfter, CompleteAfter, NotificationEmails, folders,
+    ContentFilter, the target's preset and caps, its OAuth2 settings."""
+    target = None
+    limits = (body.TargetPreset, body.MaxBytesPerSecond, body.EndpointMaxBytesPerSecond)
+    if body.OAuthSettings or any(value is not None for value in limits):
+        target = TargetRequest(
+            preset=body.TargetPreset,
+            max_bytes_per_second=body.MaxBytesPerSecond,
+            endpoint_max_bytes_per_second=body.EndpointMaxBytesPerSecond,
+            oauth_settings=body.OAuthSettings,
+        )
     changes = BatchChanges(
-        start_after=utc(body.StartAfter),
-        complete_after=utc(body.CompleteAfter),
+        start_after=body.StartAfter,
+        complete_after=body.CompleteAfter,
         notification_emails=_tuple(body.NotificationEmails),
         exclude_folders=_tuple(body.ExcludeFolders),
         include_folders=_tuple(body.IncludeFolders),
         content_filter=body.ContentFilter,
+        target=target,
+        max_message_size=body.MaxMessageSize,
+        max_items=body.ItemLimit,
+        include_deleted=body.IncludeDeleted,
+        propagate_deletions=body.PropagateDeletions,
+        auto_complete=body.AutoComplete,
+        report_interval_hours=body.ReportIntervalHours,
+        skip_reports=body.SkipReports,
+        time_zone=body.TimeZone,
+        approve_skipped_items=body.ApproveSkippedItems,
+        update=body.Update,
+        locale=body.Locale,
     )
     return mailferry.set_batch(name, changes)
 
@@ -191,14 +226,17 @@ async def batch_report(
     mailferry: Facade,
     name: BatchName,
     format: Annotated[
-        Literal["csv", "json"], Query(description="csv (two tables) or json")
+        Literal["csv", "json", "exchange"],
+        Query(description="csv (two tables), json, or exchange (the EAC's user columns)"),
     ] = "csv",
 ) -> StreamingResponse:
     """The batch report: every user's statistics and skipped items, streamed."""
+    text = REPORT_MEDIA[format] == "text/csv"
+    suffix = "json" if format == "json" else "csv"
     return await streamed(
         lambda sink: mailferry.write_batch_report(name, format, sink),
-        REPORT_MEDIA[format] + ("; charset=utf-8" if format == "csv" else ""),
-        f"{name}-report.{format}",
+        REPORT_MEDIA[format] + ("; charset=utf-8" if text else ""),
+        f"{name}-{'exchange-' if format == 'exchange' else ''}report.{suffix}",
     )
 
 

@@ -15,12 +15,19 @@ from fastapi import APIRouter, Query, Request, Response
 
 from mailferry.interfaces.http.depends import Access, BatchName, Email, Facade, Routes
 from mailferry.interfaces.http.schemas import UserRemoval, UsersPage, UserStatisticsView, UserView
-from mailferry.values.statuses import UserStatus
+from mailferry.values.exchange_statuses import StatusName, StatusSummaryName
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
-StatusFilter = Annotated[UserStatus | None, Query(description="Only users showing this status.")]
+StatusFilter = Annotated[
+    StatusName | None,
+    Query(description="Only users showing this status (ours, or any of Exchange's names)."),
+]
+SummaryFilter = Annotated[
+    StatusSummaryName | None,
+    Query(alias="statusSummary", description="Only users of this StatusSummary."),
+]
 After = Annotated[str | None, Query(max_length=320, description="The Next of the previous page.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Users per page.")]
 
@@ -33,9 +40,10 @@ def batch_users(
     status: StatusFilter = None,
     after: After = None,
     limit: Limit = DEFAULT_LIMIT,
+    summary: SummaryFilter = None,
 ) -> dict[str, Any]:
     """Get-MigrationUser -BatchId: the batch's users, a page at a time."""
-    page = _page(mailferry, request, response, name, status, after, limit)
+    page = _page(mailferry, request, response, name, (status, summary), after, limit)
     if page["Total"] == 0:
         mailferry.get_batch(name)  # an unknown batch is a 404, not an empty page
     return page
@@ -49,9 +57,10 @@ def users(
     status: StatusFilter = None,
     after: After = None,
     limit: Limit = DEFAULT_LIMIT,
+    summary: SummaryFilter = None,
 ) -> dict[str, Any]:
     """Get-MigrationUser: every user (of a batch, of a status), a page at a time."""
-    return _page(mailferry, request, response, batch, status, after, limit)
+    return _page(mailferry, request, response, batch, (status, summary), after, limit)
 
 
 def _page(
@@ -59,12 +68,14 @@ def _page(
     request: Request,
     response: Response,
     batch: str | None,
-    status: UserStatus | None,
+    filters: tuple[StatusName | None, StatusSummaryName | None],
     after: str | None,
     limit: int,
 ) -> dict[str, Any]:
-    shown = None if status is None else status.value
-    page = mailferry.get_users(batch=batch, status=shown, after=after, limit=limit)
+    status, summary = (None if f is None else f.value for f in filters)
+    page = mailferry.get_users(
+        batch=batch, status=status, status_summary=summary, after=after, limit=limit
+    )
     link = None
     if page["Next"] is not None:
         query = {k: v for k, v in request.query_params.items() if k != "after"}

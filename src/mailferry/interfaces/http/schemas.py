@@ -11,7 +11,7 @@ Migrations``), a response like the cmdlet's output property. Query flags are cam
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -48,6 +48,7 @@ def iso_time(value: object) -> object:
 
 
 IsoTime = Annotated[dt.datetime, BeforeValidator(iso_time)]
+WALL_CLOCK = "In TimeZone (else UTC) unless the time names a zone."
 
 
 class View(BaseModel):
@@ -161,11 +162,30 @@ class BatchSettings(Request):
     ExcludeFolders: list[str] = Field(default_factory=list)
     IncludeFolders: list[str] = Field(default_factory=list)
     AutoStart: bool = False
-    StartAfter: IsoTime | None = Field(default=None, description="UTC unless a zone is given.")
-    CompleteAfter: IsoTime | None = Field(default=None, description="UTC unless a zone is given.")
+    StartAfter: IsoTime | None = Field(
+        default=None, description="In TimeZone, else UTC, unless a zone is given."
+    )
+    CompleteAfter: IsoTime | None = Field(
+        default=None, description="In TimeZone, else UTC, unless a zone is given."
+    )
     NotificationEmails: list[str] = Field(default_factory=list)
     AllowUnknownColumns: bool = False
     ContentFilter: str | None = None
+    SourceKind: Literal["auto", "imap", "gmail"] = Field(
+        default="auto", description="gmail: the source's folders are labels (auto: detected)."
+    )
+    GmailLabels: Literal["one-folder", "copy-each"] = Field(
+        default="one-folder", description="A message in several labels: one folder or each."
+    )
+    MaxMessageSize: int | None = Field(default=None, ge=1, description="Bytes (35 MB).")
+    ItemLimit: int | None = Field(default=None, ge=1, description="Items per mailbox (500,000).")
+    IncludeDeleted: bool = False
+    PropagateDeletions: bool = False
+    AutoComplete: bool = Field(default=False, description="Complete once the initial sync is done.")
+    ReportIntervalHours: float | None = Field(default=None, gt=0, le=8760)
+    SkipReports: bool = False
+    TimeZone: str | None = Field(default=None, description="IANA zone of StartAfter/CompleteAfter.")
+    Locale: str | None = Field(default=None, description="The target's folder names: da-DK.")
 
 
 class BatchPatch(JsonRequest):
@@ -177,6 +197,27 @@ class BatchPatch(JsonRequest):
     ExcludeFolders: list[str] | None = None
     IncludeFolders: list[str] | None = None
     ContentFilter: str | None = None
+    TargetPreset: str | None = Field(default=None, description="m365, or none to remove it.")
+    MaxBytesPerSecond: int | None = Field(default=None, ge=0, description="0 removes the cap.")
+    EndpointMaxBytesPerSecond: int | None = Field(
+        default=None, ge=0, description="0 removes the cap."
+    )
+    OAuthSettings: dict[str, Any] | None = Field(
+        default=None,
+        description="Merged into the batch's OAuth2 settings (refresh_tokens by mailbox); "
+        "kept encrypted, never shown again.",
+    )
+    MaxMessageSize: int | None = Field(default=None, ge=1)
+    ItemLimit: int | None = Field(default=None, ge=1)
+    IncludeDeleted: bool | None = None
+    PropagateDeletions: bool | None = None
+    AutoComplete: bool | None = None
+    ReportIntervalHours: float | None = Field(default=None, gt=0, le=8760)
+    SkipReports: bool | None = None
+    TimeZone: str | None = None
+    ApproveSkippedItems: bool = False
+    Update: bool = False
+    Locale: str | None = None
 
 
 class AddUsersSettings(Request):

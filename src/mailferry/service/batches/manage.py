@@ -18,6 +18,7 @@ from mailferry.errors import (
     AlreadyExists,
     ContentFilterError,
     InvalidSetting,
+    LimitReached,
     NotFound,
     RemoveRefused,
     StateConflict,
@@ -33,7 +34,7 @@ from mailferry.service.statuses import (
     check_action,
 )
 from mailferry.service.users_csv.parse import MigrationUserRow, read_users_csv
-from mailferry.state.migration_records import Batch, MigrationUser, TargetSettings
+from mailferry.state.migration_records import Batch, BatchOptions, MigrationUser, TargetSettings
 from mailferry.values.content_filter import parse_content_filter
 
 B = BatchStatus
@@ -62,6 +63,7 @@ class BatchRequest:
     notification_emails: tuple[str, ...] = ()
     allow_unknown_columns: bool = False
     content_filter: str | None = None
+    options: BatchOptions = field(default_factory=BatchOptions)
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,15 @@ class BatchChanges:
     exclude_folders: tuple[str, ...] | None = None
     include_folders: tuple[str, ...] | None = None
     content_filter: str | None = None  # "" removes the filter
+    target: TargetSettings | None = None  # its preset and caps (app.target_changes)
+    options: BatchOptions | None = None  # all of them, as they are to be
+    target_secret: str | None = field(default=None, repr=False)  # new OAuth2 settings
 
 
 def new_batch(ctx: ServiceContext, request: BatchRequest) -> Batch:
     name = request.name.strip()
     _check_name(name)
+    _check_batch_cap(ctx)
     content_filter = checked_content_filter(request.content_filter)
     if ctx.store.batch(name) is not None:
         raise AlreadyExists("migration batch", name)
@@ -99,7 +105,9 @@ def new_batch(ctx: ServiceContext, request: BatchRequest) -> Batch:
         "complete_after": request.complete_after,
         "notification_emails": request.notification_emails,
         "content_filter": content_filter,
+        "options": request.options,
         "created_at": ctx.now(),
+        "last_admin_activity_at": ctx.now(),
     }
     rows = user_rows(ctx, endpoint, target, users)
     try:
@@ -138,6 +146,7 @@ def start_batch(ctx: ServiceContext, name: str) -> Batch:
     """Run a Created batch, resume a Stopped one, retry its failed users."""
     batch = get_batch(ctx, name)
     check_action(batch.name, BatchAction.START, batch.status)
+    admin_acted(ctx, batch.id)
     now = ctx.now()
     store = ctx.store
     store.update_batch_users(batch.id, {"queued_since": now}, [U.QUEUED])
@@ -189,6 +198,7 @@ def stop_batch(ctx: ServiceContext, name: str) -> Batch:
     """Stopping: queued users stop at once, running copies are cancelled by the scheduler."""
     batch = get_batch(ctx, name)
     check_action(batch.name, BatchAction.STOP, batch.status)
+    admin_acted(ctx, batch.id)
     store = ctx.store
     store.update_batch_users(batch.id, {"status": U.STOPPED}, [U.QUEUED, U.SYNCED])
     store.update_batch_users(
@@ -205,6 +215,7 @@ def complete_batch(ctx: ServiceContext, name: str) -> Batch:
     (``incomplete_users``), and they end Failed unless that sync leaves nothing behind."""
     batch = get_batch(ctx, name)
     check_action(batch.name, BatchAction.COMPLETE, batch.status)
+    admin_acted(ctx, batch.id)
     store = ctx.store
     store.update_batch_users(
         batch.id, {"status": U.COMPLETING, "retry_at": None}, [U.SYNCED, U.INCREMENTAL_FAILED]
@@ -233,6 +244,7 @@ def sync_now(ctx: ServiceContext, name: str) -> int:
     """An immediate incremental sync of the batch's synced users; how many were asked."""
     batch = get_batch(ctx, name)
     check_action(batch.name, BatchAction.SYNC_NOW, batch.status)
+    admin_acted(ctx, batch.id)
     asked = ctx.store.update_batch_users(
         batch.id, {"sync_requested": True, "retry_at": None}, [U.SYNCED, U.INCREMENTAL_FAILED]
     )
@@ -253,6 +265,7 @@ def add_users(
     users = _parse_csv(ctx, csv_data, csv_name, allow_unknown_columns)
     endpoint = get_endpoint(ctx, batch.source_endpoint)
     rows = user_rows(ctx, endpoint, batch.target, users)
+    admin_acted(ctx, batch.id)
     for row in rows:
         row["queued_since"] = ctx.now()
     ctx.store.add_users(batch.id, rows)
@@ -265,13 +278,38 @@ def add_users(
 def set_batch(ctx: ServiceContext, name: str, changes: BatchChanges) -> Batch:
     batch = get_batch(ctx, name)
     check_action(batch.name, BatchAction.SET, batch.status)
+    admin_acted(ctx, batch.id)
     values = {k: v for k, v in changes.__dict__.items() if v is not None}
     if "content_filter" in values:
         values["content_filter"] = checked_content_filter(values["content_filter"])
+    if "target_secret" in values:
+        values["target_secret"] = ctx.vault.encrypt(values["target_secret"])
     if values:
         ctx.store.update_batch(batch.id, values)
         ctx.store.add_event("batch_changed", ctx.now(), batch_id=batch.id, changes=sorted(values))
     return get_batch(ctx, name)
+
+
+def admin_acted(ctx: ServiceContext, batch_id: int) -> None:
+    """An administrator acted on the batch: the clean-up's idle clock starts again."""
+    ctx.store.update_batch(batch_id, {"last_admin_activity_at": ctx.now()})
+
+
+def _check_batch_cap(ctx: ServiceContext) -> None:
+    cap = ctx.settings.max_number_of_batches
+    if cap is not None and len(ctx.store.batches()) >= cap:
+        raise LimitReached(
+            f"MaxNumberOfBatches is {cap} and {cap} batches exist: remove one, or raise the "
+            "cap with Set-MigrationConfig -MaxNumberOfBatches"
+        )
+
+
+def record_update(ctx: ServiceContext, name: str) -> None:
+    """Set-MigrationBatch -Update: Exchange re-reads the endpoint's settings into the
+    batch; every job here reads them when it starts, so it is only recorded."""
+    batch = get_batch(ctx, name)
+    check_action(batch.name, BatchAction.SET, batch.status)
+    ctx.store.add_event("batch_update_requested", ctx.now(), batch_id=batch.id)
 
 
 def record_mx_switch(ctx: ServiceContext, name: str, seen_at: dt.datetime) -> bool:

@@ -30,6 +30,7 @@ def user_rows(
                 "email_key": address_key(user.email_address),
                 "user_name": user.user_name,
                 "user_root": user.user_root,
+                "target_user_name": user.target_user_name,
                 "password_secret": ctx.vault.encrypt(user.password),
                 "mailbox_key": user_mailbox_key(
                     f"imap://{endpoint.remote_server}:{endpoint.port}", target.describe(), user

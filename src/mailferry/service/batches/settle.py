@@ -93,7 +93,7 @@ def settle_batch(
     if wanted is None:
         return batch
     check_transition(batch.status, wanted)
-    changes: dict[str, Any] = {"status": wanted}
+    changes: dict[str, Any] = {"status": wanted, "settled_at": now}  # the clean-up's clock
     if wanted in (B.SYNCED, B.SYNCED_WITH_ERRORS, B.FAILED):
         if batch.initial_sync_finished_at is None:
             changes["initial_sync_finished_at"] = now
@@ -113,7 +113,7 @@ def settle_batch(
 def _last_synced(
     ctx: ServiceContext, batch: Batch, users: Sequence[MigrationUser] | UserSummary
 ) -> dt.datetime | None:
-    """The users' latest LastSuccessfulSyncTime (an aggregate when not loaded)."""
+    """The users' latest LastSuccessfulSyncTimestamp (an aggregate when not loaded)."""
     if isinstance(users, UserSummary):
         return ctx.store.last_successful_sync(batch.id)
     return max(

@@ -8,7 +8,7 @@ Listings cost a fixed number of queries whatever the number of users
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from mailferry.errors import InvalidSetting, NotFound
@@ -53,16 +53,23 @@ def list_users_page(
     ctx: ServiceContext,
     *,
     batch: str | None = None,
-    status: UserStatus | None = None,
+    status: UserStatus | Collection[UserStatus] | None = None,
     after: str | None = None,
     limit: int | None = None,
 ) -> UserPage:
     """Get-MigrationUser in pages, in address order (keyset on the address: a page
-    costs the same at the start and the end of a 50,000-user batch)."""
+    costs the same at the start and the end of a 50,000-user batch). ``status``: one
+    shown status or any of several (none: nobody matches, e.g. Exchange's Provisioning)."""
     if limit is not None and limit < 1:
         raise InvalidSetting([f"limit {limit} must be at least 1"])
-    wanted = None if status is None else status_filter(status)
     batch_id = None if batch is None else get_batch(ctx, batch).id
+    if status is None:
+        wanted = None
+    else:
+        shown = (status,) if isinstance(status, UserStatus) else tuple(status)
+        wanted = tuple(where for one in shown for where in status_filter(one))
+        if not wanted:
+            return UserPage([], None, 0)
     after_key = None if after is None else _key(after)
     users, total = ctx.store.listed_users_page(
         batch_id=batch_id,

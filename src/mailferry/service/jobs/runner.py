@@ -1,9 +1,10 @@
 """Where jobs run: a small interface, so the scheduler does not care.
 
 ``AsyncioJobRunner`` runs each job as a task in this process (the embedded mode of
-``mailferry serve`` and of in-process CLI runs). A later runner hands jobs to
-procrastinate workers on other machines: the claim in the database (``user_rows``)
-is what keeps caps and one-job-per-mailbox across them, not the runner.
+``mailferry serve`` and of in-process CLI runs). ``service.workers.runner.
+ProcrastinateRunner`` hands jobs to procrastinate workers on other machines: the claim
+in the database (``user_rows``) is what keeps caps and one-job-per-mailbox across them,
+not the runner.
 """
 
 from __future__ import annotations

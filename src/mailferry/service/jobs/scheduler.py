@@ -39,15 +39,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailferry.errors import MailferryError
+from mailferry.service.batches.cleanup import BatchCleanup
 from mailferry.service.batches.manage import complete_batch
 from mailferry.service.batches.settle import NEEDS_USERS, finish_idle_users, settle_batch
+from mailferry.service.config import load_stored
 from mailferry.service.context import ServiceContext
 from mailferry.service.jobs.change_feed import ChangeFeed
 from mailferry.service.jobs.due import Claimed, claim_due
 from mailferry.service.jobs.recovery import alive, dead_owners, recover
 from mailferry.service.jobs.runner import AsyncioJobRunner, JobRunner
 from mailferry.service.jobs.user_job import run_user_job
-from mailferry.service.reports.batch_report import report_due, send_due_reports
+from mailferry.service.reports.batch_report import report_due, report_interval, send_due_reports
 from mailferry.service.statuses import (
     BATCH_ACTIONS,
     BatchAction,
@@ -108,6 +110,7 @@ class Scheduler:
         self._job_batches: dict[int, int] = {}  # our jobs' users -> their batches
         self._last_beat: dt.datetime | None = None
         self._recovery_wanted = False  # a heartbeat found a dead worker's claims
+        self.cleanup = BatchCleanup(ctx)  # old batches stopped, removed (once a minute)
 
     async def tick(self) -> list[Batch]:
         """One pass; the batches it looked at, as they are afterwards (every batch on
@@ -124,6 +127,7 @@ class Scheduler:
         self.passes += 1
         if outcome.reports:
             await send_due_reports(self.ctx, outcome.reports)
+        await self.cleanup.notify()
         return outcome.batches
 
     async def run(
@@ -196,6 +200,7 @@ class Scheduler:
     def _pass(self, running: set[int], ended: set[int], ours: set[int]) -> PassOutcome:
         ctx, store = self.ctx, self.ctx.store
         now = ctx.now()
+        load_stored(ctx)  # Set-MigrationConfig from another process (one row)
         first, self._first = self._first, False
         if first:
             self.feed.start()
@@ -215,6 +220,7 @@ class Scheduler:
             claims = [c for c in claims if c not in recovered]
         mine = store.statuses_of(running)
         cancel = [user_id for user_id, status in mine.items() if status in _CANCELLED]
+        cleanup_due = self.cleanup.run(now)
         batches = self._batches(first, dirty, now)
         self._finish_waiting_users(batches, now)
         settled = [b for b in (self._settle(b, claims, now) for b in batches) if b is not None]
@@ -222,6 +228,8 @@ class Scheduler:
         reports, report_due_at = self._reports(now)
         if report_due_at is not None and (next_due is None or report_due_at < next_due):
             next_due = report_due_at
+        if cleanup_due is not None and (next_due is None or cleanup_due < next_due):
+            next_due = cleanup_due
         start = claim_due(ctx, self.owner, settled, claims, running, now)
         return PassOutcome(self._resettle(settled, start, now), cancel, start, next_due, reports)
 
@@ -278,13 +286,15 @@ class Scheduler:
         """The batches whose e-mailed report is due, and when the next one falls due."""
         if self.ctx.settings.smtp is None:
             return [], None
-        interval = self.ctx.settings.report_interval
+        default = self.ctx.settings.report_interval
         reportable = self.ctx.store.reportable_batches(set(B))
-        due = [b for b in reportable if report_due(b, now, interval)]
+        due = [b for b in reportable if report_due(b, now, report_interval(b, default))]
         later = [
             b.last_report_at + interval
             for b in reportable
-            if b.last_report_at is not None and interval > dt.timedelta(0) and b not in due
+            if b.last_report_at is not None
+            and (interval := report_interval(b, default)) > dt.timedelta(0)
+            and b not in due
         ]
         return due, min(later, default=None)
 
@@ -306,9 +316,12 @@ class Scheduler:
 
 
 def _complete_due(batch: Batch, now: dt.datetime) -> bool:
-    """CompleteAfter has come and the batch is synced: complete it as Complete would."""
+    """CompleteAfter has come and the batch is synced, or it is -AutoComplete and its
+    sync left nothing behind (SyncedWithErrors waits for the administrator): complete
+    it as Complete would."""
     due = batch.complete_after is not None and batch.complete_after <= now
-    return due and batch.status in _COMPLETABLE
+    auto = batch.options.auto_complete and batch.status == B.SYNCED
+    return (due or auto) and batch.status in _COMPLETABLE
 
 
 def service_running(ctx: ServiceContext) -> bool:
@@ -342,7 +355,8 @@ async def run_in_process(
             on_change()
         # A batch this pass did not look at is in a settled status (or gone).
         wanted = [b for b in batches if b.id in batch_ids]
-        return all(b.status in SETTLED for b in wanted) and not scheduler.runner.running()
+        done = all(b.status in SETTLED and not _complete_due(b, ctx.now()) for b in wanted)
+        return done and not scheduler.runner.running()
 
     await scheduler.run(until=settled, between=on_change)
 

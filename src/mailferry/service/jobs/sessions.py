@@ -66,6 +66,7 @@ class JobSessions(UserSessions):
             user_name=user.user_name,
             password=ctx.vault.decrypt(user.password_secret),
             user_root=user.user_root,
+            target_user_name=user.target_user_name,
         )
         owner = user.claimed_by  # the job's claim (None: not a claimed job)
         budget = None if owner is None else EndpointPairs(ctx, endpoint, owner, user.id)

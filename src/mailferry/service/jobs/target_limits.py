@@ -1,9 +1,11 @@
-"""A batch's stored target preset and bandwidth caps, onto the target a job opens."""
+"""A batch's stored target preset, -Locale and bandwidth caps, onto the target a job
+opens."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from mailferry.engine.target_locales import localized
 from mailferry.engine.target_presets import target_preset
 from mailferry.service.migration_spec import TargetSpec
 from mailferry.state.migration_records import TargetSettings
@@ -15,11 +17,13 @@ def with_target_limits(spec: TargetSpec, settings: TargetSettings) -> TargetSpec
     batch was made), or ``spec`` itself when it has none."""
     per_mailbox = settings.max_bytes_per_second
     per_endpoint = settings.endpoint_max_bytes_per_second
-    if settings.preset is None and per_mailbox is None and per_endpoint is None:
+    chosen = (settings.preset, per_mailbox, per_endpoint, settings.locale)
+    if all(value is None for value in chosen):
         return spec
     capped = per_mailbox is not None or per_endpoint is not None
+    preset = None if settings.preset is None else target_preset(settings.preset)
+    if settings.locale is not None:
+        preset = localized(preset, settings.locale)
     return replace(
-        spec,
-        preset=None if settings.preset is None else target_preset(settings.preset),
-        bandwidth=Bandwidth(per_mailbox, per_endpoint) if capped else None,
+        spec, preset=preset, bandwidth=Bandwidth(per_mailbox, per_endpoint) if capped else None
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mailferry.engine.folder_types import FolderOptions
@@ -96,6 +96,7 @@ class _Job:
         self.synced = user.synced_item_count
         self.total = user.total_items_in_source
         self.bytes = user.bytes_transferred
+        self.estimated_bytes = user.estimated_total_bytes
         self.last_write = 0.0
 
     async def run(self) -> JobOutcome:
@@ -124,7 +125,18 @@ class _Job:
             include=self.batch.include_folders,
             exclude=self.batch.exclude_folders,
         )
-        options = SyncOptions(received=received_window(self.batch))
+        target, chosen = self.batch.target, self.batch.options
+        options = SyncOptions(
+            received=received_window(self.batch),
+            source_kind=target.source_kind,
+            gmail_labels=target.gmail_labels,
+            include_deleted=chosen.include_deleted,
+            propagate_deletions=chosen.propagate_deletions,
+        )
+        if chosen.max_message_size is not None:
+            options = replace(options, max_message_size=chosen.max_message_size)
+        if chosen.max_items is not None:
+            options = replace(options, max_items=chosen.max_items)
         return MailboxSync(self.user.mailbox_key, folders, options)
 
     def _validated(self) -> None:
@@ -158,6 +170,9 @@ class _Job:
             "synced_since": now if status == U.SYNCED else None,
             "skipped_item_count": result.skipped_total,
             "bytes_transferred": self.user.bytes_transferred + result.bytes_copied,
+            "estimated_total_bytes": max(
+                self.estimated_bytes or 0, self.user.bytes_transferred + result.bytes_copied
+            ),
             "next_sync_at": now + self.ctx.settings.incremental_interval,
             "attempts": 0,
             "retry_at": None,
@@ -258,11 +273,15 @@ class _Job:
             "synced_item_count": self.synced,
             "total_items_in_source": self.total,
             "bytes_transferred": self.bytes,
+            "estimated_total_bytes": self.estimated_bytes,
         }
 
     def _progress(self, event: ProgressEvent) -> None:
         if isinstance(event, MailboxStarted):
             self.total = max(self.total, self.synced + event.total_items)
+            # EstimatedTotalTransferSize: what earlier runs copied and what this one will
+            self.estimated_bytes = self.bytes + event.total_bytes
+            self._write({"estimated_total_bytes": self.estimated_bytes})
         elif isinstance(event, MessagesCopied):
             self.synced += event.count
             self.bytes += event.bytes

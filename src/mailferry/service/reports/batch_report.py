@@ -20,6 +20,7 @@ from mailferry.service.properties import (
     user_statistics_properties,
     user_statistics_values,
 )
+from mailferry.service.reports.exchange_report import exchange_rows, write_exchange_csv
 from mailferry.service.reports.formats import (
     TextSink,
     report_csv,
@@ -39,7 +40,7 @@ _REPORTED = frozenset(
     {B.SYNCED, B.SYNCED_WITH_ERRORS, B.INCREMENTAL_SYNCING, B.COMPLETED}
     | {B.COMPLETED_WITH_ERRORS, B.FAILED}
 )
-REPORT_FORMATS = ("csv", "json")
+REPORT_FORMATS = ("csv", "json", "exchange")
 
 
 def build_batch_report(ctx: ServiceContext, batch: Batch) -> dict[str, Any]:
@@ -53,7 +54,8 @@ def build_batch_report(ctx: ServiceContext, batch: Batch) -> dict[str, Any]:
 
 
 def write_batch_report(ctx: ServiceContext, batch: Batch, fmt: str, out: TextSink) -> None:
-    """``batch report``: the CSV or JSON report written to ``out`` as it is read."""
+    """``batch report``: the CSV or JSON report written to ``out`` as it is read;
+    ``exchange``: the users under the Exchange admin center's column names."""
     if fmt not in REPORT_FORMATS:
         raise ValueError(f"unknown report format {fmt!r}")
     now = ctx.now()
@@ -61,6 +63,9 @@ def write_batch_report(ctx: ServiceContext, batch: Batch, fmt: str, out: TextSin
         if fmt == "csv":
             items = ((a, skipped_item_properties(i)) for a, i in reader.skipped())
             write_report_csv_values(out, _users_counted(reader, now), items)
+        elif fmt == "exchange":
+            users = (user for user, _count in reader.users())
+            write_exchange_csv(out, exchange_rows(users, now))
         else:
             summary = batch_tally_properties(batch, reader.tally(), now)
             write_report_json(out, summary, _users_with_items(reader, now))
@@ -84,9 +89,20 @@ def _statistics(
     return user_statistics_properties(user, items, now, True, batch_started=started)
 
 
+def report_interval(batch: Batch, default: dt.timedelta) -> dt.timedelta:
+    """The batch's -ReportInterval, else the service's; zero for -SkipReports (never)."""
+    if batch.options.skip_reports:
+        return dt.timedelta(0)
+    hours = batch.options.report_interval_hours
+    return default if hours is None else dt.timedelta(hours=hours)
+
+
 def report_due(batch: Batch, now: dt.datetime, interval: dt.timedelta) -> bool:
-    """First when the initial sync has finished, then every ``interval``."""
+    """First when the initial sync has finished, then every ``interval`` (never with
+    -SkipReports)."""
     if not batch.notification_emails or batch.status not in _REPORTED:
+        return False
+    if batch.options.skip_reports:
         return False
     if batch.initial_sync_finished_at is None:
         return False

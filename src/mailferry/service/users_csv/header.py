@@ -17,7 +17,7 @@ from mailferry.service.users_csv.records import Record, first_record
 from mailferry.service.users_csv.values import email_address_problem, normalize_address
 
 REQUIRED_COLUMNS = ("EmailAddress", "UserName", "Password")
-OPTIONAL_COLUMNS = ("UserRoot",)
+OPTIONAL_COLUMNS = ("UserRoot", "TargetUserName")
 KNOWN_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 DELIMITERS = (",", ";", "\t")
 

@@ -1,8 +1,10 @@
 """Import the users of a migration batch from CSV (SPEC §1.4): bytes in, rows or every problem out.
 
 The file is ``EmailAddress,UserName,Password[,UserRoot]`` as Microsoft documents it for
-IMAP migration batches, read the way spreadsheets write it: UTF-8 with or without BOM,
-UTF-16 ("Unicode text", tab-separated), Windows-1252; ``,``, ``;`` or tab as separator
+IMAP migration batches (plus our optional ``TargetUserName``: the name the target knows
+the mailbox by, overriding ``--target-user-format`` for that row), read the way
+spreadsheets write it: UTF-8 with or without BOM, UTF-16 ("Unicode text",
+tab-separated), Windows-1252; ``,``, ``;`` or tab as separator
 (chosen from the header row, or from Excel's ``sep=;`` first line); quoted values with
 separators, doubled quotes and line breaks; CRLF; blank rows anywhere.
 
@@ -57,6 +59,7 @@ from mailferry.service.users_csv.values import (
     email_address_problem,
     login_value_problem,
     normalize_address,
+    target_user_name_problem,
     user_root_problem,
 )
 
@@ -94,6 +97,7 @@ class MigrationUserRow:
     password: str = field(repr=False)  # verbatim, never trimmed, never shown
     user_root: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict, hash=False)  # allowed unknown columns
+    target_user_name: str | None = None  # the name the target knows the mailbox by, if given
 
 
 @dataclass(frozen=True)
@@ -325,6 +329,7 @@ def _user(
     user_name = value.get("UserName", "").strip()
     password = value.get("Password", "")
     user_root = value.get("UserRoot", "").strip() or None
+    target_name = value.get("TargetUserName", "").strip() or None
 
     def flag(column: str, code: CsvProblemCode, why: str) -> None:
         problems.append(CsvProblem(record.row, column, code, f"{record.where}: {column} {why}."))
@@ -336,11 +341,13 @@ def _user(
     _check_login_value("Password", password, value, CsvProblemCode.EMPTY_PASSWORD, flag)
     if user_root is not None and (why := user_root_problem(user_root)) is not None:
         flag("UserRoot", CsvProblemCode.INVALID_VALUE, why)
+    if target_name is not None and (why := target_user_name_problem(target_name)) is not None:
+        flag("TargetUserName", CsvProblemCode.INVALID_VALUE, why)
     valid_email = email if email_why is None else None
     if problems or any(name not in value for name in REQUIRED_COLUMNS):
         return None, valid_email, problems
     extra = MappingProxyType({n: record.fields[i] for n, i in layout.extra.items()})
-    user = MigrationUserRow(record.row, email, user_name, password, user_root, extra)
+    user = MigrationUserRow(record.row, email, user_name, password, user_root, extra, target_name)
     return user, valid_email, problems
 
 

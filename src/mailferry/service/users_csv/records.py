@@ -51,6 +51,7 @@ _WHAT = {
     "UserName": "login name",
     "Password": "password or access token",
     "UserRoot": "folder path",
+    "TargetUserName": "target user name",
 }
 
 

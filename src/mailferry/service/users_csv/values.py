@@ -132,3 +132,12 @@ def user_root_problem(user_root: str) -> str | None:
     if "*" in user_root or "%" in user_root:
         return 'contains "*" or "%", which are IMAP wildcards and can\'t be part of a folder path'
     return None
+
+
+def target_user_name_problem(name: str) -> str | None:
+    """Why ``name`` can't be a login or authorization name on the target, or None."""
+    if has_control_character(name):
+        return "contains a control character (such as a line break or a tab)"
+    if any(ch.isspace() for ch in name):
+        return "contains a space, which no IMAP login name holds"
+    return None

@@ -1,0 +1,1 @@
+"""The web console's administrators: a name and a password (hashed with scrypt)."""
