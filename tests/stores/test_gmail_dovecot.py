@@ -200,3 +200,36 @@ def test_a_batch_keeps_its_source_kind(
     assert user["Status"] == "Synced", user
     archive = tmp_path / "mail" / login[0] / ".Archive" / "cur"
     assert (archive.is_dir() and len(list(archive.iterdir())) == 1) == (kind == "gmail")
+
+
+def _append(server: DovecotServer, login: tuple[str, str], folder: str, body: bytes) -> None:
+    with imapclient.IMAPClient(server.host, port=server.imap_port, ssl=False) as client:
+        client.login(*login)
+        client.append(folder, body, ("\\Seen",), WHEN)
+
+
+def test_said_to_be_gmail_without_labels_all_mail_is_matched_by_fingerprint(
+    gmail_dovecot: DovecotServer, tmp_path: Path
+) -> None:
+    """The stand-in sends no X-GM-LABELS: a message in INBOX and in All Mail (as Gmail
+    shows every labelled one) is copied once, All Mail's copy a DuplicateLabel; the
+    archived one (All Mail alone) is copied; a twin that reaches All Mail after its
+    INBOX copy was migrated is matched to the pair copied before."""
+    login = fill(gmail_dovecot)
+    twin = b"From: a@example.org\r\nSubject: twice\r\nMessage-ID: <twice@example.org>\r\n\r\nx\r\n"
+    _append(gmail_dovecot, login, "INBOX", twin)
+    _append(gmail_dovecot, login, "[Gmail]/All Mail", twin)
+    first = migrate(gmail_dovecot, login, tmp_path, "gmail")
+    assert first.complete, first.incomplete_reason()
+    skipped = [s for s in first.skipped_items if s.kind == "DuplicateLabel"]
+    assert [(s.folder, s.subject) for s in skipped] == [("[Gmail]/All Mail", "twice")]
+    assert "same Message-ID, size and date" in skipped[0].reason
+    later = b"From: a@example.org\r\nSubject: later\r\nMessage-ID: <later@example.org>\r\n\r\ny\r\n"
+    _append(gmail_dovecot, login, "INBOX", later)
+    migrate(gmail_dovecot, login, tmp_path, "gmail")  # INBOX's copy first
+    _append(gmail_dovecot, login, "[Gmail]/All Mail", later)
+    again = migrate(gmail_dovecot, login, tmp_path, "gmail")
+    assert again.complete and again.copied == 0
+    maildir = tmp_path / "maildir" / login[0]
+    archived = [p.read_bytes() for p in (maildir / ".Archive" / "cur").iterdir()]
+    assert len(archived) == 1 and b"twice" not in archived[0] and b"later" not in archived[0]

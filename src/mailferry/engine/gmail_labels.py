@@ -18,7 +18,8 @@ message once per label and once more from All Mail, so for a Gmail source:
   and every message stays copied or skipped with a reason (``docs/design/completeness.md``).
 
 Without X-GM-LABELS (a server declared Gmail that is not, as the tests' Dovecot stand-in)
-nothing is de-duplicated: All Mail is then copied in full.
+All Mail is matched to the other folders by fingerprint instead
+(``engine/gmail_unlabelled.py``); label folders are not matched to each other.
 """
 
 from __future__ import annotations

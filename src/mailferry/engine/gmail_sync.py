@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from mailferry.engine.folder_sync import Prepared, replan
 from mailferry.engine.folder_types import FolderOptions, FolderPlan, SourceFolder
 from mailferry.engine.gmail_labels import duplicate_labels
+from mailferry.engine.gmail_unlabelled import unlabelled_all_mail_duplicates
 from mailferry.stores.base import MessageMeta, SourceMailbox
 from mailferry.values.sync_options import SyncOptions
+
+if TYPE_CHECKING:
+    from mailferry.state.store import StateStore
 
 
 def is_gmail(source: SourceMailbox, options: SyncOptions) -> bool:
@@ -53,6 +58,7 @@ async def skip_duplicate_labels(
     options: SyncOptions,
     folder_plan: FolderPlan,
     prepared: Sequence[Prepared],
+    state: StateStore,
 ) -> None:
     """Re-plan the folders some of whose new messages are copied from another label
     (before the ItemLimit, so duplicates do not count against it). One LIST."""
@@ -62,6 +68,9 @@ async def skip_duplicate_labels(
         if w.plan is not None
     }
     found = await label_duplicates(source, options, folder_plan, candidates)
+    unlabelled = not any(m.gm_labels is not None for metas in candidates.values() for m in metas)
+    if unlabelled and options.source_kind == "gmail":  # said to be Gmail, sends no labels
+        found = await unlabelled_all_mail_duplicates(source, state, prepared)
     for work in prepared:
         dups = found.get(work.mapping.source_name)
         if dups:

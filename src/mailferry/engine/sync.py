@@ -94,7 +94,7 @@ async def sync_mailbox(
     results: dict[str, FolderResult] = {}
     prepared = await _prepare_all(ctx, folder_plan, results)
     if folder_options.gmail_source:
-        await skip_duplicate_labels(source, options, folder_plan, prepared)
+        await skip_duplicate_labels(source, options, folder_plan, prepared, state)
     _apply_item_limit(options, prepared)
     for planned in prepared:  # planned for good: the listings are no longer needed
         planned.metas, planned.present = {}, set()
