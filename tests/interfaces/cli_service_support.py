@@ -76,6 +76,14 @@ def make_mailferry(tmp_path: Path) -> Mailferry:
     return Mailferry(home, env)
 
 
+def with_batch(tmp_path: Path) -> Mailferry:
+    """A fresh home with endpoint E1 and batch B1 of ``USERS`` (not started)."""
+    made = make_mailferry(tmp_path)
+    endpoint(made)
+    new_batch(made, write_csv(tmp_path / "users.csv", USERS), "B1")
+    return made
+
+
 def write_csv(path: Path, rows: list[tuple[str, str, str]]) -> Path:
     lines = ["EmailAddress,UserName,Password", *(",".join(row) for row in rows)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

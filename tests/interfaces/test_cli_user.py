@@ -8,20 +8,16 @@ import pytest
 
 from tests.interfaces.cli_service_support import (
     PASSWORDS,
-    USERS,
     Mailferry,
-    endpoint,
-    make_mailferry,
     new_batch,
+    with_batch,
     write_csv,
 )
 
 
 @pytest.fixture
 def mf(tmp_path: Path) -> Mailferry:
-    made = make_mailferry(tmp_path)
-    endpoint(made)
-    new_batch(made, write_csv(tmp_path / "users.csv", USERS), "B1")
+    made = with_batch(tmp_path)
     other = write_csv(tmp_path / "other.csv", [("carol@contoso.example", "carol", "carol-pw-4")])
     new_batch(made, other, "B2")
     return made

@@ -20,9 +20,7 @@ from tests.interfaces.cli_service_support import (
     PASSWORDS,
     USERS,
     Mailferry,
-    endpoint,
-    make_mailferry,
-    new_batch,
+    with_batch,
     write_csv,
 )
 
@@ -31,9 +29,7 @@ ALICE, BOB = (row[0] for row in USERS)
 
 @pytest.fixture
 def mf(tmp_path: Path) -> Mailferry:
-    made = make_mailferry(tmp_path)
-    endpoint(made)
-    new_batch(made, write_csv(tmp_path / "users.csv", USERS), "B1")
+    made = with_batch(tmp_path)
     return made
 
 

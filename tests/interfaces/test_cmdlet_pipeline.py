@@ -17,18 +17,15 @@ from mailferry.rig import DovecotServer
 from tests.interfaces.cli_service_support import (
     USERS,
     Mailferry,
-    endpoint,
     make_mailferry,
-    new_batch,
+    with_batch,
     write_csv,
 )
 
 
 @pytest.fixture
 def mf(tmp_path: Path) -> Mailferry:
-    made = make_mailferry(tmp_path)
-    endpoint(made)
-    new_batch(made, write_csv(tmp_path / "users.csv", USERS), "B1")
+    made = with_batch(tmp_path)
     made.ok("batch", "start", "B1", "--no-wait")
     return made
 

@@ -84,3 +84,24 @@ def test_locale_names_the_targets_special_folders(
     assert {".Sendt post", ".Slettet post"} <= folders, folders
     assert ".Sent" not in folders and ".Sent Items" not in folders
     assert len(list((mailbox / ".Sendt post" / "cur").iterdir())) == 2
+
+
+def test_auto_complete_waits_when_a_user_failed(
+    dovecot_source: DovecotServer, make_user: MakeUser, tmp_path: Path
+) -> None:
+    """-AutoComplete completes only a sync that left nothing behind: with a user whose
+    password is wrong the batch stays SyncedWithErrors (for the administrator), and the
+    run here ends there rather than waiting."""
+    ctx = make_context(tmp_path, max_attempts=1)
+    account = make_user("autook", servers=(dovecot_source,))
+    dovecot_source.write_maildir(account.name, list(generate(CorpusSpec(seed=4343, messages=5))))
+    asyncio.run(new_endpoint(ctx, "Src", source_endpoint(dovecot_source)))
+    rows = [(address(account), account.name, account.password),
+            (f"wrong-{address(account)}", account.name, "not-the-password")]  # fmt: skip
+    options = BatchOptions(auto_complete=True)
+    request = batches.BatchRequest("Half", "Src", users_csv(rows), auto_start=True, options=options)
+    batch = batches.new_batch(ctx, request)
+    asyncio.run(asyncio.wait_for(run_in_process(ctx, {batch.id}), 120))
+    assert batches.get_batch(ctx, "Half").status == BatchStatus.SYNCED_WITH_ERRORS
+    assert get_user(ctx, f"wrong-{address(account)}").status == UserStatus.FAILED
+    assert get_user(ctx, address(account)).status == UserStatus.SYNCED  # not completed

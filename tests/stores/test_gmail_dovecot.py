@@ -233,3 +233,25 @@ def test_said_to_be_gmail_without_labels_all_mail_is_matched_by_fingerprint(
     maildir = tmp_path / "maildir" / login[0]
     archived = [p.read_bytes() for p in (maildir / ".Archive" / "cur").iterdir()]
     assert len(archived) == 1 and b"twice" not in archived[0] and b"later" not in archived[0]
+
+
+def test_without_labels_a_failed_home_folder_leaves_the_mailbox_incomplete(
+    gmail_dovecot: DovecotServer, tmp_path: Path
+) -> None:
+    """All Mail's copy of a Work message is skipped only when Work will hold it: when
+    Work can't be made on the target, the mailbox is not complete (Work named) and the
+    message is not left out (All Mail's copy is kept, as Archive): no skip hides a
+    message that reached no folder."""
+    login = fill(gmail_dovecot)
+    twin = b"From: a@example.org\r\nSubject: work twin\r\nMessage-ID: <wt@example.org>\r\n\r\nz\r\n"
+    _append(gmail_dovecot, login, "Work", twin)
+    _append(gmail_dovecot, login, "[Gmail]/All Mail", twin)
+    home = tmp_path / "maildir" / login[0]
+    home.mkdir(parents=True)
+    (home / ".Work").write_text("in the way")  # Work's folder can't be made
+    result = migrate(gmail_dovecot, login, tmp_path, "gmail")
+    assert not result.complete
+    assert "Work" in result.incomplete_reason()
+    assert not [s for s in result.skipped_items if s.kind == "DuplicateLabel"]
+    archived = [p.read_bytes() for p in (home / ".Archive" / "cur").iterdir()]
+    assert any(b"work twin" in body for body in archived)
